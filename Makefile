@@ -1,0 +1,57 @@
+# The front door. `make test` installs what is missing, then runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.package-lock.json
+TESTENV_DIR ?= $(CURDIR)/.testenv
+
+.PHONY: help deps tools lint typecheck unit integration test testenv testenv-down install run demo bench gen
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+deps: $(NPM_STAMP) ## install npm packages and the Debian packages the tests use
+	@hack/install-system-deps.sh
+
+tools: deps ## build (once, cached) etcd, kube-apiserver and kubectl; fetch the Key Vault emulator
+	@hack/build-etcd.sh >/dev/null
+	@hack/build-k8s.sh >/dev/null
+	@hack/fetch-lowkey-vault.sh >/dev/null 2>&1 || echo "note: Key Vault emulator jar not available; vault tests will be skipped"
+
+gen: deps ## regenerate src/api/generated.ts from crds/
+	npm run gen:types
+
+lint: deps ## eslint and prettier
+	npm run lint
+
+typecheck: deps ## tsc, strict
+	npm run typecheck
+
+unit: deps ## unit tests (no servers)
+	npm run test:unit
+
+integration: tools ## integration tests against a real kube-apiserver (started and stopped by the tests)
+	npm run test:integration
+
+test: lint typecheck unit integration ## everything: lint, type-check, unit and integration tests
+
+testenv: tools ## start the local control plane in the background; writes .testenv/env
+	@TESTENV_DIR=$(TESTENV_DIR) hack/testenv.sh up
+
+testenv-down: ## stop the local control plane
+	@TESTENV_DIR=$(TESTENV_DIR) hack/testenv.sh down
+
+install: ## apply crds/ to $$KUBECONFIG's cluster
+	kubectl apply -f crds/
+
+run: deps ## run the operator in the foreground against $$KUBECONFIG
+	npm run --silent start -- $${B2B_ALLOWED_VAULT_HOSTS:+--allowed-vault-hosts=$$B2B_ALLOWED_VAULT_HOSTS}
+
+demo: tools ## local control plane, operator, examples applied, then `kubectl get b2b`
+	npm run --silent demo
+
+bench: tools ## benchmarks (see docs/benchmarks.md)
+	npm run --silent bench

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Starts or stops a local control plane for tests and the demo: etcd, kube-apiserver and,
+# when its jar is available, the Lowkey Vault emulator. Everything lives in $TESTENV_DIR
+# (default .testenv); `up` writes $TESTENV_DIR/env, a file of export lines.
+#   hack/testenv.sh up | down | status
+source "$(dirname "$0")/lib.sh"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DIR="${TESTENV_DIR:-$ROOT/.testenv}"
+mkdir -p "$DIR"; DIR="$(cd "$DIR" && pwd)"
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+}
+
+# Runs a command detached in its own session, remembering its pid for `down`.
+start_bg() {
+  local name="$1"; shift
+  setsid "$@" >"$DIR/$name.log" 2>&1 < /dev/null &
+  echo $! >"$DIR/$name.pid"
+}
+
+wait_for() {
+  local what="$1" seconds="$2"; shift 2
+  local i
+  for ((i = 0; i < seconds * 5; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "--- last lines of $DIR/$what.log ---" >&2; tail -20 "$DIR/$what.log" >&2 || true
+  return 1
+}
+
+stop_all() {
+  local f pid
+  for f in "$DIR"/*.pid; do
+    [[ -e "$f" ]] || continue
+    pid="$(cat "$f")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+}
+
+binaries() {
+  if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
+    local b
+    for b in etcd kube-apiserver kubectl; do
+      [[ -x "$KUBEBUILDER_ASSETS/$b" ]] || die "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable $b"
+    done
+    ETCD_BIN="$KUBEBUILDER_ASSETS/etcd"; APISERVER_BIN="$KUBEBUILDER_ASSETS/kube-apiserver"; KUBECTL_DIR="$KUBEBUILDER_ASSETS"
+  else
+    local k8s etcd
+    k8s="$("$ROOT/hack/build-k8s.sh")"; etcd="$("$ROOT/hack/build-etcd.sh")"
+    ETCD_BIN="$etcd/etcd"; APISERVER_BIN="$k8s/kube-apiserver"; KUBECTL_DIR="$k8s"
+  fi
+}
+
+client_cert() { # name CN O
+  local name="$1" cn="$2" org="$3" subj="/CN=$2"
+  [[ -n "$org" ]] && subj="/O=$org/CN=$cn"
+  openssl req -newkey rsa:2048 -nodes -keyout "$DIR/pki/$name.key" -subj "$subj" -out "$DIR/pki/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$DIR/pki/$name.csr" -CA "$DIR/pki/client-ca.crt" -CAkey "$DIR/pki/client-ca.key" \
+    -CAcreateserial -days 7 -out "$DIR/pki/$name.crt" 2>/dev/null
+}
+
+make_pki() {
+  mkdir -p "$DIR/pki"
+  local p="$DIR/pki"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=b2b-testenv-server-ca" \
+    -keyout "$p/server-ca.key" -out "$p/server-ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$p/server.key" -out "$p/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$p/server.ext"
+  openssl x509 -req -in "$p/server.csr" -CA "$p/server-ca.crt" -CAkey "$p/server-ca.key" -CAcreateserial \
+    -days 7 -extfile "$p/server.ext" -out "$p/server.crt" 2>/dev/null
+  openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=b2b-testenv-client-ca" \
+    -keyout "$p/client-ca.key" -out "$p/client-ca.crt" 2>/dev/null
+  openssl genrsa -out "$p/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$p/sa.key" -pubout -out "$p/sa.pub" 2>/dev/null
+  client_cert admin admin system:masters
+  client_cert operator b2b-operator ""
+}
+
+kubeconfig() { # file user
+  local file="$1" user="$2"
+  cat >"$file" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+  - name: testenv
+    cluster:
+      server: https://127.0.0.1:$API_PORT
+      certificate-authority: $DIR/pki/server-ca.crt
+users:
+  - name: $user
+    user:
+      client-certificate: $DIR/pki/$user.crt
+      client-key: $DIR/pki/$user.key
+contexts:
+  - name: $user
+    context: { cluster: testenv, user: $user }
+current-context: $user
+KC
+}
+
+start_vault_emulator() {
+  local jar java
+  if ! jar="$("$ROOT/hack/fetch-lowkey-vault.sh" 2>"$DIR/lowkey-fetch.err")"; then
+    echo "warning: Key Vault emulator not started: $(cat "$DIR/lowkey-fetch.err")" >&2
+    return 0
+  fi
+  java="$(find_java25)"
+  VAULT_PORT="$(free_port)"; TOKEN_PORT="$(free_port)"
+  start_bg lowkey-vault "$java" -Xmx512m -jar "$jar" --server.port="$VAULT_PORT" --app.token.port="$TOKEN_PORT" --LOWKEY_VAULT_NAMES=-
+  wait_for lowkey-vault 90 curl -sf "http://127.0.0.1:$TOKEN_PORT/ping" || die "Lowkey Vault did not start"
+  local pw
+  pw="$(curl -sf "http://127.0.0.1:$TOKEN_PORT/metadata/default-cert/password")"
+  curl -sf -o "$DIR/pki/lowkey-vault.p12" "http://127.0.0.1:$TOKEN_PORT/metadata/default-cert/lowkey-vault.p12"
+  openssl pkcs12 -in "$DIR/pki/lowkey-vault.p12" -passin "pass:$pw" -nokeys 2>/dev/null \
+    | sed -n '/BEGIN CERTIFICATE/,/END CERTIFICATE/p' >"$DIR/pki/lowkey-vault-ca.crt"
+  {
+    echo "export B2B_TEST_VAULT_URL=https://localhost:$VAULT_PORT"
+    echo "export NODE_EXTRA_CA_CERTS=$DIR/pki/lowkey-vault-ca.crt"
+    echo "export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://localhost:$TOKEN_PORT"
+  } >>"$DIR/env.tmp"
+  echo "Lowkey Vault $(basename "$jar" .jar) on Java $("$java" -version 2>&1 | head -1)" >>"$DIR/versions"
+}
+
+up() {
+  [[ -f "$DIR/env" ]] && status >/dev/null 2>&1 && { echo "testenv already running: $DIR/env"; return 0; }
+  stop_all
+  command -v openssl >/dev/null 2>&1 || die "openssl is needed (apt-get install openssl)"
+  command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install curl)"
+  binaries
+  trap 'echo "testenv failed to start; stopping what was started" >&2; stop_all' ERR
+  rm -rf "$DIR/etcd-data" "$DIR/pki" "$DIR/env" "$DIR/env.tmp"
+  make_pki
+  local etcd_port peer_port
+  etcd_port="$(free_port)"; peer_port="$(free_port)"; API_PORT="$(free_port)"
+  start_bg etcd "$ETCD_BIN" --data-dir "$DIR/etcd-data" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "default=http://127.0.0.1:$peer_port" --unsafe-no-fsync=true
+  wait_for etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health" || die "etcd did not become healthy"
+  start_bg kube-apiserver "$APISERVER_BIN" --etcd-servers="http://127.0.0.1:$etcd_port" \
+    --secure-port="$API_PORT" --bind-address=127.0.0.1 --cert-dir="$DIR/pki" \
+    --tls-cert-file="$DIR/pki/server.crt" --tls-private-key-file="$DIR/pki/server.key" \
+    --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
+    --disable-admission-plugins=ServiceAccount --authorization-mode=RBAC \
+    --service-account-issuer="https://127.0.0.1:$API_PORT/" --service-account-key-file="$DIR/pki/sa.pub" \
+    --service-account-signing-key-file="$DIR/pki/sa.key" --client-ca-file="$DIR/pki/client-ca.crt"
+  kubeconfig "$DIR/admin.kubeconfig" admin
+  kubeconfig "$DIR/operator.kubeconfig" operator
+  wait_for kube-apiserver 90 "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" get --raw /readyz \
+    || die "kube-apiserver did not become ready"
+  # The operator's user gets exactly the ClusterRole and leader-election Role shipped in deploy/.
+  "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" apply -f "$ROOT/deploy/rbac.yaml" >/dev/null
+  "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" apply -f "$ROOT/hack/testenv-operator-user.yaml" >/dev/null
+  {
+    echo "export KUBECONFIG=$DIR/admin.kubeconfig"
+    echo "export B2B_OPERATOR_KUBECONFIG=$DIR/operator.kubeconfig"
+    echo "export PATH=$KUBECTL_DIR:\$PATH"
+  } >"$DIR/env.tmp"
+  {
+    "$APISERVER_BIN" --version
+    "$ETCD_BIN" --version | head -1
+    "$KUBECTL_DIR/kubectl" version --client | head -1
+  } >"$DIR/versions"
+  start_vault_emulator
+  trap - ERR
+  mv "$DIR/env.tmp" "$DIR/env"
+  echo "testenv up: $("$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" version -o json | sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' | tail -1) at https://127.0.0.1:$API_PORT; . $DIR/env"
+}
+
+status() {
+  [[ -f "$DIR/env" ]] || { echo "testenv is not running"; return 1; }
+  local f ok=0
+  for f in "$DIR"/*.pid; do
+    [[ -e "$f" ]] || continue
+    if kill -0 "$(cat "$f")" 2>/dev/null; then echo "$(basename "$f" .pid): running"; else echo "$(basename "$f" .pid): dead"; ok=1; fi
+  done
+  return $ok
+}
+
+down() { stop_all; rm -f "$DIR/env"; echo "testenv down"; }
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) die "usage: $0 up|down|status" ;;
+esac

@@ -1,0 +1,402 @@
+/* eslint-disable */
+// Generated from crds/ by scripts/generate-types.ts (npm run gen:types). Do not edit.
+
+/**
+ * Desired state of the integration account.
+ */
+export interface IntegrationAccountSpec {
+  /**
+   * Pricing tier; it sets the certificate quota: Free 25, Basic 2, Standard 1000. Certificates over the quota report QuotaExceeded, newest first.
+   */
+  sku?: 'Free' | 'Basic' | 'Standard';
+  /**
+   * Azure region of the account; informational, used by the Azure store.
+   */
+  location?: string;
+  /**
+   * Where Ready certificates are synced. Omitted means kubernetes: one Secret per certificate in the certificate's namespace.
+   */
+  store?: {
+    /**
+     * Store each Ready certificate as a Secret named <certificate>-b2bcert, owned by the Certificate. Takes no settings.
+     */
+    kubernetes?: {};
+  };
+  /**
+   * Named vault connections that Private certificates reference by name in spec.key.vault. The private keys stay in these vaults.
+   *
+   * @maxItems 16
+   *
+   * Items: One vault connection; exactly one of azure or kubernetes.
+   */
+  keyVaults?: {
+    /**
+     * Name that Certificates use in spec.key.vault (a DNS label).
+     */
+    name: string;
+    /**
+     * An Azure Key Vault (or Managed HSM) holding the keys.
+     */
+    azure?: {
+      /**
+       * The vault's URL, e.g. https://contoso-kv.vault.azure.net. Only hosts under the Azure Key Vault suffixes (.vault.azure.net, .vault.azure.cn, .vault.usgovcloudapi.net, .managedhsm.azure.net) or those the operator allows with --allowed-vault-hosts are contacted.
+       */
+      vaultUrl: string;
+      /**
+       * How the operator authenticates to the vault; exactly one method.
+       */
+      auth: {
+        /**
+         * Azure AD workload identity (the AKS webhook's environment). Fields left empty come from the operator pod's environment.
+         */
+        workloadIdentity?: {
+          /**
+           * Client (application) ID of the identity.
+           */
+          clientId?: string;
+          /**
+           * Tenant (directory) ID of the identity.
+           */
+          tenantId?: string;
+        };
+        /**
+         * A managed identity of the node or pod; clientId selects a user-assigned one.
+         */
+        managedIdentity?: {
+          /**
+           * Client ID of a user-assigned managed identity; empty means system-assigned.
+           */
+          clientId?: string;
+        };
+        /**
+         * A service principal whose client secret is in a Secret of the account's namespace.
+         */
+        servicePrincipal?: {
+          /**
+           * Tenant (directory) ID.
+           */
+          tenantId: string;
+          /**
+           * Client (application) ID.
+           */
+          clientId: string;
+          /**
+           * The Secret key holding the client secret.
+           */
+          clientSecretRef: {
+            /**
+             * Name of the Secret.
+             */
+            name: string;
+            /**
+             * Key within the Secret.
+             */
+            key: string;
+          };
+        };
+      };
+    };
+    /**
+     * Private keys held in Secrets of the account's namespace (key tls.key, PEM), for clusters without Azure. Takes no settings.
+     */
+    kubernetes?: {};
+  }[];
+}
+
+/**
+ * Observed state of the integration account, written by the operator.
+ */
+export interface IntegrationAccountStatus {
+  /**
+   * The metadata.generation that this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * The store backend in use (kubernetes).
+   */
+  storeType?: string;
+  /**
+   * Ready, Reconciling and Stalled, as kstatus (Flux) and Argo CD read them.
+   *
+   * Items: One aspect of the object's state (metav1.Condition).
+   */
+  conditions?: {
+    /**
+     * Type of the condition, e.g. Ready.
+     */
+    type: string;
+    /**
+     * True, False or Unknown.
+     */
+    status: 'True' | 'False' | 'Unknown';
+    /**
+     * The metadata.generation the condition was set for.
+     */
+    observedGeneration?: number;
+    /**
+     * When the status last changed.
+     */
+    lastTransitionTime: string;
+    /**
+     * Machine-readable CamelCase reason, e.g. QuotaExceeded.
+     */
+    reason: string;
+    /**
+     * Human-readable details and what to do.
+     */
+    message: string;
+  }[];
+  /**
+   * Certificates that reference this account.
+   */
+  certificates?: {
+    /**
+     * Certificates referencing the account.
+     */
+    total?: number;
+    /**
+     * Of those
+     */
+    ready?: number;
+    /**
+     * The sku's certificate quota.
+     */
+    quota?: number;
+  };
+  /**
+   * Health of each configured vault connection.
+   *
+   * Items: Result of the last probe of one vault.
+   */
+  keyVaults?: {
+    /**
+     * The vault's name in spec.keyVaults.
+     */
+    name: string;
+    /**
+     * Whether the vault answered and a token was obtained.
+     */
+    reachable: boolean;
+    /**
+     * Why it is not reachable
+     */
+    message?: string;
+    /**
+     * When the vault was last probed.
+     */
+    lastCheckedTime?: string;
+  }[];
+}
+
+/**
+ * Desired state of the certificate.
+ */
+export interface CertificateSpec {
+  /**
+   * The IntegrationAccount this certificate belongs to, in the same namespace.
+   */
+  integrationAccount: {
+    /**
+     * Name of the IntegrationAccount. Immutable.
+     */
+    name: string;
+  };
+  /**
+   * Public: a certificate without a key (e.g. a partner's). Private: our certificate, whose private key stays in the vault named by spec.key.
+   */
+  type: 'Public' | 'Private';
+  /**
+   * Where the X.509 certificate comes from; exactly one source.
+   */
+  certificate: {
+    /**
+     * The certificate as PEM text, or base64 of DER (a .cer file); at most 64 KiB. In a PEM bundle the first certificate is used.
+     */
+    inline?: string;
+    /**
+     * A key of a Secret in the same namespace, e.g. a cert-manager TLS Secret.
+     */
+    secretRef?: {
+      /**
+       * Name of the Secret.
+       */
+      name: string;
+      /**
+       * Key within the Secret; defaults to tls.crt.
+       */
+      key?: string;
+    };
+    /**
+     * A key of a ConfigMap in the same namespace.
+     */
+    configMapRef?: {
+      /**
+       * Name of the ConfigMap.
+       */
+      name: string;
+      /**
+       * Key within the ConfigMap.
+       */
+      key: string;
+    };
+  };
+  /**
+   * Required for Private, forbidden for Public: where the private key is. The operator's identity needs list, get, decrypt and sign on it.
+   */
+  key?: {
+    /**
+     * Name of a vault in the account's spec.keyVaults.
+     */
+    vault: string;
+    /**
+     * The Key Vault key name, or the Secret name for a kubernetes vault.
+     */
+    name: string;
+    /**
+     * Pins a key version; empty means the latest version.
+     */
+    version?: string;
+  };
+  /**
+   * String map synced as-is with the certificate (e.g. partner name).
+   */
+  metadata?: {
+    [k: string]: string | undefined;
+  };
+  /**
+   * What happens to the stored certificate when this object is deleted: Delete removes it, Retain keeps it (without the owner reference).
+   */
+  deletionPolicy?: 'Delete' | 'Retain';
+  /**
+   * How long before notAfter the Expiring condition turns True, as a Go duration (e.g. 720h, the default, is 30 days).
+   */
+  expiryWarning?: string;
+}
+
+/**
+ * Observed state of the certificate, written by the operator.
+ */
+export interface CertificateStatus {
+  /**
+   * The metadata.generation that this status describes.
+   */
+  observedGeneration?: number;
+  /**
+   * Ready, CertificateValid, KeyVaultAccessGranted, Synced, Expiring, Reconciling and Stalled, as kstatus (Flux) and Argo CD read them.
+   *
+   * Items: One aspect of the object's state (metav1.Condition).
+   */
+  conditions?: {
+    /**
+     * Type of the condition, e.g. Ready.
+     */
+    type: string;
+    /**
+     * True, False or Unknown.
+     */
+    status: 'True' | 'False' | 'Unknown';
+    /**
+     * The metadata.generation the condition was set for.
+     */
+    observedGeneration?: number;
+    /**
+     * When the status last changed.
+     */
+    lastTransitionTime: string;
+    /**
+     * Machine-readable CamelCase reason, e.g. CertificateExpired.
+     */
+    reason: string;
+    /**
+     * Human-readable details and what to do.
+     */
+    message: string;
+  }[];
+  /**
+   * SHA-1 of the DER, upper-case hex without colons, as Azure shows it.
+   */
+  thumbprint?: string;
+  /**
+   * SHA-256 of the DER
+   */
+  sha256Fingerprint?: string;
+  /**
+   * Subject as an RFC 4514 string.
+   */
+  subject?: string;
+  /**
+   * Issuer as an RFC 4514 string.
+   */
+  issuer?: string;
+  /**
+   * Serial number
+   */
+  serialNumber?: string;
+  /**
+   * Start of the validity period.
+   */
+  notBefore?: string;
+  /**
+   * End of the validity period.
+   */
+  notAfter?: string;
+  /**
+   * Key Usage bits by RFC 5280 name, in RFC order.
+   */
+  keyUsage?: string[];
+  /**
+   * Extended Key Usage purposes (names where known, else OIDs).
+   */
+  extendedKeyUsage?: string[];
+  /**
+   * The certificate's public key.
+   */
+  publicKey?: {
+    /**
+     * RSA, EC or Ed25519.
+     */
+    algorithm?: string;
+    /**
+     * Size in bits: RSA modulus bits, EC curve bits.
+     */
+    size?: number;
+  };
+  /**
+   * The vault key of a Private certificate, as last verified.
+   */
+  key?: {
+    /**
+     * URL of the vault.
+     */
+    vaultUrl?: string;
+    /**
+     * Name of the key.
+     */
+    name?: string;
+    /**
+     * The key version resolved.
+     */
+    version?: string;
+    /**
+     * Operations verified by really using them (list, get, decrypt, sign).
+     */
+    grants?: string[];
+    /**
+     * When the grants were last verified.
+     */
+    lastVerifiedTime?: string;
+  };
+  /**
+   * Where the certificate is synced.
+   */
+  store?: {
+    /**
+     * Secret name or Azure resource id in the store.
+     */
+    ref?: string;
+    /**
+     * When the store was last written.
+     */
+    syncedTime?: string;
+  };
+}

@@ -1,0 +1,55 @@
+// Condition types and reasons: the names of API.md that users, kubectl wait, Flux and Argo CD
+// rely on. Change none of them without keeping the old one working.
+
+export const ConditionType = {
+  Ready: 'Ready',
+  Reconciling: 'Reconciling',
+  Stalled: 'Stalled',
+  CertificateValid: 'CertificateValid',
+  KeyVaultAccessGranted: 'KeyVaultAccessGranted',
+  Synced: 'Synced',
+  Expiring: 'Expiring',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const Reason = {
+  // Ready
+  Ready: 'Ready',
+  IntegrationAccountNotFound: 'IntegrationAccountNotFound',
+  IntegrationAccountNotReady: 'IntegrationAccountNotReady',
+  QuotaExceeded: 'QuotaExceeded',
+  // CertificateValid
+  Valid: 'Valid',
+  CertificateSourceNotFound: 'CertificateSourceNotFound',
+  InvalidCertificate: 'InvalidCertificate',
+  PrivateKeyInCertificate: 'PrivateKeyInCertificate',
+  CertificateNotYetValid: 'CertificateNotYetValid',
+  CertificateExpired: 'CertificateExpired',
+  UnsupportedKeyAlgorithm: 'UnsupportedKeyAlgorithm',
+  MissingDataEncipherment: 'MissingDataEncipherment',
+  // KeyVaultAccessGranted
+  AccessGranted: 'AccessGranted',
+  NotApplicable: 'NotApplicable',
+  VaultNotConfigured: 'VaultNotConfigured',
+  VaultHostNotAllowed: 'VaultHostNotAllowed',
+  KeyNotFound: 'KeyNotFound',
+  KeyDisabled: 'KeyDisabled',
+  KeyExpired: 'KeyExpired',
+  KeyMismatch: 'KeyMismatch',
+  AccessDenied: 'AccessDenied',
+  VaultUnavailable: 'VaultUnavailable',
+  AuthenticationFailed: 'AuthenticationFailed',
+  VaultVerificationNotImplemented: 'VaultVerificationNotImplemented',
+  // Synced
+  Synced: 'Synced',
+  StoreWriteFailed: 'StoreWriteFailed',
+  StoreConflict: 'StoreConflict',
+  // Expiring
+  ExpiresSoon: 'ExpiresSoon',
+  NotExpiring: 'NotExpiring',
+  // Reconciling / Stalled / account
+  Progressing: 'Progressing',
+  Retrying: 'Retrying',
+  InvalidSpec: 'InvalidSpec',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];

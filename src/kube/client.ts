@@ -1,0 +1,257 @@
+// A thin JSON REST client for the Kubernetes API. Authentication and TLS come from
+// @kubernetes/client-node's KubeConfig (kubeconfig files, in-cluster service accounts, exec
+// plugins); requests and watch streams are plain HTTP through undici, so content types,
+// timeouts and request counting are explicit.
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { fetch } from 'undici';
+
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+export const SecretType: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'secrets',
+  kind: 'Secret',
+};
+export const ConfigMapType: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'configmaps',
+  kind: 'ConfigMap',
+};
+export const NamespaceType: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'namespaces',
+  kind: 'Namespace',
+};
+export const EventType: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'events',
+  kind: 'Event',
+};
+export const LeaseType: ResourceType = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  kind: 'Lease',
+};
+
+export function resourcePath(
+  type: ResourceType,
+  where: { namespace?: string | undefined; name?: string | undefined; subresource?: string } = {},
+): string {
+  const base = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+  const ns = where.namespace ? `/namespaces/${encodeURIComponent(where.namespace)}` : '';
+  const name = where.name ? `/${encodeURIComponent(where.name)}` : '';
+  const sub = where.subresource ? `/${where.subresource}` : '';
+  return `${base}${ns}/${type.plural}${name}${sub}`;
+}
+
+/** The API server's Status body on errors. */
+export interface ApiStatus {
+  kind?: string;
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason: string | undefined;
+  constructor(status: number, body: ApiStatus, what: string) {
+    super(`${what}: ${status} ${body.reason ?? ''}: ${body.message ?? 'no message'}`);
+    this.status = status;
+    this.reason = body.reason;
+  }
+}
+
+export const isNotFound = (err: unknown): boolean =>
+  err instanceof KubeApiError && err.status === 404;
+export const isConflict = (err: unknown): boolean =>
+  err instanceof KubeApiError && err.status === 409;
+export const isGone = (err: unknown): boolean => err instanceof KubeApiError && err.status === 410;
+
+export type PatchType = 'merge' | 'json' | 'apply';
+const patchContentType: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  status: number;
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export class KubeClient {
+  readonly config: KubeConfig;
+  private readonly server: string;
+  private readonly listeners: ((r: RequestRecord) => void)[] = [];
+
+  constructor(config: KubeConfig) {
+    this.config = config;
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/$/, '');
+  }
+
+  /** From a kubeconfig file, else $KUBECONFIG, in-cluster, or ~/.kube/config. */
+  static load(kubeconfigPath?: string): KubeClient {
+    const config = new KubeConfig();
+    if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+    else config.loadFromDefault();
+    return new KubeClient(config);
+  }
+
+  /** Observes every request (metrics, tests that count writes). */
+  onRequest(listener: (r: RequestRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private async open(method: string, path: string, options: RequestOptions) {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const ctx = new RequestContext(url.toString(), method as HttpMethod);
+    await this.config.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = options.contentType ?? 'application/json';
+    }
+    const signals = [
+      options.signal,
+      options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
+    ].filter((s): s is AbortSignal => s !== undefined);
+    const response = await fetch(url, {
+      method,
+      headers,
+      body,
+      dispatcher: ctx.getDispatcher() as never,
+      signal: signals.length ? AbortSignal.any(signals) : undefined,
+    });
+    for (const l of this.listeners) l({ method, path, status: response.status });
+    return response;
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.open(method, path, { timeoutMs: 30_000, ...options });
+    const text = await response.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!response.ok) throw new KubeApiError(response.status, parsed ?? {}, `${method} ${path}`);
+    return parsed as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>(HttpMethod.GET, path);
+  }
+
+  list<T>(path: string, query: RequestOptions['query'] = {}): Promise<T> {
+    return this.request<T>(HttpMethod.GET, path, { query, timeoutMs: 120_000 });
+  }
+
+  create<T>(path: string, body: unknown, query?: RequestOptions['query']): Promise<T> {
+    return this.request<T>(HttpMethod.POST, path, { body, ...(query ? { query } : {}) });
+  }
+
+  replace<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>(HttpMethod.PUT, path, { body });
+  }
+
+  patch<T>(
+    path: string,
+    body: unknown,
+    type: PatchType = 'merge',
+    query?: RequestOptions['query'],
+  ): Promise<T> {
+    return this.request<T>(HttpMethod.PATCH, path, {
+      body,
+      contentType: patchContentType[type],
+      ...(query ? { query } : {}),
+    });
+  }
+
+  delete<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>(HttpMethod.DELETE, path, body === undefined ? {} : { body });
+  }
+
+  /**
+   * Streams watch events until the server closes the stream, `signal` aborts, or no byte
+   * arrives for `idleTimeoutMs` (a half-open connection); then resolves. Errors reject.
+   */
+  async watch<T>(
+    path: string,
+    query: RequestOptions['query'],
+    onEvent: (event: WatchEvent<T>) => void,
+    options: { signal?: AbortSignal; idleTimeoutMs: number },
+  ): Promise<void> {
+    const idle = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
+    let timer = setTimeout(
+      () => idle.abort(new Error('watch idle timeout')),
+      options.idleTimeoutMs,
+    );
+    const resetTimer = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(new Error('watch idle timeout')), options.idleTimeoutMs);
+    };
+    try {
+      const response = await this.open(HttpMethod.GET, path, {
+        query: { ...query, watch: true },
+        signal,
+      });
+      if (!response.ok || !response.body) {
+        const text = await response.text();
+        let body: ApiStatus = {};
+        try {
+          body = JSON.parse(text) as ApiStatus;
+        } catch {
+          body = { message: text.slice(0, 200) };
+        }
+        throw new KubeApiError(response.status, body, `WATCH ${path}`);
+      }
+      const stream = Readable.fromWeb(response.body as never);
+      stream.on('data', resetTimer);
+      const lines = createInterface({ input: stream, crlfDelay: Infinity });
+      for await (const line of lines) {
+        if (!line) continue;
+        const event = JSON.parse(line) as WatchEvent<T>;
+        if (event.type === 'ERROR') {
+          const status = event.object as ApiStatus;
+          throw new KubeApiError(status.code ?? 500, status, `WATCH ${path}`);
+        }
+        onEvent(event);
+      }
+    } catch (err) {
+      // Our own idle timeout or the caller's abort end the watch quietly; the caller re-watches.
+      if (signal.aborted) return;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

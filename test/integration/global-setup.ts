@@ -1,0 +1,104 @@
+// Starts one control plane (etcd, kube-apiserver, and the Key Vault emulator when its jar is
+// available) for the whole integration run, installs the CRDs, and stops it all afterwards.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+export interface TestEnv {
+  dir: string;
+  adminKubeconfig: string;
+  operatorKubeconfig: string;
+  kubectl: string;
+  vaultUrl: string | undefined;
+  vaultCaFile: string | undefined;
+  tokenAuthority: string | undefined;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    testenv: TestEnv;
+  }
+}
+
+const root = new URL('../..', import.meta.url).pathname;
+
+function readEnvFile(file: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) vars[m[1]!] = m[2]!;
+  }
+  return vars;
+}
+
+export default function setup(project: TestProject) {
+  const dir = mkdtempSync(join(tmpdir(), 'b2b-testenv-'));
+  const env = { ...process.env, TESTENV_DIR: dir };
+  const down = () => {
+    try {
+      execFileSync(join(root, 'hack/testenv.sh'), ['down'], { env, stdio: 'inherit' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    execFileSync(join(root, 'hack/testenv.sh'), ['up'], { env, stdio: 'inherit' });
+    const vars = readEnvFile(join(dir, 'env'));
+    const kubectl = join(vars.PATH!.split(':')[0]!, 'kubectl');
+    const admin = vars.KUBECONFIG!;
+    execFileSync(kubectl, ['--kubeconfig', admin, 'apply', '-f', join(root, 'crds')], {
+      stdio: 'inherit',
+    });
+    execFileSync(
+      kubectl,
+      [
+        '--kubeconfig',
+        admin,
+        'wait',
+        '--for=condition=Established',
+        'crd',
+        '--all',
+        '--timeout=60s',
+      ],
+      {
+        stdio: 'inherit',
+      },
+    );
+    // A new CRD answers 429 "storage is (re)initializing" until its watch cache is ready.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        execFileSync(kubectl, ['--kubeconfig', admin, 'get', 'b2b', '-A'], { stdio: 'pipe' });
+        break;
+      } catch (err) {
+        if (attempt > 100) throw err;
+        execFileSync('sleep', ['0.2']);
+      }
+    }
+    const server = execFileSync(kubectl, ['--kubeconfig', admin, 'get', '--raw', '/version'], {
+      encoding: 'utf8',
+    });
+    const gitVersion = (JSON.parse(server) as { gitVersion: string }).gitVersion;
+    console.log(
+      `integration tests against kube-apiserver ${gitVersion} (from /version); binaries:\n` +
+        readFileSync(join(dir, 'versions'), 'utf8').trim() +
+        (vars.B2B_TEST_VAULT_URL
+          ? `\nKey Vault emulator at ${vars.B2B_TEST_VAULT_URL}`
+          : '\nKey Vault emulator: not available'),
+    );
+    project.provide('testenv', {
+      dir,
+      adminKubeconfig: admin,
+      operatorKubeconfig: vars.B2B_OPERATOR_KUBECONFIG!,
+      kubectl,
+      vaultUrl: vars.B2B_TEST_VAULT_URL,
+      vaultCaFile: vars.NODE_EXTRA_CA_CERTS,
+      tokenAuthority: vars.AZURE_POD_IDENTITY_AUTHORITY_HOST,
+    });
+  } catch (err) {
+    down();
+    throw err;
+  }
+  return down;
+}

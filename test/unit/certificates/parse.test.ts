@@ -1,0 +1,168 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseCertificateSource, MAX_SOURCE_BYTES } from '../../../src/certificates/parse.ts';
+import { pem } from '../../support/der-builder.ts';
+import { keyPair } from '../../support/keys.ts';
+import { selfSigned } from '../../support/certs.ts';
+
+const leaf = selfSigned('rsa2048', { keyUsage: ['digitalSignature'] });
+const other = selfSigned('ec256');
+
+function expectOk(input: string | Uint8Array) {
+  const result = parseCertificateSource(input);
+  if (!result.ok) throw new Error(`expected ok, got ${result.reason}: ${result.message}`);
+  return result;
+}
+
+function expectFailure(input: string | Uint8Array, reason: string, messagePart: RegExp) {
+  const result = parseCertificateSource(input);
+  expect(result.ok).toBe(false);
+  if (result.ok) return;
+  expect(result.reason).toBe(reason);
+  expect(result.message).toMatch(messagePart);
+  return result;
+}
+
+describe('parseCertificateSource: accepted forms', () => {
+  const thumbprint = expectOk(leaf.pem).certificate.thumbprint;
+
+  it('reads one PEM certificate', () => {
+    const r = expectOk(leaf.pem);
+    expect(r.ignoredCertificates).toBe(0);
+    expect(r.certificate.pem).toBe(leaf.pem);
+  });
+
+  it('uses the first certificate of a PEM bundle and counts the ignored ones', () => {
+    const r = expectOk(leaf.pem + other.pem + other.pem);
+    expect(r.certificate.thumbprint).toBe(thumbprint);
+    expect(r.ignoredCertificates).toBe(2);
+  });
+
+  it('reads base64 of DER with or without line breaks', () => {
+    const b64 = leaf.der.toString('base64');
+    expect(expectOk(b64).certificate.thumbprint).toBe(thumbprint);
+    expect(expectOk(b64.replace(/(.{76})/g, '$1\n')).certificate.thumbprint).toBe(thumbprint);
+    expect(expectOk(`  ${b64.replace(/(.{64})/g, '$1\r\n')}  \n`).certificate.thumbprint).toBe(
+      thumbprint,
+    );
+  });
+
+  it('reads Windows line endings and a UTF-8 BOM', () => {
+    expect(expectOk(`\uFEFF${leaf.pem.replace(/\n/g, '\r\n')}`).certificate.thumbprint).toBe(
+      thumbprint,
+    );
+  });
+
+  it('reads raw DER bytes and PEM bytes', () => {
+    expect(expectOk(leaf.der).certificate.thumbprint).toBe(thumbprint);
+    expect(expectOk(Buffer.from(leaf.pem)).certificate.thumbprint).toBe(thumbprint);
+  });
+
+  it('ignores text around the PEM block (as openssl does)', () => {
+    expect(expectOk(`subject=CN=test\n${leaf.pem}\n# end`).certificate.thumbprint).toBe(thumbprint);
+  });
+});
+
+describe('parseCertificateSource: InvalidCertificate', () => {
+  it.each([
+    ['empty input', '', /empty/],
+    ['whitespace only', ' \r\n\t ', /empty/],
+    ['garbage', 'hello, world', /neither PEM .* nor base64/],
+    [
+      'base64 of garbage',
+      Buffer.from('not a certificate').toString('base64'),
+      /not an X\.509 certificate/,
+    ],
+  ])('refuses %s', (_, input, message) => {
+    expectFailure(input, 'InvalidCertificate', message);
+  });
+
+  it('refuses truncated DER', () => {
+    expectFailure(leaf.der.subarray(0, leaf.der.length - 10), 'InvalidCertificate', /truncated/);
+    expectFailure(leaf.der.subarray(0, 100).toString('base64'), 'InvalidCertificate', /truncated/);
+  });
+
+  it('refuses trailing bytes after the DER', () => {
+    const padded = Buffer.concat([leaf.der, Buffer.from([0, 0, 0])]);
+    expectFailure(padded, 'InvalidCertificate', /3 bytes of trailing data/);
+    expectFailure(pem(padded), 'InvalidCertificate', /trailing data/);
+  });
+
+  it.each([
+    ['CERTIFICATE REQUEST', /found: CERTIFICATE REQUEST/],
+    ['PKCS7', /found: PKCS7/],
+    ['PUBLIC KEY', /found: PUBLIC KEY/],
+    ['X509 CRL', /found: X509 CRL/],
+  ])('refuses a PEM block of type %s', (label, message) => {
+    expectFailure(pem(Buffer.from([0x30, 0x00]), label), 'InvalidCertificate', message);
+  });
+
+  it('refuses a public key alone', () => {
+    const spki = keyPair('rsa2048').publicKey.export({ type: 'spki', format: 'pem' });
+    expectFailure(spki, 'InvalidCertificate', /no CERTIFICATE block .*PUBLIC KEY/);
+  });
+
+  it('refuses a PEM block cut before its END line', () => {
+    expectFailure(leaf.pem.slice(0, 200), 'InvalidCertificate', /truncated/);
+  });
+
+  it('refuses mismatched BEGIN and END labels', () => {
+    expectFailure(
+      leaf.pem.replace('END CERTIFICATE', 'END PKCS7'),
+      'InvalidCertificate',
+      /ends with END PKCS7/,
+    );
+  });
+
+  it('refuses a CERTIFICATE block that is not base64', () => {
+    expectFailure(
+      '-----BEGIN CERTIFICATE-----\nMII$$$\n-----END CERTIFICATE-----',
+      'InvalidCertificate',
+      /not valid base64/,
+    );
+  });
+
+  it('refuses input over 64 KiB without parsing it', () => {
+    const big = leaf.pem + ' '.repeat(MAX_SOURCE_BYTES);
+    expectFailure(big, 'InvalidCertificate', /at most 65536/);
+    expectFailure(Buffer.alloc(MAX_SOURCE_BYTES + 1, 0x30), 'InvalidCertificate', /at most 65536/);
+  });
+});
+
+describe('parseCertificateSource: PrivateKeyInCertificate', () => {
+  const rsa = keyPair('rsa2048').privateKey;
+  const ec = keyPair('ec256').privateKey;
+  const encrypted = generateKeyPairSync('rsa', {
+    modulusLength: 1024,
+    privateKeyEncoding: {
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'secret',
+    },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  }).privateKey;
+  const keys: [string, string][] = [
+    ['PKCS#1', rsa.export({ type: 'pkcs1', format: 'pem' }) as string],
+    ['PKCS#8', rsa.export({ type: 'pkcs8', format: 'pem' }) as string],
+    ['encrypted PKCS#8', encrypted],
+    ['EC (SEC1)', ec.export({ type: 'sec1', format: 'pem' }) as string],
+  ];
+
+  it.each(keys)(
+    'refuses a %s key block, alone or next to the certificate, without echoing it',
+    (_, keyPem) => {
+      const body = keyPem.split('\n')[1]!;
+      for (const input of [keyPem, leaf.pem + keyPem, keyPem + leaf.pem]) {
+        const r = expectFailure(input, 'PrivateKeyInCertificate', /private key/);
+        expect(r?.message).not.toContain(body.slice(0, 16));
+      }
+    },
+  );
+
+  it('refuses base64 of a DER private key pasted as a .cer', () => {
+    const der = rsa.export({ type: 'pkcs8', format: 'der' });
+    expectFailure(der.toString('base64'), 'PrivateKeyInCertificate', /is a private key/);
+    expectFailure(der, 'PrivateKeyInCertificate', /is a private key/);
+  });
+});
