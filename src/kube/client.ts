@@ -91,6 +91,7 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  accept?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -137,7 +138,10 @@ export class KubeClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), method as HttpMethod);
     await this.config.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    const headers: Record<string, string> = {
+      ...ctx.getHeaders(),
+      accept: options.accept ?? 'application/json',
+    };
     let body: string | undefined;
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
@@ -200,15 +204,16 @@ export class KubeClient {
   }
 
   /**
-   * Streams watch events until the server closes the stream, `signal` aborts, or no byte
-   * arrives for `idleTimeoutMs` (a half-open connection); then resolves. Errors reject.
+   * Streams watch events until the server closes the stream ('closed'), `signal` aborts
+   * ('aborted'), or no byte arrives for `idleTimeoutMs`, a half-open connection ('idle').
+   * Errors, including an ERROR event such as 410 Gone, reject.
    */
   async watch<T>(
     path: string,
     query: RequestOptions['query'],
     onEvent: (event: WatchEvent<T>) => void,
-    options: { signal?: AbortSignal; idleTimeoutMs: number },
-  ): Promise<void> {
+    options: { signal?: AbortSignal; idleTimeoutMs: number; accept?: string },
+  ): Promise<'closed' | 'aborted' | 'idle'> {
     const idle = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
     let timer = setTimeout(
@@ -246,9 +251,11 @@ export class KubeClient {
         }
         onEvent(event);
       }
+      return 'closed';
     } catch (err) {
       // Our own idle timeout or the caller's abort end the watch quietly; the caller re-watches.
-      if (signal.aborted) return;
+      if (idle.signal.aborted) return 'idle';
+      if (signal.aborted) return 'aborted';
       throw err;
     } finally {
       clearTimeout(timer);

@@ -1,0 +1,62 @@
+// Conditions the Kubernetes way: lastTransitionTime moves only when status changes, every
+// condition carries the generation it describes, and abnormal-true conditions (Reconciling,
+// Stalled) are left out when they do not hold, as kstatus expects.
+import { isDeepStrictEqual } from 'node:util';
+import type { Condition } from './types.ts';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface DesiredCondition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+/** The conditions to write: `desired` in order, keeping transition times that still hold. */
+export function mergeConditions(
+  current: readonly Condition[] | undefined,
+  desired: readonly DesiredCondition[],
+  generation: number,
+  now: Date,
+): Condition[] {
+  return desired.map((d) => {
+    const previous = findCondition(current, d.type);
+    const lastTransitionTime =
+      previous && previous.status === d.status
+        ? previous.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return {
+      type: d.type,
+      status: d.status,
+      observedGeneration: generation,
+      lastTransitionTime,
+      reason: d.reason,
+      message: d.message,
+    };
+  });
+}
+
+/** JSON-normal form: what the API server would store (undefined fields dropped). */
+export function normalize<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+export function sameStatus(current: unknown, desired: unknown): boolean {
+  return isDeepStrictEqual(normalize(current ?? {}), normalize(desired ?? {}));
+}
+
+export function isReady(obj: {
+  metadata: { generation?: number };
+  status?: { observedGeneration?: number; conditions?: Condition[] };
+}): boolean {
+  const ready = findCondition(obj.status?.conditions, 'Ready');
+  return ready?.status === 'True' && obj.status?.observedGeneration === obj.metadata.generation;
+}

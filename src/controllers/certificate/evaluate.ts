@@ -1,0 +1,174 @@
+// The rows of API.md's checks table that need no vault, as one pure chain over gathered facts:
+// account, quota, source, certificate, vault configuration. First failure wins.
+import { Reason } from '../../api/reasons.ts';
+import { isReady } from '../../api/conditions.ts';
+import type { Certificate, IntegrationAccount } from '../../api/types.ts';
+import {
+  expiryStatus,
+  firstFailure,
+  verifyCertificateSource,
+  type Check,
+  type CheckFailure,
+  type CertificateVerdict,
+  type ExpiryStatus,
+} from '../../certificates/checks.ts';
+import { parseGoDuration } from '../../certificates/duration.ts';
+import type { CertificateInfo } from '../../certificates/inspect.ts';
+import { checkVaultHost } from '../../vaults/hosts.ts';
+import type { VaultConnection } from '../../vaults/verifier.ts';
+
+export type SourceState =
+  { found: true; data: string | Uint8Array } | { found: false; message: string };
+
+export interface CertificateFacts {
+  certificate: Certificate;
+  account: IntegrationAccount | undefined;
+  /** Position among the account's certificates (oldest first) and the sku quota. */
+  quota: { rank: number; quota: number };
+  source: SourceState;
+  now: Date;
+  allowedVaultHosts: readonly string[];
+}
+
+export type FailedCondition = 'Ready' | 'CertificateValid' | 'KeyVaultAccessGranted';
+
+export interface Failure extends CheckFailure {
+  condition: FailedCondition;
+}
+
+export interface Evaluation {
+  failure: Failure | undefined;
+  verdict: CertificateVerdict | undefined;
+  info: CertificateInfo | undefined;
+  expiry: ExpiryStatus | undefined;
+  vault: VaultConnection | undefined;
+}
+
+const DEFAULT_EXPIRY_WARNING_MS = 720 * 3_600_000;
+
+interface Context extends CertificateFacts {
+  verdict: CertificateVerdict | undefined;
+}
+
+const on =
+  (condition: FailedCondition, check: Check<Context>): Check<Context> =>
+  (ctx) => {
+    const failure = check(ctx);
+    return failure && ({ ...failure, condition });
+  };
+
+const accountExists = on('Ready', ({ account, certificate }) =>
+  account
+    ? undefined
+    : {
+        reason: Reason.IntegrationAccountNotFound,
+        message: `IntegrationAccount ${certificate.spec.integrationAccount.name} does not exist in namespace ${certificate.metadata.namespace}; waiting for it`,
+        terminal: false,
+      },
+);
+
+const accountReady = on('Ready', ({ account }) =>
+  account && isReady(account)
+    ? undefined
+    : {
+        reason: Reason.IntegrationAccountNotReady,
+        message: `IntegrationAccount ${account?.metadata.name ?? ''} is not Ready; waiting for it`,
+        terminal: false,
+      },
+);
+
+const underQuota = on('Ready', ({ quota, account }) =>
+  quota.rank < quota.quota
+    ? undefined
+    : {
+        reason: Reason.QuotaExceeded,
+        message: `IntegrationAccount ${account?.metadata.name ?? ''} (sku ${account?.spec.sku ?? 'Standard'}) holds at most ${quota.quota} certificates and this is number ${quota.rank + 1} by creation time; delete a certificate or choose a larger sku`,
+        terminal: true,
+      },
+);
+
+const sourceFound = on('CertificateValid', ({ source }) =>
+  source.found
+    ? undefined
+    : { reason: Reason.CertificateSourceNotFound, message: source.message, terminal: false },
+);
+
+const certificateValid = on('CertificateValid', ({ verdict }) =>
+  verdict && !verdict.ok ? verdict.failure : undefined,
+);
+
+export function vaultOf(
+  facts: Pick<CertificateFacts, 'certificate' | 'account' | 'allowedVaultHosts'>,
+): { ok: true; vault: VaultConnection } | { ok: false; failure: CheckFailure } | undefined {
+  const { certificate, account } = facts;
+  const key = certificate.spec.key;
+  if (certificate.spec.type !== 'Private' || !key) return undefined;
+  const vault = account?.spec.keyVaults?.find((v) => v.name === key.vault);
+  if (!vault) {
+    const names = account?.spec.keyVaults?.map((v) => v.name).join(', ') || 'none';
+    return {
+      ok: false,
+      failure: {
+        reason: Reason.VaultNotConfigured,
+        message: `key.vault ${key.vault} is not a vault of IntegrationAccount ${certificate.spec.integrationAccount.name} (its spec.keyVaults: ${names})`,
+        terminal: true,
+      },
+    };
+  }
+  if (vault.kubernetes) {
+    return {
+      ok: true,
+      vault: {
+        name: vault.name,
+        kind: 'kubernetes',
+        vaultUrl: `kubernetes://${certificate.metadata.namespace}`,
+        extraHost: false,
+      },
+    };
+  }
+  const url = vault.azure?.vaultUrl ?? '';
+  const host = checkVaultHost(url, facts.allowedVaultHosts);
+  if (!host.allowed)
+    return {
+      ok: false,
+      failure: { reason: Reason.VaultHostNotAllowed, message: host.message, terminal: true },
+    };
+  return {
+    ok: true,
+    vault: { name: vault.name, kind: 'azure', vaultUrl: url, extraHost: host.extraHost },
+  };
+}
+
+const vaultUsable = on('KeyVaultAccessGranted', (ctx) => {
+  const v = vaultOf(ctx);
+  return v && !v.ok ? v.failure : undefined;
+});
+
+const rows: readonly Check<Context>[] = [
+  accountExists,
+  accountReady,
+  underQuota,
+  sourceFound,
+  certificateValid,
+  vaultUsable,
+];
+
+export function expiryWarningMs(certificate: Certificate): number {
+  return parseGoDuration(certificate.spec.expiryWarning ?? '') ?? DEFAULT_EXPIRY_WARNING_MS;
+}
+
+export function evaluateCertificate(facts: CertificateFacts): Evaluation {
+  const verdict = facts.source.found
+    ? verifyCertificateSource(facts.source.data, facts.certificate.spec.type, facts.now)
+    : undefined;
+  const failure = firstFailure(rows, { ...facts, verdict }) as Failure | undefined;
+  const info = verdict?.certificate;
+  const vault = vaultOf(facts);
+  return {
+    failure,
+    verdict,
+    info,
+    expiry: info && expiryStatus(info, facts.now, expiryWarningMs(facts.certificate)),
+    vault: vault?.ok ? vault.vault : undefined,
+  };
+}

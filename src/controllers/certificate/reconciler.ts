@@ -1,0 +1,227 @@
+// The Certificate reconciler: gather, decide, act, report. Level-triggered: it reads the
+// latest object from the cache, so running it twice is harmless, and it writes only what
+// differs.
+import { Reason } from '../../api/reasons.ts';
+import { findCondition, normalize, sameStatus } from '../../api/conditions.ts';
+import {
+  API_VERSION,
+  CertificateResource,
+  FINALIZER,
+  type Certificate,
+  type CertificateStatus,
+} from '../../api/types.ts';
+import { isNotFound, resourcePath, type KubeClient } from '../../kube/client.ts';
+import type { EventRecorder } from '../../operator/events.ts';
+import type { Logger } from '../../operator/log.ts';
+import type { Metrics } from '../../operator/metrics.ts';
+import type { ReconcileResult } from '../../runtime/controller.ts';
+import { StoreConflictError, type Store } from '../../stores/store.ts';
+import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
+import { errorMessage } from '../../runtime/informer.ts';
+import { evaluateCertificate, type Evaluation } from './evaluate.ts';
+import { quotaPosition, readSource, type Lookups } from './gather.ts';
+import { buildCertificateStatus, transitionEvents, type StoreOutcome } from './status.ts';
+
+export interface CertificateReconcilerDeps {
+  client: KubeClient;
+  certificate(key: string): Certificate | undefined;
+  lookups: Lookups;
+  store: Store;
+  keyVerifier: KeyVerifier;
+  events: EventRecorder;
+  metrics: Metrics;
+  log: Logger;
+  now: () => Date;
+  allowedVaultHosts: readonly string[];
+  recheckIntervalMs: number;
+}
+
+/** A transient failure: the status says what is wrong, and the queue retries with backoff. */
+export class RetryLater extends Error {}
+
+export class CertificateReconciler {
+  private readonly deps: CertificateReconcilerDeps;
+
+  constructor(deps: CertificateReconcilerDeps) {
+    this.deps = deps;
+  }
+
+  reconcile = async (key: string): Promise<ReconcileResult | undefined> => {
+    let certificate = this.deps.certificate(key);
+    if (!certificate) {
+      const [namespace = '', name = ''] = key.split('/');
+      this.deps.metrics.removeCertificate(namespace, name);
+      return undefined;
+    }
+    if (certificate.metadata.deletionTimestamp) return this.finalize(certificate);
+    if (!certificate.metadata.finalizers?.includes(FINALIZER)) {
+      const updated = await this.setFinalizers(certificate, [
+        ...(certificate.metadata.finalizers ?? []),
+        FINALIZER,
+      ]);
+      if (!updated) return undefined;
+      certificate = updated;
+    }
+    return this.sync(certificate);
+  };
+
+  private async sync(certificate: Certificate): Promise<ReconcileResult | undefined> {
+    const { lookups, now: clock } = this.deps;
+    const now = clock();
+    const { namespace } = certificate.metadata;
+    const accountName = certificate.spec.integrationAccount.name;
+    const account = lookups.account(namespace, accountName);
+    const evaluation = evaluateCertificate({
+      certificate,
+      account,
+      quota: quotaPosition(certificate, account, lookups.certificatesOf(namespace, accountName)),
+      source: await readSource(this.deps.client, lookups, certificate),
+      now,
+      allowedVaultHosts: this.deps.allowedVaultHosts,
+    });
+    const keyVerdict = await this.verifyKey(certificate, evaluation);
+    const store = await this.syncStore(certificate, evaluation, keyVerdict);
+    const result = buildCertificateStatus({
+      certificate,
+      evaluation,
+      keyVerdict,
+      store,
+      storeRef: this.deps.store.refFor(certificate),
+      now,
+    });
+    await this.report(certificate, result.status, store);
+    if (result.retry) throw new RetryLater(result.failure?.message ?? 'retrying');
+    return { requeueAfterMs: this.nextVisit(evaluation, keyVerdict, now) };
+  }
+
+  private async verifyKey(
+    certificate: Certificate,
+    evaluation: Evaluation,
+  ): Promise<KeyVerdict | undefined> {
+    const key = certificate.spec.key;
+    if (evaluation.failure || !evaluation.vault || !evaluation.info || !key) return undefined;
+    return this.deps.keyVerifier.verify({
+      namespace: certificate.metadata.namespace,
+      vault: evaluation.vault,
+      key: { name: key.name, version: key.version || undefined },
+      certificate: evaluation.info,
+    });
+  }
+
+  private async syncStore(
+    certificate: Certificate,
+    evaluation: Evaluation,
+    keyVerdict: KeyVerdict | undefined,
+  ): Promise<StoreOutcome> {
+    if (evaluation.failure || !evaluation.info || (keyVerdict && !keyVerdict.ok))
+      return { kind: 'skipped' };
+    try {
+      const result = await this.deps.store.sync({
+        certificate,
+        pem: evaluation.info.pem,
+        metadata: (certificate.spec.metadata ?? {}) as Record<string, string>,
+        key:
+          keyVerdict?.ok && certificate.spec.key
+            ? {
+                vault: certificate.spec.key.vault,
+                vaultUrl: keyVerdict.vaultUrl,
+                name: keyVerdict.name,
+                version: keyVerdict.version,
+              }
+            : undefined,
+      });
+      return { kind: 'synced', ...result };
+    } catch (err) {
+      if (err instanceof StoreConflictError)
+        return { kind: 'failed', reason: Reason.StoreConflict, message: err.message };
+      return {
+        kind: 'failed',
+        reason: Reason.StoreWriteFailed,
+        message: `writing the store failed: ${errorMessage(err)}`,
+      };
+    }
+  }
+
+  /** Writes status only when it differs, records transition events and metrics. */
+  private async report(
+    certificate: Certificate,
+    status: CertificateStatus,
+    store: StoreOutcome,
+  ): Promise<void> {
+    const { client, events, metrics } = this.deps;
+    const { namespace, name } = certificate.metadata;
+    if (!sameStatus(certificate.status, status)) {
+      const patch: Record<string, unknown> = { ...normalize(status) };
+      for (const field of Object.keys(certificate.status ?? {}))
+        if (!(field in patch)) patch[field] = null;
+      await client.patch(
+        resourcePath(CertificateResource, { namespace, name, subresource: 'status' }),
+        { status: patch },
+      );
+      for (const e of transitionEvents(certificate.status, status, store)) {
+        await events.record(
+          { apiVersion: API_VERSION, kind: 'Certificate', metadata: certificate.metadata },
+          e.type,
+          e.reason,
+          e.message,
+        );
+      }
+    }
+    const ready = findCondition(status.conditions, 'Ready')?.status ?? 'Unknown';
+    metrics.setCertificate(
+      {
+        namespace,
+        name,
+        account: certificate.spec.integrationAccount.name,
+        type: certificate.spec.type,
+      },
+      ready,
+      status.notAfter ? new Date(status.notAfter) : undefined,
+    );
+  }
+
+  /** The next moment the verdict changes by itself: expiry window, notAfter, a key recheck. */
+  private nextVisit(
+    evaluation: Evaluation,
+    keyVerdict: KeyVerdict | undefined,
+    now: Date,
+  ): number | undefined {
+    const moments: number[] = [];
+    const next = evaluation.expiry?.nextTransition;
+    if (next) moments.push(next.getTime() - now.getTime() + 1000);
+    if (keyVerdict?.ok) moments.push(this.deps.recheckIntervalMs);
+    return moments.length ? Math.max(0, Math.min(...moments)) : undefined;
+  }
+
+  private async finalize(certificate: Certificate): Promise<undefined> {
+    const finalizers = certificate.metadata.finalizers ?? [];
+    if (!finalizers.includes(FINALIZER)) return undefined;
+    if (certificate.spec.deletionPolicy === 'Retain') await this.deps.store.release(certificate);
+    else await this.deps.store.remove(certificate);
+    await this.setFinalizers(
+      certificate,
+      finalizers.filter((f) => f !== FINALIZER),
+    );
+    this.deps.metrics.removeCertificate(certificate.metadata.namespace, certificate.metadata.name);
+    return undefined;
+  }
+
+  /** Sets metadata.finalizers with optimistic concurrency; undefined when the object is gone. */
+  private async setFinalizers(
+    certificate: Certificate,
+    finalizers: string[],
+  ): Promise<Certificate | undefined> {
+    const { namespace, name, resourceVersion } = certificate.metadata;
+    try {
+      return await this.deps.client.patch<Certificate>(
+        resourcePath(CertificateResource, { namespace, name }),
+        {
+          metadata: { finalizers: finalizers.length ? finalizers : null, resourceVersion },
+        },
+      );
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}

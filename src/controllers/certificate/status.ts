@@ -1,0 +1,297 @@
+// From the verdicts to the status a user reads: conditions (Ready first), inspection fields,
+// the vault key and the store reference. Pure, so every combination is a unit test.
+import { ConditionType, Reason } from '../../api/reasons.ts';
+import { findCondition, mergeConditions, type DesiredCondition } from '../../api/conditions.ts';
+import type { Certificate, CertificateStatus } from '../../api/types.ts';
+import type { KeyVerdict } from '../../vaults/verifier.ts';
+import type { Evaluation, Failure } from './evaluate.ts';
+
+export type StoreOutcome =
+  | { kind: 'synced'; ref: string; written: boolean }
+  | {
+      kind: 'failed';
+      reason: typeof Reason.StoreWriteFailed | typeof Reason.StoreConflict;
+      message: string;
+    }
+  | { kind: 'skipped' };
+
+export interface StatusInputs {
+  certificate: Certificate;
+  evaluation: Evaluation;
+  keyVerdict: KeyVerdict | undefined;
+  store: StoreOutcome;
+  storeRef: string;
+  now: Date;
+}
+
+export interface StatusResult {
+  status: CertificateStatus;
+  /** The failure that Ready reports, if any. */
+  failure: Failure | undefined;
+  /** Retry with backoff (a transient error). */
+  retry: boolean;
+}
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The first failure across checks, vault verification and store, in table order. */
+function overallFailure(inputs: StatusInputs): Failure | undefined {
+  const { evaluation, keyVerdict, store } = inputs;
+  if (evaluation.failure) return evaluation.failure;
+  if (keyVerdict && !keyVerdict.ok) {
+    return {
+      reason: keyVerdict.reason,
+      message: keyVerdict.message,
+      terminal: keyVerdict.terminal,
+      condition: 'KeyVaultAccessGranted',
+    };
+  }
+  if (store.kind === 'failed') {
+    return {
+      reason: store.reason,
+      message: store.message,
+      terminal: store.reason === Reason.StoreConflict,
+      condition: 'Ready',
+    };
+  }
+  return undefined;
+}
+
+function certificateValidCondition({ evaluation }: StatusInputs): DesiredCondition {
+  const { verdict, failure } = evaluation;
+  if (failure?.condition === 'CertificateValid') {
+    return {
+      type: ConditionType.CertificateValid,
+      status: 'False',
+      reason: failure.reason,
+      message: failure.message,
+    };
+  }
+  if (verdict?.ok) {
+    const { publicKey, notAfter } = verdict.certificate;
+    const ignored = verdict.ignoredCertificates
+      ? `; ${verdict.ignoredCertificates} further certificate(s) in the bundle ignored`
+      : '';
+    return {
+      type: ConditionType.CertificateValid,
+      status: 'True',
+      reason: Reason.Valid,
+      message: `valid X.509 certificate (${publicKey.algorithm} ${publicKey.size}), valid until ${iso(notAfter)}${ignored}`,
+    };
+  }
+  if (verdict && !verdict.ok) {
+    return {
+      type: ConditionType.CertificateValid,
+      status: 'False',
+      reason: verdict.failure.reason,
+      message: verdict.failure.message,
+    };
+  }
+  return {
+    type: ConditionType.CertificateValid,
+    status: 'Unknown',
+    reason: Reason.Progressing,
+    message: 'the certificate has not been checked yet',
+  };
+}
+
+function keyVaultCondition({
+  certificate,
+  evaluation,
+  keyVerdict,
+}: StatusInputs): DesiredCondition | undefined {
+  if (certificate.spec.type !== 'Private') return undefined;
+  const type = ConditionType.KeyVaultAccessGranted;
+  if (evaluation.failure?.condition === 'KeyVaultAccessGranted') {
+    return {
+      type,
+      status: 'False',
+      reason: evaluation.failure.reason,
+      message: evaluation.failure.message,
+    };
+  }
+  if (keyVerdict?.ok) {
+    return {
+      type,
+      status: 'True',
+      reason: Reason.AccessGranted,
+      message: `${keyVerdict.grants.join(', ')} verified on key ${keyVerdict.name} version ${keyVerdict.version} in ${keyVerdict.vaultUrl}`,
+    };
+  }
+  if (keyVerdict)
+    return {
+      type,
+      status: keyVerdict.terminal ? 'False' : 'Unknown',
+      reason: keyVerdict.reason,
+      message: keyVerdict.message,
+    };
+  return {
+    type,
+    status: 'Unknown',
+    reason: Reason.Progressing,
+    message: 'the key is verified once the certificate checks pass',
+  };
+}
+
+function syncedCondition(inputs: StatusInputs, failure: Failure | undefined): DesiredCondition {
+  const { store, storeRef, certificate } = inputs;
+  const type = ConditionType.Synced;
+  if (store.kind === 'synced')
+    return {
+      type,
+      status: 'True',
+      reason: Reason.Synced,
+      message: `Secret ${store.ref} holds the certificate`,
+    };
+  if (store.kind === 'failed')
+    return { type, status: 'False', reason: store.reason, message: store.message };
+  const kept = certificate.status?.store?.ref
+    ? `the store keeps the last good version (${storeRef})`
+    : 'nothing has been stored yet';
+  return {
+    type,
+    status: 'False',
+    reason: failure?.reason ?? Reason.Progressing,
+    message: `not synced: ${failure?.message ?? 'checks in progress'}; ${kept}`,
+  };
+}
+
+function readyCondition(failure: Failure | undefined, store: StoreOutcome): DesiredCondition {
+  if (failure)
+    return {
+      type: ConditionType.Ready,
+      status: 'False',
+      reason: failure.reason,
+      message: failure.message,
+    };
+  const where = store.kind === 'synced' ? ` and synced to Secret ${store.ref}` : '';
+  return {
+    type: ConditionType.Ready,
+    status: 'True',
+    reason: Reason.Ready,
+    message: `the certificate is valid${where}`,
+  };
+}
+
+export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
+  const { certificate, evaluation, keyVerdict, store, now } = inputs;
+  const failure = overallFailure(inputs);
+  const transient = failure !== undefined && !failure.terminal;
+  const desired: DesiredCondition[] = [
+    readyCondition(failure, store),
+    certificateValidCondition(inputs),
+  ];
+  const keyCondition = keyVaultCondition(inputs);
+  if (keyCondition) desired.push(keyCondition);
+  desired.push(syncedCondition(inputs, failure));
+  if (evaluation.expiry) {
+    desired.push(
+      evaluation.expiry.expiring
+        ? {
+            type: ConditionType.Expiring,
+            status: 'True',
+            reason: Reason.ExpiresSoon,
+            message: evaluation.expiry.message,
+          }
+        : {
+            type: ConditionType.Expiring,
+            status: 'False',
+            reason: Reason.NotExpiring,
+            message: evaluation.expiry.message,
+          },
+    );
+  }
+  if (transient)
+    desired.push({
+      type: ConditionType.Reconciling,
+      status: 'True',
+      reason: failure.reason,
+      message: failure.message,
+    });
+  if (failure?.terminal)
+    desired.push({
+      type: ConditionType.Stalled,
+      status: 'True',
+      reason: failure.reason,
+      message: failure.message,
+    });
+
+  const generation = certificate.metadata.generation ?? 0;
+  const previous = certificate.status;
+  const status: CertificateStatus = {
+    observedGeneration: generation,
+    conditions: mergeConditions(previous?.conditions, desired, generation, now),
+  };
+  const info = evaluation.info;
+  if (info) {
+    Object.assign(status, {
+      thumbprint: info.thumbprint,
+      sha256Fingerprint: info.sha256Fingerprint,
+      subject: info.subject,
+      issuer: info.issuer,
+      serialNumber: info.serialNumber,
+      notBefore: iso(info.notBefore),
+      notAfter: iso(info.notAfter),
+      keyUsage: info.keyUsage ?? [],
+      extendedKeyUsage: info.extendedKeyUsage,
+      publicKey: info.publicKey,
+    });
+  }
+  if (keyVerdict?.ok) {
+    status.key = {
+      vaultUrl: keyVerdict.vaultUrl,
+      name: keyVerdict.name,
+      version: keyVerdict.version,
+      grants: keyVerdict.grants,
+      lastVerifiedTime: iso(keyVerdict.verifiedAt),
+    };
+  } else if (previous?.key && certificate.spec.type === 'Private') {
+    status.key = previous.key;
+  }
+  if (store.kind === 'synced') {
+    status.store =
+      store.written || !previous?.store ? { ref: store.ref, syncedTime: iso(now) } : previous.store;
+  } else if (previous?.store) {
+    status.store = previous.store; // the last good version is still there
+  }
+  return {
+    status,
+    failure,
+    retry:
+      transient &&
+      failure.reason !== Reason.IntegrationAccountNotFound &&
+      failure.reason !== Reason.IntegrationAccountNotReady &&
+      failure.reason !== Reason.CertificateSourceNotFound,
+  };
+}
+
+/** Events mirror transitions: what to emit when `before` becomes `after`. */
+export function transitionEvents(
+  before: CertificateStatus | undefined,
+  after: CertificateStatus,
+  store: StoreOutcome,
+): { type: 'Normal' | 'Warning'; reason: string; message: string }[] {
+  const events: { type: 'Normal' | 'Warning'; reason: string; message: string }[] = [];
+  const was = findCondition(before?.conditions, ConditionType.Ready);
+  const now = findCondition(after.conditions, ConditionType.Ready);
+  if (store.kind === 'synced' && store.written) {
+    events.push({
+      type: 'Normal',
+      reason: 'Synced',
+      message: `certificate ${after.thumbprint ?? ''} synced to Secret ${store.ref}`,
+    });
+  }
+  if (now && now.status !== 'True' && (was?.status !== now.status || was.reason !== now.reason)) {
+    events.push({ type: 'Warning', reason: now.reason, message: now.message });
+  }
+  const expiringBefore = findCondition(before?.conditions, ConditionType.Expiring);
+  const expiringNow = findCondition(after.conditions, ConditionType.Expiring);
+  if (
+    expiringNow?.status === 'True' &&
+    expiringBefore?.status !== 'True' &&
+    now?.status === 'True'
+  ) {
+    events.push({ type: 'Warning', reason: Reason.ExpiresSoon, message: expiringNow.message });
+  }
+  return events;
+}

@@ -1,0 +1,79 @@
+// Operator flags (API.md), each also settable as env B2B_<FLAG> (e.g. B2B_WATCH_NAMESPACE).
+import { parseGoDuration } from '../certificates/duration.ts';
+import type { Level } from './log.ts';
+
+export interface OperatorConfig {
+  kubeconfig: string | undefined;
+  watchNamespace: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  concurrency: number;
+  recheckIntervalMs: number;
+  allowedVaultHosts: string[];
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  logLevel: Level;
+}
+
+const flags = {
+  kubeconfig: '',
+  'watch-namespace': '',
+  'leader-elect': 'false',
+  'leader-election-namespace': 'b2b-system',
+  concurrency: '4',
+  'recheck-interval': '1h',
+  'allowed-vault-hosts': '',
+  'metrics-bind-address': ':8080',
+  'health-probe-bind-address': ':8081',
+  'log-level': 'info',
+} as const;
+type Flag = keyof typeof flags;
+
+export class ConfigError extends Error {}
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig {
+  const values: Record<string, string> = { ...flags };
+  for (const name of Object.keys(flags)) {
+    const fromEnv = env[`B2B_${name.toUpperCase().replace(/-/g, '_')}`];
+    if (fromEnv !== undefined) values[name] = fromEnv;
+  }
+  if (values.kubeconfig === '' && env.KUBECONFIG) values.kubeconfig = '';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !(m[1]! in flags))
+      throw new ConfigError(
+        `unknown argument ${arg}; flags: ${Object.keys(flags)
+          .map((f) => `--${f}`)
+          .join(' ')}`,
+      );
+    const name = m[1] as Flag;
+    let value = m[2];
+    if (value === undefined) value = name === 'leader-elect' ? 'true' : argv[++i];
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    values[name] = value;
+  }
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new ConfigError('--concurrency must be a whole number >= 1');
+  const recheck = parseGoDuration(values['recheck-interval']!);
+  if (recheck === undefined || recheck <= 0)
+    throw new ConfigError('--recheck-interval must be a duration such as 1h or 90s');
+  const level = values['log-level'] as Level;
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    throw new ConfigError('--log-level must be debug, info, warn or error');
+  return {
+    kubeconfig: values.kubeconfig || undefined,
+    watchNamespace: values['watch-namespace']!,
+    leaderElect: values['leader-elect'] === 'true',
+    leaderElectionNamespace: values['leader-election-namespace']!,
+    concurrency,
+    recheckIntervalMs: recheck,
+    allowedVaultHosts: values['allowed-vault-hosts']!.split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
+    metricsBindAddress: values['metrics-bind-address']!,
+    healthProbeBindAddress: values['health-probe-bind-address']!,
+    logLevel: level,
+  };
+}

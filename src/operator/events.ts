@@ -1,0 +1,67 @@
+// Kubernetes Events for transitions (`Normal Synced`, `Warning <Reason>`). Best effort: an
+// event that cannot be written is logged, never fails a reconcile.
+import { EventType, resourcePath, type KubeClient } from '../kube/client.ts';
+import { errorMessage } from '../runtime/informer.ts';
+import type { Logger } from './log.ts';
+
+export interface InvolvedObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string | undefined;
+    resourceVersion?: string | undefined;
+  };
+}
+
+export class EventRecorder {
+  private readonly client: KubeClient;
+  private readonly log: Logger;
+  private readonly component: string;
+
+  constructor(client: KubeClient, log: Logger, component = 'b2b-certificate-operator') {
+    this.client = client;
+    this.log = log;
+    this.component = component;
+  }
+
+  async record(
+    object: InvolvedObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const now = new Date().toISOString();
+    const { name, namespace, uid, resourceVersion } = object.metadata;
+    try {
+      await this.client.create(resourcePath(EventType, { namespace }), {
+        metadata: { generateName: `${name}.`, namespace },
+        involvedObject: {
+          apiVersion: object.apiVersion,
+          kind: object.kind,
+          name,
+          namespace,
+          uid,
+          resourceVersion,
+        },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        source: { component: this.component },
+        reportingComponent: this.component,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      });
+    } catch (err) {
+      this.log.warn('could not record event', {
+        kind: object.kind,
+        name,
+        namespace,
+        reason,
+        error: errorMessage(err),
+      });
+    }
+  }
+}

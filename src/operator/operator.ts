@@ -1,0 +1,235 @@
+// Wires the operator together: informers feed the two controllers' queues with keys, and the
+// reconcilers read from the informers' caches. Event handlers only enqueue.
+import { isReady } from '../api/conditions.ts';
+import {
+  CertificateResource,
+  IntegrationAccountResource,
+  Labels,
+  skuQuota,
+  type Certificate,
+  type IntegrationAccount,
+} from '../api/types.ts';
+import { CertificateReconciler } from '../controllers/certificate/reconciler.ts';
+import type { Lookups } from '../controllers/certificate/gather.ts';
+import { IntegrationAccountReconciler } from '../controllers/integration-account/reconciler.ts';
+import { ConfigMapType, SecretType, resourcePath, type KubeClient } from '../kube/client.ts';
+import { Controller } from '../runtime/controller.ts';
+import { Informer, objectKey } from '../runtime/informer.ts';
+import { KubernetesStore, type SecretMetadata } from '../stores/kubernetes-store.ts';
+import { unimplementedVerifier, type KeyVerifier } from '../vaults/verifier.ts';
+import { EventRecorder } from './events.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface OperatorSettings {
+  watchNamespace: string;
+  concurrency: number;
+  recheckIntervalMs: number;
+  allowedVaultHosts: string[];
+}
+
+export interface OperatorDeps {
+  client: KubeClient;
+  settings: OperatorSettings;
+  log: Logger;
+  metrics: Metrics;
+  now?: () => Date;
+  keyVerifier?: KeyVerifier;
+  /** Watch tuning (tests shorten these). */
+  informer?: { idleTimeoutMs?: number; relistIntervalMs?: number };
+}
+
+const ACCOUNT_STATUS_DELAY_MS = 500;
+
+export class Operator {
+  readonly certificates: Informer<Certificate>;
+  readonly accounts: Informer<IntegrationAccount>;
+  readonly secrets: Informer<SecretMetadata>;
+  readonly configMaps: Informer<SecretMetadata>;
+  readonly certificateController: Controller;
+  readonly accountController: Controller;
+  private running = false;
+
+  constructor(deps: OperatorDeps) {
+    const { client, settings, log, metrics } = deps;
+    const ns = settings.watchNamespace || undefined;
+    const informer = <T extends object>(name: string, path: string, metadataOnly = false) =>
+      new Informer<T>({ name, client, path, metadataOnly, log, ...deps.informer });
+    this.certificates = informer<Certificate>(
+      'certificates',
+      resourcePath(CertificateResource, { namespace: ns }),
+    );
+    this.accounts = informer<IntegrationAccount>(
+      'integrationaccounts',
+      resourcePath(IntegrationAccountResource, { namespace: ns }),
+    );
+    this.secrets = informer<SecretMetadata>(
+      'secrets',
+      resourcePath(SecretType, { namespace: ns }),
+      true,
+    );
+    this.configMaps = informer<SecretMetadata>(
+      'configmaps',
+      resourcePath(ConfigMapType, { namespace: ns }),
+      true,
+    );
+
+    const now = deps.now ?? (() => new Date());
+    const events = new EventRecorder(client, log);
+    const lookups: Lookups = {
+      account: (namespace, name) => this.accounts.get(`${namespace}/${name}`),
+      certificatesOf: (namespace, account) => this.certificatesOf(namespace, account),
+      secretExists: (namespace, name) => this.secrets.get(`${namespace}/${name}`) !== undefined,
+      configMapExists: (namespace, name) =>
+        this.configMaps.get(`${namespace}/${name}`) !== undefined,
+    };
+    const certificateReconciler = new CertificateReconciler({
+      client,
+      certificate: (key) => this.certificates.get(key),
+      lookups,
+      store: new KubernetesStore(client, (namespace, name) =>
+        this.secrets.get(`${namespace}/${name}`),
+      ),
+      keyVerifier: deps.keyVerifier ?? unimplementedVerifier,
+      events,
+      metrics,
+      log,
+      now,
+      allowedVaultHosts: settings.allowedVaultHosts,
+      recheckIntervalMs: settings.recheckIntervalMs,
+    });
+    const accountReconciler = new IntegrationAccountReconciler({
+      client,
+      account: (key) => this.accounts.get(key),
+      certificatesOf: (namespace, account) => this.certificatesOf(namespace, account),
+      events,
+      allowedVaultHosts: settings.allowedVaultHosts,
+      now,
+    });
+    this.certificateController = new Controller({
+      kind: 'Certificate',
+      reconcile: certificateReconciler.reconcile,
+      concurrency: settings.concurrency,
+      log,
+      metrics,
+    });
+    this.accountController = new Controller({
+      kind: 'IntegrationAccount',
+      reconcile: accountReconciler.reconcile,
+      concurrency: 1,
+      log,
+      metrics,
+    });
+    this.wireHandlers();
+  }
+
+  certificatesOf(namespace: string, account: string): Certificate[] {
+    return this.certificates
+      .list()
+      .filter(
+        (c) =>
+          c.metadata.namespace === namespace &&
+          c.spec.integrationAccount.name === account &&
+          !c.metadata.deletionTimestamp,
+      );
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  private wireHandlers(): void {
+    const certs = this.certificateController;
+    const accounts = this.accountController;
+    const accountKeyOf = (c: Certificate) =>
+      `${c.metadata.namespace}/${c.spec.integrationAccount.name}`;
+    const enqueueCertificatesOf = (namespace: string, account: string) => {
+      for (const c of this.certificatesOf(namespace, account)) certs.enqueue(objectKey(c));
+    };
+    // Adding or removing a certificate can move others across the quota line.
+    const requeueQuotaSiblings = (c: Certificate) => {
+      const account = this.accounts.get(accountKeyOf(c));
+      const siblings = this.certificatesOf(c.metadata.namespace, c.spec.integrationAccount.name);
+      if (siblings.length >= skuQuota[account?.spec.sku ?? 'Standard'])
+        for (const s of siblings) certs.enqueue(objectKey(s));
+    };
+    this.certificates.on({
+      added: (c) => {
+        certs.enqueue(objectKey(c));
+        accounts.enqueueAfter(accountKeyOf(c), ACCOUNT_STATUS_DELAY_MS);
+        requeueQuotaSiblings(c);
+      },
+      updated: (_, c) => {
+        certs.enqueue(objectKey(c));
+        accounts.enqueueAfter(accountKeyOf(c), ACCOUNT_STATUS_DELAY_MS);
+        if (c.metadata.deletionTimestamp) requeueQuotaSiblings(c);
+      },
+      deleted: (c) => {
+        certs.enqueue(objectKey(c));
+        accounts.enqueueAfter(accountKeyOf(c), ACCOUNT_STATUS_DELAY_MS);
+        requeueQuotaSiblings(c);
+      },
+    });
+    this.accounts.on({
+      added: (a) => {
+        accounts.enqueue(objectKey(a));
+        enqueueCertificatesOf(a.metadata.namespace, a.metadata.name);
+      },
+      updated: (old, a) => {
+        accounts.enqueue(objectKey(a));
+        // Only what certificates depend on: readiness, spec (sku, vaults). Not the counts.
+        if (isReady(old) !== isReady(a) || old.metadata.generation !== a.metadata.generation) {
+          enqueueCertificatesOf(a.metadata.namespace, a.metadata.name);
+        }
+      },
+      deleted: (a) => enqueueCertificatesOf(a.metadata.namespace, a.metadata.name),
+    });
+    const onSecret = (s: SecretMetadata) => {
+      const namespace = s.metadata?.namespace ?? '';
+      const name = s.metadata?.name ?? '';
+      for (const c of this.certificates.list()) {
+        if (c.metadata.namespace === namespace && c.spec.certificate.secretRef?.name === name)
+          certs.enqueue(objectKey(c));
+      }
+      const owner = s.metadata?.labels?.[Labels.certificate];
+      if (owner) certs.enqueue(`${namespace}/${owner}`);
+    };
+    this.secrets.on({ added: onSecret, updated: (_, s) => onSecret(s), deleted: onSecret });
+    const onConfigMap = (m: SecretMetadata) => {
+      for (const c of this.certificates.list()) {
+        if (
+          c.metadata.namespace === m.metadata?.namespace &&
+          c.spec.certificate.configMapRef?.name === m.metadata?.name
+        ) {
+          certs.enqueue(objectKey(c));
+        }
+      }
+    };
+    this.configMaps.on({
+      added: onConfigMap,
+      updated: (_, m) => onConfigMap(m),
+      deleted: onConfigMap,
+    });
+  }
+
+  /**
+   * Runs until `signal` aborts: caches first, then the controllers. Resolves once in-flight
+   * reconciles have finished.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const informers = [this.secrets, this.configMaps, this.accounts, this.certificates];
+    const watching = informers.map((i) => i.run(signal));
+    await Promise.race([
+      Promise.all(informers.map((i) => i.waitForSync())),
+      new Promise((r) => signal.addEventListener('abort', r)),
+    ]);
+    if (signal.aborted) {
+      await Promise.all(watching);
+      return;
+    }
+    this.running = true;
+    await Promise.all([this.certificateController.run(signal), this.accountController.run(signal)]);
+    this.running = false;
+    await Promise.all(watching);
+  }
+}

@@ -1,0 +1,218 @@
+// List+watch into a local cache, built to survive what real API servers do: watches that end,
+// 410 Gone, errors, and half-open connections that never say a word. Handlers only ever see
+// real changes (a different resourceVersion), so they can stay at "enqueue the key".
+import { KubeApiError, isGone, type KubeClient, type WatchEvent } from '../kube/client.ts';
+import type { Logger } from '../operator/log.ts';
+
+export interface KubeObject {
+  metadata?: {
+    name?: string | undefined;
+    namespace?: string | undefined;
+    resourceVersion?: string | undefined;
+  };
+}
+
+interface ObjectList<T> {
+  metadata?: { resourceVersion?: string };
+  items?: T[] | null;
+}
+
+export interface InformerHandlers<T> {
+  added?(obj: T): void;
+  updated?(oldObj: T, newObj: T): void;
+  deleted?(obj: T): void;
+}
+
+export interface InformerOptions {
+  name: string;
+  client: KubeClient;
+  /** Collection path, e.g. /apis/g/v/certificates or /api/v1/namespaces/x/secrets. */
+  path: string;
+  labelSelector?: string;
+  /** Metadata-only: Secrets' data is never held in memory. */
+  metadataOnly?: boolean;
+  /** No byte for this long means the connection is dead: re-watch. */
+  idleTimeoutMs?: number;
+  /** A full relist this often, whatever the watch says. */
+  relistIntervalMs?: number;
+  log: Logger;
+}
+
+const METADATA_ACCEPT =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_WATCH_ACCEPT =
+  'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
+export const objectKey = (obj: KubeObject): string =>
+  obj.metadata?.namespace
+    ? `${obj.metadata.namespace}/${obj.metadata.name ?? ''}`
+    : (obj.metadata?.name ?? '');
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+export class Informer<T extends KubeObject> {
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private resourceVersion = '';
+  private synced = false;
+  private syncedWaiters: (() => void)[] = [];
+  private failures = 0;
+  /** Counts of what happened, for tests and logs. */
+  readonly stats = { lists: 0, watches: 0, restarts: 0, gone: 0, idleTimeouts: 0 };
+
+  private readonly options: InformerOptions;
+
+  constructor(options: InformerOptions) {
+    this.options = options;
+  }
+
+  on(handlers: InformerHandlers<T>): void {
+    this.handlers.push(handlers);
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncedWaiters.push(resolve));
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { log, name } = this.options;
+    const relistEvery = this.options.relistIntervalMs ?? 30 * 60_000;
+    let needList = true;
+    let lastList = 0;
+    while (!signal.aborted) {
+      try {
+        if (needList || Date.now() - lastList > relistEvery) {
+          await this.relist();
+          lastList = Date.now();
+          needList = false;
+        }
+        await this.watchOnce(signal);
+        this.failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        this.stats.restarts++;
+        needList = true;
+        if (isGone(err)) {
+          this.stats.gone++;
+          log.info('watch expired (410 Gone); relisting', { informer: name });
+          continue;
+        }
+        this.failures++;
+        const delay =
+          Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6)) * (0.5 + Math.random());
+        log.warn('watch failed; restarting', {
+          informer: name,
+          error: errorMessage(err),
+          retryInMs: Math.round(delay),
+        });
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  private query(): Record<string, string | undefined> {
+    return { labelSelector: this.options.labelSelector };
+  }
+
+  private async relist(): Promise<void> {
+    const { client, path, metadataOnly } = this.options;
+    this.stats.lists++;
+    const list = await client.request<ObjectList<T>>('GET', path, {
+      query: this.query(),
+      timeoutMs: 120_000,
+      ...(metadataOnly ? { accept: METADATA_ACCEPT } : {}),
+    });
+    const seen = new Set<string>();
+    for (const item of list.items ?? []) {
+      const key = objectKey(item);
+      seen.add(key);
+      this.upsert(key, item);
+    }
+    for (const [key, old] of this.cache) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        for (const h of this.handlers) h.deleted?.(old);
+      }
+    }
+    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncedWaiters) w();
+      this.syncedWaiters = [];
+    }
+  }
+
+  private upsert(key: string, obj: T): void {
+    const old = this.cache.get(key);
+    this.cache.set(key, obj);
+    if (!old) for (const h of this.handlers) h.added?.(obj);
+    else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
+      for (const h of this.handlers) h.updated?.(old, obj);
+  }
+
+  private async watchOnce(signal: AbortSignal): Promise<void> {
+    const { client, path, metadataOnly } = this.options;
+    const idleTimeoutMs = this.options.idleTimeoutMs ?? 180_000;
+    this.stats.watches++;
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const idle = await client.watch<T>(
+      path,
+      {
+        ...this.query(),
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+      },
+      (event: WatchEvent<T>) => this.apply(event),
+      { signal, idleTimeoutMs, ...(metadataOnly ? { accept: METADATA_WATCH_ACCEPT } : {}) },
+    );
+    if (idle === 'idle') {
+      this.stats.idleTimeouts++;
+      this.options.log.warn('watch silent for too long; reconnecting', {
+        informer: this.options.name,
+        idleTimeoutMs,
+      });
+    }
+  }
+
+  private apply(event: WatchEvent<T>): void {
+    const rv = event.object.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+    if (event.type === 'BOOKMARK') return;
+    const key = objectKey(event.object);
+    if (event.type === 'DELETED') {
+      const old = this.cache.get(key);
+      this.cache.delete(key);
+      for (const h of this.handlers) h.deleted?.(old ?? event.object);
+      return;
+    }
+    this.upsert(key, event.object);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof KubeApiError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,105 @@
+// A work queue of keys with client-go's guarantees: a key waiting is queued once (dirty set);
+// a key is never handed to two workers at once (processing set); a key added while it is
+// being processed runs once more afterwards; delayed adds for backoff and requeueAfter.
+import type { RateLimiter } from './rate-limiter.ts';
+
+export class WorkQueue<K> {
+  private readonly queue: K[] = [];
+  private readonly dirty = new Set<K>();
+  private readonly processing = new Set<K>();
+  private readonly timers = new Map<K, { at: number; timer: NodeJS.Timeout }>();
+  private waiters: ((key: K | undefined) => void)[] = [];
+  private shuttingDown = false;
+
+  private readonly rateLimiter: RateLimiter<K>;
+
+  constructor(rateLimiter: RateLimiter<K>) {
+    this.rateLimiter = rateLimiter;
+  }
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  /** Keys queued or waiting for a delay (the workqueue depth metric). */
+  get depth(): number {
+    return this.queue.length + this.timers.size;
+  }
+
+  add(key: K): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    if (this.processing.has(key)) return; // done() re-queues it
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.dirty.delete(key);
+      this.processing.add(key);
+      waiter(key);
+    } else {
+      this.queue.push(key);
+    }
+  }
+
+  /** Adds `key` after `delayMs`; an earlier pending add of the same key wins. */
+  addAfter(key: K, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (delayMs <= 0) return this.add(key);
+    const at = Date.now() + delayMs;
+    const pending = this.timers.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.timers.set(key, { at, timer });
+  }
+
+  addRateLimited(key: K): void {
+    this.addAfter(key, this.rateLimiter.when(key));
+  }
+
+  forget(key: K): void {
+    this.rateLimiter.forget(key);
+  }
+
+  failures(key: K): number {
+    return this.rateLimiter.failures(key);
+  }
+
+  /** The next key, or undefined once the queue is shut down. */
+  get(): Promise<K | undefined> {
+    const key = this.queue.shift();
+    if (key !== undefined) {
+      this.dirty.delete(key);
+      this.processing.add(key);
+      return Promise.resolve(key);
+    }
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  done(key: K): void {
+    this.processing.delete(key);
+    if (this.dirty.has(key)) {
+      this.dirty.delete(key);
+      this.add(key);
+    }
+  }
+
+  isProcessing(key: K): boolean {
+    return this.processing.has(key);
+  }
+
+  /** Stops handing out keys; workers see undefined. Pending delays are dropped. */
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.queue.length = 0;
+    this.dirty.clear();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w(undefined);
+  }
+}
