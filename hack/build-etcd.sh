@@ -23,5 +23,5 @@ go mod tidy >/dev/null 2>&1 || go mod tidy
 mkdir -p "$dest.tmp"
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dest.tmp/etcd" go.etcd.io/etcd/server/v3
 rm -rf "$dest"; mv "$dest.tmp" "$dest"
-log "built $("$dest/etcd" --version | head -1) into $dest"
+log "built $("$dest/etcd" --version | sed -n 1p) into $dest"
 echo "$dest"

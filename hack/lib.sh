@@ -23,7 +23,7 @@ find_java25() {
   command -v java >/dev/null 2>&1 && candidates+=("$(command -v java)")
   local j v
   for j in "${candidates[@]}"; do
-    v=$("$j" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+    v=$("$j" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | sed -n 1p)
     if [[ -n "$v" && "$v" -ge 25 ]]; then echo "$j"; return 0; fi
   done
   die "Java 25 or newer is needed to run the Lowkey Vault emulator; none found (looked at JAVA25_HOME, /usr/lib/jvm/*, PATH). On Debian: apt-get install openjdk-25-jre-headless, or set JAVA25_HOME"

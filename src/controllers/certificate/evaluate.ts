@@ -54,7 +54,7 @@ const on =
   (condition: FailedCondition, check: Check<Context>): Check<Context> =>
   (ctx) => {
     const failure = check(ctx);
-    return failure && ({ ...failure, condition });
+    return failure && { ...failure, condition };
   };
 
 const accountExists = on('Ready', ({ account, certificate }) =>

@@ -1,0 +1,70 @@
+// A fault-injecting TCP proxy in front of a real server: it can cut every connection, or
+// freeze them (bytes stop flowing, sockets stay open: a half-open connection).
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export class TcpProxy {
+  private server: Server | undefined;
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private frozen = false;
+  port = 0;
+  connections = 0;
+
+  private readonly targetHost: string;
+  private readonly targetPort: number;
+
+  constructor(targetHost: string, targetPort: number) {
+    this.targetHost = targetHost;
+    this.targetPort = targetPort;
+  }
+
+  async start(): Promise<number> {
+    this.server = createServer((client) => {
+      this.connections++;
+      const upstream = connect(this.targetPort, this.targetHost);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      const forward = (from: Socket, to: Socket) =>
+        from.on('data', (chunk) => {
+          if (!this.frozen) to.write(chunk);
+        });
+      forward(client, upstream);
+      forward(upstream, client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        this.pairs.delete(pair);
+      };
+      client.on('error', close).on('close', close);
+      upstream.on('error', close).on('close', close);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+    return this.port;
+  }
+
+  /** Drops every open connection (a restart of the server, a network blip). */
+  cutAll(): void {
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  /** Existing connections go silent but stay open; new ones work again after thaw(). */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    this.frozen = false;
+  }
+
+  async stop(): Promise<void> {
+    this.cutAll();
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
+  }
+}

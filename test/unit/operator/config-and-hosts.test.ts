@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../../src/operator/config.ts';
+import { checkVaultHost } from '../../../src/vaults/hosts.ts';
+import { createLogger } from '../../../src/operator/log.ts';
+
+describe('parseConfig', () => {
+  it('has the defaults of API.md', () => {
+    expect(parseConfig([], {})).toMatchObject({
+      watchNamespace: '',
+      leaderElect: false,
+      concurrency: 4,
+      recheckIntervalMs: 3_600_000,
+      allowedVaultHosts: [],
+      metricsBindAddress: ':8080',
+      healthProbeBindAddress: ':8081',
+      logLevel: 'info',
+    });
+  });
+
+  it('reads flags, and B2B_<FLAG> environment variables under them', () => {
+    const c = parseConfig(
+      ['--leader-elect', '--concurrency=8', '--allowed-vault-hosts', 'localhost:8443, kv.local'],
+      {
+        B2B_WATCH_NAMESPACE: 'b2b',
+        B2B_CONCURRENCY: '2',
+        B2B_RECHECK_INTERVAL: '90s',
+      },
+    );
+    expect(c).toMatchObject({
+      leaderElect: true,
+      concurrency: 8,
+      watchNamespace: 'b2b',
+      recheckIntervalMs: 90_000,
+      allowedVaultHosts: ['localhost:8443', 'kv.local'],
+    });
+  });
+
+  it.each([['--concurrency=0'], ['--recheck-interval=soon'], ['--log-level=loud'], ['--nope']])(
+    'refuses %s clearly',
+    (arg) => {
+      expect(() => parseConfig([arg], {})).toThrow(ConfigError);
+    },
+  );
+});
+
+describe('checkVaultHost', () => {
+  it.each([
+    'https://contoso-kv.vault.azure.net',
+    'https://contoso-kv.vault.azure.cn/',
+    'https://contoso-kv.vault.usgovcloudapi.net',
+    'https://contoso.managedhsm.azure.net',
+  ])('allows the Azure Key Vault host %s', (url) => {
+    expect(checkVaultHost(url, [])).toEqual({ allowed: true, extraHost: false });
+  });
+
+  it.each([
+    ['https://evil.example.com', /not an Azure Key Vault host/],
+    ['https://vault.azure.net.evil.com', /not an Azure Key Vault host/],
+    ['https://.vault.azure.net', /not a URL|not an Azure/],
+    ['http://contoso.vault.azure.net', /must use https/],
+    ['https://user:pw@contoso.vault.azure.net', /credentials/],
+    ['https://contoso.vault.azure.net:8443', /not an Azure Key Vault host/],
+    ['not a url', /not a URL/],
+  ])('refuses %s', (url, message) => {
+    const v = checkVaultHost(url, []);
+    expect(v.allowed).toBe(false);
+    expect(v.allowed ? '' : v.message).toMatch(message);
+  });
+
+  it('allows --allowed-vault-hosts entries, by host or host:port, and says so', () => {
+    expect(checkVaultHost('https://localhost:8443', ['localhost:8443'])).toEqual({
+      allowed: true,
+      extraHost: true,
+    });
+    expect(checkVaultHost('https://localhost:9443', ['localhost'])).toEqual({
+      allowed: true,
+      extraHost: true,
+    });
+    expect(checkVaultHost('https://localhost:9443', ['localhost:8443']).allowed).toBe(false);
+  });
+});
+
+describe('logger', () => {
+  it('writes JSON lines and redacts fields that look like secrets', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', { logger: 't' }, (l) => lines.push(l));
+    log.debug('hidden');
+    log.info('hello', { token: 'abc', privateKeyPem: 'x', name: 'n' });
+    expect(lines).toHaveLength(1);
+    const parsed = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(parsed).toMatchObject({
+      level: 'info',
+      msg: 'hello',
+      logger: 't',
+      token: '[redacted]',
+      privateKeyPem: '[redacted]',
+      name: 'n',
+    });
+  });
+});

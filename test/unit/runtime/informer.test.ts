@@ -1,0 +1,65 @@
+// The informer's reaction to 410 Gone, with a plain-object client (the real server's 410 is
+// checked in test/integration/informer.test.ts).
+import { describe, expect, it } from 'vitest';
+import { KubeApiError, type KubeClient, type WatchEvent } from '../../../src/kube/client.ts';
+import { silentLogger } from '../../../src/operator/log.ts';
+import { Informer } from '../../../src/runtime/informer.ts';
+
+interface Obj {
+  metadata: { name: string; namespace: string; resourceVersion: string };
+}
+const obj = (name: string, rv: string): Obj => ({
+  metadata: { name, namespace: 'ns', resourceVersion: rv },
+});
+
+describe('Informer on 410 Gone', () => {
+  it('relists, then reports what changed in between as adds, updates and deletes', async () => {
+    const lists = [
+      { metadata: { resourceVersion: '10' }, items: [obj('a', '1'), obj('b', '2')] },
+      { metadata: { resourceVersion: '20' }, items: [obj('a', '1'), obj('b', '5'), obj('c', '6')] },
+    ];
+    let watches = 0;
+    const abort = new AbortController();
+    const client = {
+      request: () =>
+        Promise.resolve(lists.shift() ?? { metadata: { resourceVersion: '20' }, items: [] }),
+      watch: (
+        _p: string,
+        query: Record<string, unknown>,
+        onEvent: (e: WatchEvent<Obj>) => void,
+      ) => {
+        watches++;
+        if (watches === 1) {
+          expect(query.resourceVersion).toBe('10');
+          return Promise.reject(
+            new KubeApiError(
+              410,
+              { reason: 'Expired', message: 'too old resource version' },
+              'WATCH',
+            ),
+          );
+        }
+        expect(query.resourceVersion).toBe('20');
+        onEvent({ type: 'BOOKMARK', object: obj('', '21') });
+        abort.abort();
+        return Promise.resolve('aborted' as const);
+      },
+    } as unknown as KubeClient;
+    const informer = new Informer<Obj>({ name: 't', client, path: '/x', log: silentLogger });
+    const events: string[] = [];
+    informer.on({
+      added: (o) => events.push(`added ${o.metadata.name}`),
+      updated: (_, o) => events.push(`updated ${o.metadata.name}`),
+      deleted: (o) => events.push(`deleted ${o.metadata.name}`),
+    });
+    await informer.run(abort.signal);
+    expect(informer.stats).toMatchObject({ lists: 2, gone: 1 });
+    expect(events).toEqual(['added a', 'added b', 'updated b', 'added c']);
+    expect(
+      informer
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'b', 'c']);
+  });
+});

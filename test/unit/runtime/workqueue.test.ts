@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ExponentialBackoff,
+  MaxOf,
+  TokenBucket,
+  defaultRateLimiter,
+} from '../../../src/runtime/rate-limiter.ts';
+import { WorkQueue } from '../../../src/runtime/workqueue.ts';
+import { Controller } from '../../../src/runtime/controller.ts';
+import { silentLogger } from '../../../src/operator/log.ts';
+
+const noDelay = () => new WorkQueue<string>(new ExponentialBackoff(0, 0));
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('WorkQueue', () => {
+  it('queues a waiting key once', async () => {
+    const q = noDelay();
+    q.add('a');
+    q.add('b');
+    q.add('a');
+    expect(q.length).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+  });
+
+  it('never hands a key to two workers; a key re-added while processing runs once more after', async () => {
+    const q = noDelay();
+    q.add('a');
+    const first = await q.get();
+    expect(first).toBe('a');
+    q.add('a');
+    q.add('a');
+    expect(q.length).toBe(0); // held back while 'a' is processing
+    let second: string | undefined;
+    void q.get().then((k) => (second = k));
+    await tick();
+    expect(second).toBeUndefined();
+    q.done('a');
+    await tick();
+    expect(second).toBe('a');
+    q.done('a');
+    expect(q.length).toBe(0);
+  });
+
+  it('adds after a delay, an earlier pending add winning', async () => {
+    const q = noDelay();
+    q.addAfter('a', 30);
+    q.addAfter('a', 10_000);
+    expect(q.depth).toBe(1);
+    const started = Date.now();
+    expect(await q.get()).toBe('a');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('hands undefined to waiting workers on shutdown and drops pending delays', async () => {
+    const q = noDelay();
+    const waiting = q.get();
+    q.addAfter('x', 50);
+    q.shutDown();
+    expect(await waiting).toBeUndefined();
+    expect(q.depth).toBe(0);
+    q.add('y');
+    expect(await q.get()).toBeUndefined();
+  });
+});
+
+describe('rate limiters', () => {
+  it('backs off exponentially per key from 5 ms to 1000 s, and forgets', () => {
+    const b = new ExponentialBackoff<string>();
+    expect([b.when('a'), b.when('a'), b.when('a'), b.when('b')]).toEqual([5, 10, 20, 5]);
+    for (let i = 0; i < 40; i++) b.when('a');
+    expect(b.when('a')).toBe(1_000_000);
+    b.forget('a');
+    expect(b.when('a')).toBe(5);
+  });
+
+  it('limits everyone together with a token bucket (injected clock)', () => {
+    let now = 0;
+    const bucket = new TokenBucket<string>(10, 2, () => now);
+    expect([bucket.when('a'), bucket.when('b')]).toEqual([0, 0]);
+    expect(bucket.when('c')).toBe(100);
+    now += 1000;
+    expect(bucket.when('d')).toBe(0);
+  });
+
+  it('takes the larger delay of the two', () => {
+    const limiter = new MaxOf<string>(
+      new ExponentialBackoff<string>(1000, 10_000),
+      new TokenBucket<string>(10, 100),
+    );
+    expect(limiter.when('a')).toBe(1000);
+    expect(defaultRateLimiter<string>().when('x')).toBe(5);
+  });
+});
+
+describe('Controller', () => {
+  it('runs `concurrency` keys at once but never the same key twice at once', async () => {
+    let running = 0;
+    let peak = 0;
+    const perKey = new Map<string, number>();
+    let overlap = false;
+    const controller = new Controller({
+      kind: 'Test',
+      concurrency: 3,
+      log: silentLogger,
+      reconcile: async (key) => {
+        running++;
+        peak = Math.max(peak, running);
+        perKey.set(key, (perKey.get(key) ?? 0) + 1);
+        if ((perKey.get(key) ?? 0) > 1) overlap = true;
+        await new Promise((r) => setTimeout(r, 20));
+        perKey.set(key, (perKey.get(key) ?? 1) - 1);
+        running--;
+        return undefined;
+      },
+    });
+    const abort = new AbortController();
+    const done = controller.run(abort.signal);
+    for (let i = 0; i < 12; i++) controller.enqueue(`k${i % 6}`);
+    await new Promise((r) => setTimeout(r, 30));
+    for (let i = 0; i < 6; i++) controller.enqueue(`k${i}`);
+    await new Promise((r) => setTimeout(r, 200));
+    abort.abort();
+    await done;
+    expect(peak).toBe(3);
+    expect(overlap).toBe(false);
+  });
+
+  it('retries a failing key with backoff and honours requeueAfter; in-flight work finishes on shutdown', async () => {
+    const calls: string[] = [];
+    let attempts = 0;
+    let finished = false;
+    const controller = new Controller({
+      kind: 'Test',
+      concurrency: 1,
+      log: silentLogger,
+      rateLimiter: new ExponentialBackoff(5, 50),
+      reconcile: async (key) => {
+        calls.push(key);
+        if (key === 'flaky' && ++attempts < 3) throw new Error('transient');
+        if (key === 'slow') {
+          await new Promise((r) => setTimeout(r, 100));
+          finished = true;
+        }
+        return key === 'later' && calls.filter((c) => c === 'later').length === 1
+          ? { requeueAfterMs: 30 }
+          : undefined;
+      },
+    });
+    const abort = new AbortController();
+    const done = controller.run(abort.signal);
+    controller.enqueue('flaky');
+    controller.enqueue('later');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(calls.filter((c) => c === 'flaky')).toHaveLength(3);
+    expect(calls.filter((c) => c === 'later')).toHaveLength(2);
+    controller.enqueue('slow');
+    await new Promise((r) => setTimeout(r, 10));
+    abort.abort();
+    await done;
+    expect(finished).toBe(true);
+  });
+});
