@@ -55,14 +55,14 @@ describe('Informer', () => {
 
     await createConfigMap('before-cut');
     await eventually(
-      async () => (seen.includes('before-cut') ? true : undefined),
+      () => Promise.resolve(seen.includes('before-cut') ? true : undefined),
       'event before the cut',
     );
 
     proxy.cutAll();
     await createConfigMap('during-cut');
     await eventually(
-      async () => (seen.includes('during-cut') ? true : undefined),
+      () => Promise.resolve(seen.includes('during-cut') ? true : undefined),
       'event made while disconnected',
       20_000,
     );
@@ -74,7 +74,7 @@ describe('Informer', () => {
     expect(seen).not.toContain('while-frozen');
     proxy.thaw(); // the old connection stays silent: only the watchdog notices
     await eventually(
-      async () => (seen.includes('while-frozen') ? true : undefined),
+      () => Promise.resolve(seen.includes('while-frozen') ? true : undefined),
       'event after the idle watchdog',
       20_000,
     );
