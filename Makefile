@@ -51,7 +51,7 @@ run: deps ## run the operator in the foreground against $$KUBECONFIG
 	npm run --silent start -- $${B2B_ALLOWED_VAULT_HOSTS:+--allowed-vault-hosts=$$B2B_ALLOWED_VAULT_HOSTS}
 
 demo: tools ## local control plane, operator, examples applied, then `kubectl get b2b`
-	npm run --silent demo
+	@TESTENV_DIR=$(TESTENV_DIR) hack/demo.sh
 
 bench: tools ## benchmarks (see docs/benchmarks.md)
 	npm run --silent bench

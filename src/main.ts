@@ -24,6 +24,9 @@ async function main(): Promise<number> {
   const log = createLogger(config.logLevel, { logger: 'b2b-operator' });
   const client = KubeClient.load(config.kubeconfig);
   const metrics = new Metrics(true);
+  client.onRequest((r) =>
+    metrics.kubeApiRequests.inc({ method: r.method, code: String(r.status) }),
+  );
   const operator = new Operator({ client, settings: config, log, metrics });
 
   const shutdown = new AbortController();

@@ -111,6 +111,7 @@ export class KubeClient {
   readonly config: KubeConfig;
   private readonly server: string;
   private readonly listeners: ((r: RequestRecord) => void)[] = [];
+  private auth: { headers: Record<string, string>; dispatcher: unknown; at: number } | undefined;
 
   constructor(config: KubeConfig) {
     this.config = config;
@@ -136,10 +137,9 @@ export class KubeClient {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await this.config.applySecurityAuthentication(ctx);
+    const auth = await this.authenticate(url, method);
     const headers: Record<string, string> = {
-      ...ctx.getHeaders(),
+      ...auth.headers,
       accept: options.accept ?? 'application/json',
     };
     let body: string | undefined;
@@ -155,11 +155,27 @@ export class KubeClient {
       method,
       headers,
       body,
-      dispatcher: ctx.getDispatcher() as never,
+      dispatcher: auth.dispatcher as never,
       signal: signals.length ? AbortSignal.any(signals) : undefined,
     });
     for (const l of this.listeners) l({ method, path, status: response.status });
     return response;
+  }
+
+  /**
+   * Auth headers and the TLS dispatcher. client-node 2.0.1 builds a new undici Agent (a new
+   * connection pool and TLS handshake) for every request and never closes it; we keep the
+   * first and refresh only the headers (rotating bearer tokens) once a minute.
+   */
+  private async authenticate(url: URL, method: string) {
+    if (this.auth && Date.now() - this.auth.at < 60_000) return this.auth;
+    const ctx = new RequestContext(url.toString(), method as HttpMethod);
+    await this.config.applySecurityAuthentication(ctx);
+    const fresh = ctx.getDispatcher() as { close?: () => Promise<void> } | undefined;
+    const dispatcher = this.auth?.dispatcher ?? fresh;
+    if (fresh && fresh !== dispatcher) void fresh.close?.();
+    this.auth = { headers: ctx.getHeaders(), dispatcher, at: Date.now() };
+    return this.auth;
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

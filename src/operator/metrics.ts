@@ -34,6 +34,12 @@ export class Metrics {
     labelNames: ['operation', 'code'],
     registers: [this.registry],
   });
+  readonly kubeApiRequests = new Counter({
+    name: 'b2b_kube_api_requests_total',
+    help: 'Requests to the Kubernetes API by method and status code (watches count once).',
+    labelNames: ['method', 'code'],
+    registers: [this.registry],
+  });
   readonly workqueueDepth = new Gauge({
     name: 'b2b_workqueue_depth',
     help: 'Keys waiting in the work queue, by kind.',

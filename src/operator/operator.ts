@@ -16,6 +16,7 @@ import { ConfigMapType, SecretType, resourcePath, type KubeClient } from '../kub
 import { Controller } from '../runtime/controller.ts';
 import { Informer, objectKey } from '../runtime/informer.ts';
 import { KubernetesStore, type SecretMetadata } from '../stores/kubernetes-store.ts';
+import { KubernetesKeyVerifier, verifierByKind } from '../vaults/kubernetes-vault.ts';
 import { unimplementedVerifier, type KeyVerifier } from '../vaults/verifier.ts';
 import { EventRecorder } from './events.ts';
 import type { Logger } from './log.ts';
@@ -90,7 +91,12 @@ export class Operator {
       store: new KubernetesStore(client, (namespace, name) =>
         this.secrets.get(`${namespace}/${name}`),
       ),
-      keyVerifier: deps.keyVerifier ?? unimplementedVerifier,
+      keyVerifier:
+        deps.keyVerifier ??
+        verifierByKind(
+          { kubernetes: new KubernetesKeyVerifier(client, now) },
+          unimplementedVerifier,
+        ),
       events,
       metrics,
       log,
@@ -120,18 +126,25 @@ export class Operator {
       log,
       metrics,
     });
+    this.certificates.addIndex('account', (c) => [
+      `${c.metadata.namespace}/${c.spec.integrationAccount.name}`,
+    ]);
+    this.certificates.addIndex('source', (c) => {
+      const { secretRef, configMapRef } = c.spec.certificate;
+      const refs: string[] = [];
+      if (secretRef) refs.push(`Secret/${c.metadata.namespace}/${secretRef.name}`);
+      if (configMapRef) refs.push(`ConfigMap/${c.metadata.namespace}/${configMapRef.name}`);
+      // A kubernetes vault's key Secret: a new or rotated key re-verifies the certificate.
+      if (c.spec.key) refs.push(`Secret/${c.metadata.namespace}/${c.spec.key.name}`);
+      return refs;
+    });
     this.wireHandlers();
   }
 
   certificatesOf(namespace: string, account: string): Certificate[] {
     return this.certificates
-      .list()
-      .filter(
-        (c) =>
-          c.metadata.namespace === namespace &&
-          c.spec.integrationAccount.name === account &&
-          !c.metadata.deletionTimestamp,
-      );
+      .byIndex('account', `${namespace}/${account}`)
+      .filter((c) => !c.metadata.deletionTimestamp);
   }
 
   get isRunning(): boolean {
@@ -187,23 +200,16 @@ export class Operator {
     const onSecret = (s: SecretMetadata) => {
       const namespace = s.metadata?.namespace ?? '';
       const name = s.metadata?.name ?? '';
-      for (const c of this.certificates.list()) {
-        if (c.metadata.namespace === namespace && c.spec.certificate.secretRef?.name === name)
-          certs.enqueue(objectKey(c));
+      for (const c of this.certificates.byIndex('source', `Secret/${namespace}/${name}`)) {
+        certs.enqueue(objectKey(c));
       }
       const owner = s.metadata?.labels?.[Labels.certificate];
       if (owner) certs.enqueue(`${namespace}/${owner}`);
     };
     this.secrets.on({ added: onSecret, updated: (_, s) => onSecret(s), deleted: onSecret });
     const onConfigMap = (m: SecretMetadata) => {
-      for (const c of this.certificates.list()) {
-        if (
-          c.metadata.namespace === m.metadata?.namespace &&
-          c.spec.certificate.configMapRef?.name === m.metadata?.name
-        ) {
-          certs.enqueue(objectKey(c));
-        }
-      }
+      const key = `ConfigMap/${m.metadata?.namespace ?? ''}/${m.metadata?.name ?? ''}`;
+      for (const c of this.certificates.byIndex('source', key)) certs.enqueue(objectKey(c));
     };
     this.configMaps.on({
       added: onConfigMap,

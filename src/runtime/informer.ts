@@ -60,6 +60,11 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandlers<T>[] = [];
+  /** index name -> index value -> keys of the objects with that value. */
+  private readonly indexes = new Map<
+    string,
+    { fn: (obj: T) => string[]; entries: Map<string, Set<string>> }
+  >();
   private resourceVersion = '';
   private synced = false;
   private syncedWaiters: (() => void)[] = [];
@@ -79,6 +84,44 @@ export class Informer<T extends KubeObject> {
 
   get(key: string): T | undefined {
     return this.cache.get(key);
+  }
+
+  /** Maintains an index (e.g. certificates by account) so lookups need no scan of the cache. */
+  addIndex(name: string, fn: (obj: T) => string[]): void {
+    const entries = new Map<string, Set<string>>();
+    for (const [key, obj] of this.cache)
+      for (const value of fn(obj)) this.addToIndex(entries, value, key);
+    this.indexes.set(name, { fn, entries });
+  }
+
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indexes.get(name)?.entries.get(value);
+    if (!keys) return [];
+    const out: T[] = [];
+    for (const key of keys) {
+      const obj = this.cache.get(key);
+      if (obj) out.push(obj);
+    }
+    return out;
+  }
+
+  private addToIndex(entries: Map<string, Set<string>>, value: string, key: string): void {
+    let keys = entries.get(value);
+    if (!keys) entries.set(value, (keys = new Set()));
+    keys.add(key);
+  }
+
+  private reindex(key: string, old: T | undefined, obj: T | undefined): void {
+    for (const { fn, entries } of this.indexes.values()) {
+      if (old) {
+        for (const value of fn(old)) {
+          const keys = entries.get(value);
+          keys?.delete(key);
+          if (keys?.size === 0) entries.delete(value);
+        }
+      }
+      if (obj) for (const value of fn(obj)) this.addToIndex(entries, value, key);
+    }
   }
 
   list(): T[] {
@@ -152,6 +195,7 @@ export class Informer<T extends KubeObject> {
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
         this.cache.delete(key);
+        this.reindex(key, old, undefined);
         for (const h of this.handlers) h.deleted?.(old);
       }
     }
@@ -166,6 +210,7 @@ export class Informer<T extends KubeObject> {
   private upsert(key: string, obj: T): void {
     const old = this.cache.get(key);
     this.cache.set(key, obj);
+    this.reindex(key, old, obj);
     if (!old) for (const h of this.handlers) h.added?.(obj);
     else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
       for (const h of this.handlers) h.updated?.(old, obj);
@@ -204,6 +249,7 @@ export class Informer<T extends KubeObject> {
     if (event.type === 'DELETED') {
       const old = this.cache.get(key);
       this.cache.delete(key);
+      this.reindex(key, old, undefined);
       for (const h of this.handlers) h.deleted?.(old ?? event.object);
       return;
     }

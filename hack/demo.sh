@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make demo: a local control plane, the operator (as the non-admin user of deploy/rbac.yaml),
+# the manifests of examples/, then the `kubectl get b2b` table and the failing one's story.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DIR="${TESTENV_DIR:-$ROOT/.testenv}"
+cd "$ROOT"
+TESTENV_DIR="$DIR" hack/testenv.sh up
+# shellcheck disable=SC1091
+. "$DIR/env"
+kubectl apply -f crds/ >/dev/null
+kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+until kubectl get b2b -A >/dev/null 2>&1; do sleep 0.2; done
+
+if [[ -f "$DIR/operator.pid" ]] && kill -0 "$(cat "$DIR/operator.pid")" 2>/dev/null; then
+  echo "operator already running (pid $(cat "$DIR/operator.pid"))"
+else
+  setsid node_modules/.bin/node src/main.ts --kubeconfig "$B2B_OPERATOR_KUBECONFIG" \
+    --metrics-bind-address=127.0.0.1:0 --health-probe-bind-address=127.0.0.1:0 \
+    >"$DIR/operator.log" 2>&1 </dev/null &
+  echo $! >"$DIR/operator.pid"
+  echo "operator started (pid $!, logs in $DIR/operator.log)"
+fi
+
+kubectl apply -f examples/
+kubectl -n b2b wait --for=condition=Ready --timeout=60s \
+  certificates.integration.b2b.dev/fabrikam-as2 certificates.integration.b2b.dev/northwind-edi \
+  certificates.integration.b2b.dev/woodgrove-x12 >/dev/null
+kubectl -n b2b wait --for=condition=Stalled --timeout=60s certificates.integration.b2b.dev/contoso-signing >/dev/null
+echo
+kubectl get b2b -A
+echo
+echo "Why contoso-signing is not Ready:"
+kubectl -n b2b get certificates.integration.b2b.dev contoso-signing \
+  -o jsonpath='{range .status.conditions[*]}  {.type}={.status} {.reason}: {.message}{"\n"}{end}'
+echo
+echo "The store: $(kubectl -n b2b get secrets -l integration.b2b.dev/certificate -o name | tr '\n' ' ')"
+echo
+echo "Try it:  . $DIR/env && kubectl get b2b -A"
+echo "Stop it: make testenv-down   (stops the operator and the control plane)"

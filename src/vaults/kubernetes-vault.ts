@@ -1,0 +1,145 @@
+// The kubernetes vault: a Private certificate's key in a Secret of the account's namespace
+// (key tls.key, PEM; e.g. a cert-manager TLS Secret). The probes are the Azure ones done
+// locally: the key must be the certificate's, sign what the certificate's public key
+// verifies, and decrypt what it encrypted. The key is read to probe and dropped: never
+// cached, copied, logged or written anywhere.
+import {
+  constants,
+  createPrivateKey,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
+import { Reason } from '../api/reasons.ts';
+import { keyMatchesCertificate } from '../certificates/key-match.ts';
+import { KubeApiError, SecretType, resourcePath, type KubeClient } from '../kube/client.ts';
+import type { KeyVerdict, KeyVerificationRequest, KeyVerifier } from './verifier.ts';
+
+interface Secret {
+  metadata?: { resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
+const fail = (reason: Reason, message: string, terminal = true): KeyVerdict => ({
+  ok: false,
+  reason,
+  message,
+  terminal,
+});
+
+/** Signs a random SHA-256 digest (RS256) and decrypts RSA-OAEP, both checked with the certificate's key. */
+export function probeKey(
+  privateKey: KeyObject,
+  certificateKey: KeyObject,
+): { sign: boolean; decrypt: boolean } {
+  const data = randomBytes(32);
+  let signOk = false;
+  let decryptOk = false;
+  try {
+    signOk = verify('sha256', data, certificateKey, sign('sha256', data, privateKey));
+  } catch {
+    signOk = false;
+  }
+  try {
+    const secret = randomBytes(32);
+    const ciphertext = publicEncrypt(
+      { key: certificateKey, padding: constants.RSA_PKCS1_OAEP_PADDING },
+      secret,
+    );
+    decryptOk = privateDecrypt(
+      { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING },
+      ciphertext,
+    ).equals(secret);
+  } catch {
+    decryptOk = false;
+  }
+  return { sign: signOk, decrypt: decryptOk };
+}
+
+export class KubernetesKeyVerifier implements KeyVerifier {
+  private readonly client: KubeClient;
+  private readonly now: () => Date;
+
+  constructor(client: KubeClient, now: () => Date = () => new Date()) {
+    this.client = client;
+    this.now = now;
+  }
+
+  async verify({
+    namespace,
+    vault,
+    key,
+    certificate,
+  }: KeyVerificationRequest): Promise<KeyVerdict> {
+    const where = `Secret ${key.name} in namespace ${namespace} (kubernetes vault ${vault.name})`;
+    let secret: Secret;
+    try {
+      secret = await this.client.get<Secret>(
+        resourcePath(SecretType, { namespace, name: key.name }),
+      );
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404)
+        return fail(Reason.KeyNotFound, `${where} not found`);
+      if (err instanceof KubeApiError && err.status === 403) {
+        return fail(
+          Reason.AccessDenied,
+          `the operator may not read ${where}: grant get on Secrets to its ServiceAccount (Forbidden)`,
+        );
+      }
+      return fail(
+        Reason.VaultUnavailable,
+        `reading ${where} failed: ${err instanceof Error ? err.message : String(err)}`,
+        false,
+      );
+    }
+    const version = secret.metadata?.resourceVersion ?? '';
+    if (key.version && key.version !== version) {
+      return fail(
+        Reason.KeyNotFound,
+        `${where} is at version ${version}, not the pinned version ${key.version}`,
+      );
+    }
+    const encoded = secret.data?.['tls.key'];
+    if (!encoded) return fail(Reason.KeyNotFound, `${where} has no tls.key`);
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(Buffer.from(encoded, 'base64'));
+    } catch {
+      return fail(
+        Reason.KeyNotFound,
+        `tls.key of ${where} is not a PEM private key the operator can read (an encrypted key is not supported)`,
+      );
+    }
+    const match = keyMatchesCertificate(certificate.publicKeyObject, {
+      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    });
+    if (!match.match)
+      return fail(
+        Reason.KeyMismatch,
+        `tls.key of ${where} does not belong to the certificate: ${match.detail}`,
+      );
+    const probes = probeKey(privateKey, certificate.publicKeyObject);
+    const denied = [...(probes.decrypt ? [] : ['decrypt']), ...(probes.sign ? [] : ['sign'])];
+    if (denied.length)
+      return fail(Reason.AccessDenied, `the key in ${where} could not ${denied.join(' or ')}`);
+    return {
+      ok: true,
+      vaultUrl: vault.vaultUrl,
+      name: key.name,
+      version,
+      grants: ['list', 'get', 'decrypt', 'sign'],
+      verifiedAt: this.now(),
+    };
+  }
+}
+
+/** Routes each request to the verifier of its vault kind. */
+export function verifierByKind(
+  verifiers: Partial<Record<'azure' | 'kubernetes', KeyVerifier>>,
+  fallback: KeyVerifier,
+): KeyVerifier {
+  return { verify: (request) => (verifiers[request.vault.kind] ?? fallback).verify(request) };
+}
