@@ -87,6 +87,11 @@ export default function setup(project: TestProject) {
           ? `\nKey Vault emulator at ${vars.B2B_TEST_VAULT_URL}`
           : '\nKey Vault emulator: not available'),
     );
+    // Test workers start after this: Node reads NODE_EXTRA_CA_CERTS at start-up, and the
+    // managed-identity credential reads its IMDS authority from the environment.
+    if (vars.NODE_EXTRA_CA_CERTS) process.env.NODE_EXTRA_CA_CERTS = vars.NODE_EXTRA_CA_CERTS;
+    if (vars.AZURE_POD_IDENTITY_AUTHORITY_HOST)
+      process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = vars.AZURE_POD_IDENTITY_AUTHORITY_HOST;
     project.provide('testenv', {
       dir,
       adminKubeconfig: admin,

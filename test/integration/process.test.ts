@@ -1,0 +1,145 @@
+// The operator as a real process (src/main.ts, as the Docker image runs it) and leader
+// election on a real Lease, both as the non-admin operator user.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { LeaseType, resourcePath } from '../../src/kube/client.ts';
+import { silentLogger } from '../../src/operator/log.ts';
+import { LeaderElector } from '../../src/runtime/leader-election.ts';
+import { selfSigned } from '../support/certs.ts';
+import {
+  adminClient,
+  createNamespace,
+  eventually,
+  operatorClient,
+  testenv,
+} from '../support/cluster.ts';
+import { createAccount, createCertificate, waitForCondition } from '../support/resources.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+async function get(url: string): Promise<{ status: number; body: string } | undefined> {
+  try {
+    const r = await fetch(url);
+    return { status: r.status, body: await r.text() };
+  } catch {
+    return undefined;
+  }
+}
+
+describe('the operator process', () => {
+  it('serves probes and metrics, reconciles, and exits 0 on SIGTERM', async () => {
+    const admin = adminClient();
+    const ns = await createNamespace(admin, 'process');
+    const metricsPort = 30000 + Math.floor(Math.random() * 10000);
+    const probePort = metricsPort + 1;
+    const child = spawn(
+      process.execPath,
+      [
+        'src/main.ts',
+        `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+        `--health-probe-bind-address=127.0.0.1:${probePort}`,
+      ],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          B2B_KUBECONFIG: testenv().operatorKubeconfig,
+          B2B_WATCH_NAMESPACE: ns,
+          B2B_LOG_LEVEL: 'debug',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      await eventually(
+        async () =>
+          (await get(`http://127.0.0.1:${probePort}/readyz`))?.status === 200 ? true : undefined,
+        'readyz',
+      );
+      expect((await get(`http://127.0.0.1:${probePort}/healthz`))?.status).toBe(200);
+      await createAccount(admin, ns, 'contoso');
+      await createCertificate(admin, ns, 'partner', {
+        certificate: { inline: selfSigned('ec256').pem },
+      });
+      await waitForCondition(admin, ns, 'partner', 'Ready', 'True');
+      const metrics = await get(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(metrics?.body).toMatch(
+        /b2b_certificate_ready_status\{[^}]*name="partner"[^}]*condition="True"\} 1/,
+      );
+      expect(metrics?.body).toMatch(/b2b_kube_api_requests_total\{method="PATCH",code="200"\} \d+/);
+      expect(metrics?.body).toMatch(/process_resident_memory_bytes/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    const lines = output.trim().split('\n');
+    for (const line of lines)
+      expect(() => JSON.parse(line) as unknown, `not a JSON log line: ${line}`).not.toThrow();
+    expect(output).toMatch(/"msg":"shutting down: finishing in-flight work"/);
+    expect(output).toMatch(/"msg":"operator stopped"/);
+  });
+
+  it('refuses an unknown flag with a clear message and exit code 2', async () => {
+    const child = spawn(process.execPath, ['src/main.ts', '--concurency=3'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/unknown argument --concurency=3; flags: .*--concurrency/);
+  });
+});
+
+describe('leader election', () => {
+  it('lets one operator lead at a time and hands over when the leader stops', async () => {
+    const client = operatorClient();
+    const name = `test-${Date.now()}`;
+    const elector = (identity: string) =>
+      new LeaderElector({
+        client,
+        namespace: 'b2b-system',
+        name,
+        identity,
+        log: silentLogger,
+        leaseDurationMs: 2_000,
+        renewDeadlineMs: 1_500,
+        retryPeriodMs: 200,
+      });
+    const leading: string[] = [];
+    const stopA = new AbortController();
+    const stopB = new AbortController();
+    const runA = elector('a').run(stopA.signal, async (signal) => {
+      leading.push('a');
+      await new Promise((r) => signal.addEventListener('abort', r));
+      leading.push('a stopped');
+    });
+    await eventually(() => Promise.resolve(leading.includes('a') ? true : undefined), 'a leads');
+    const runB = elector('b').run(stopB.signal, async (signal) => {
+      leading.push('b');
+      await new Promise((r) => signal.addEventListener('abort', r));
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(leading).toEqual(['a']); // b waits while a renews
+    stopA.abort();
+    await runA;
+    await eventually(
+      () => Promise.resolve(leading.includes('b') ? true : undefined),
+      'b takes over',
+      10_000,
+    );
+    expect(leading).toEqual(['a', 'a stopped', 'b']);
+    const lease = await client.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
+      resourcePath(LeaseType, { namespace: 'b2b-system', name }),
+    );
+    expect(lease.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    stopB.abort();
+    await runB;
+  });
+});
