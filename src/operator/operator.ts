@@ -12,10 +12,18 @@ import {
 import { CertificateReconciler } from '../controllers/certificate/reconciler.ts';
 import type { Lookups } from '../controllers/certificate/gather.ts';
 import { IntegrationAccountReconciler } from '../controllers/integration-account/reconciler.ts';
-import { ConfigMapType, SecretType, resourcePath, type KubeClient } from '../kube/client.ts';
+import {
+  ConfigMapType,
+  SecretType,
+  isNotFound,
+  resourcePath,
+  type KubeClient,
+} from '../kube/client.ts';
 import { Controller } from '../runtime/controller.ts';
 import { Informer, objectKey } from '../runtime/informer.ts';
 import { KubernetesStore, type SecretMetadata } from '../stores/kubernetes-store.ts';
+import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
+import { CachingVerifier } from '../vaults/caching.ts';
 import { KubernetesKeyVerifier, verifierByKind } from '../vaults/kubernetes-vault.ts';
 import { unimplementedVerifier, type KeyVerifier } from '../vaults/verifier.ts';
 import { EventRecorder } from './events.ts';
@@ -41,6 +49,25 @@ export interface OperatorDeps {
 }
 
 const ACCOUNT_STATUS_DELAY_MS = 500;
+
+/** One key of a Secret, decoded; undefined when the Secret or the key is missing. */
+async function readSecretKey(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  key: string,
+): Promise<string | undefined> {
+  try {
+    const secret = await client.get<{ data?: Record<string, string> }>(
+      resourcePath(SecretType, { namespace, name }),
+    );
+    const value = secret.data?.[key];
+    return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
 
 export class Operator {
   readonly certificates: Informer<Certificate>;
@@ -94,7 +121,17 @@ export class Operator {
       keyVerifier:
         deps.keyVerifier ??
         verifierByKind(
-          { kubernetes: new KubernetesKeyVerifier(client, now) },
+          {
+            kubernetes: new KubernetesKeyVerifier(client, now),
+            azure: new CachingVerifier(
+              new AzureKeyVerifier({
+                readSecret: (ns, name, key) => readSecretKey(client, ns, name, key),
+                metrics,
+                now,
+              }),
+              settings.recheckIntervalMs,
+            ),
+          },
           unimplementedVerifier,
         ),
       events,

@@ -82,7 +82,12 @@ export class Controller {
         // Early retries are normal (conflicts, a cache a moment behind); persistent ones are not.
         if (failures > 5) log.warn('reconcile failed; retrying with backoff', fields);
         else log.info('reconcile failed; retrying with backoff', fields);
-        this.queue.addRateLimited(key);
+        const backoff = this.queue.backoff(key);
+        const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+        this.queue.addAfter(
+          key,
+          typeof retryAfterMs === 'number' ? Math.max(backoff, retryAfterMs) : backoff,
+        );
       } finally {
         this.inFlight--;
         this.queue.done(key);

@@ -56,7 +56,12 @@ export class WorkQueue<K> {
   }
 
   addRateLimited(key: K): void {
-    this.addAfter(key, this.rateLimiter.when(key));
+    this.addAfter(key, this.backoff(key));
+  }
+
+  /** The next backoff delay for `key` (counts one more failure). */
+  backoff(key: K): number {
+    return this.rateLimiter.when(key);
   }
 
   forget(key: K): void {

@@ -2,6 +2,7 @@
 // certificate controller and the vaults. Implementations probe the vault for real.
 import type { Reason } from '../api/reasons.ts';
 import type { CertificateInfo } from '../certificates/inspect.ts';
+import type { AzureAuth } from './azure/credentials.ts';
 
 export interface VaultConnection {
   name: string;
@@ -10,6 +11,8 @@ export interface VaultConnection {
   vaultUrl: string;
   /** The host was allowed by --allowed-vault-hosts (an emulator), not by its Azure suffix. */
   extraHost: boolean;
+  /** Azure: how the operator authenticates (the account's spec.keyVaults[].azure.auth). */
+  azureAuth?: AzureAuth | undefined;
 }
 
 export interface KeyVerificationRequest {
@@ -28,7 +31,13 @@ export type KeyVerdict =
       grants: string[];
       verifiedAt: Date;
     }
-  | { ok: false; reason: Reason; message: string; terminal: boolean };
+  | {
+      ok: false;
+      reason: Reason;
+      message: string;
+      terminal: boolean;
+      retryAfterMs?: number | undefined;
+    };
 
 export interface KeyVerifier {
   verify(request: KeyVerificationRequest): Promise<KeyVerdict>;

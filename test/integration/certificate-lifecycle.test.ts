@@ -1,5 +1,6 @@
 // Quota, time-based transitions, Private-certificate configuration reasons, metrics, and the
 // promise that a converged operator writes nothing.
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CertificateResource,
@@ -167,6 +168,49 @@ describe('certificate lifecycle', () => {
       certificate: { inline: partner.pem },
     });
     await waitForCondition(admin, ns, 'evil-cert', 'Ready', 'False', 'IntegrationAccountNotReady');
+  });
+
+  it('sends no request at all to a vault host that is not allowed', async () => {
+    let connections = 0;
+    const listener = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    try {
+      await createAccount(admin, ns, 'local-vault', {
+        keyVaults: [
+          {
+            name: 'main',
+            azure: { vaultUrl: `https://127.0.0.1:${port}`, auth: { managedIdentity: {} } },
+          },
+        ],
+      });
+      await createCertificate(admin, ns, 'token-bait', {
+        integrationAccount: { name: 'local-vault' },
+        type: 'Private',
+        certificate: { inline: privateUsable().pem },
+        key: { vault: 'main', name: 'k' },
+      });
+      const c = await waitForCondition(
+        admin,
+        ns,
+        'token-bait',
+        'Ready',
+        'False',
+        'IntegrationAccountNotReady',
+      );
+      expect(condition(c, 'KeyVaultAccessGranted')?.status).not.toBe('True');
+      const a = await admin.get<IntegrationAccount>(
+        resourcePath(IntegrationAccountResource, { namespace: ns, name: 'local-vault' }),
+      );
+      expect(condition(a, 'Ready')?.reason).toBe('VaultHostNotAllowed');
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(connections).toBe(0);
+    } finally {
+      listener.close();
+    }
   });
 
   it('exports certificate metrics and removes the series of a deleted certificate', async () => {

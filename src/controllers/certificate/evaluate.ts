@@ -135,7 +135,13 @@ export function vaultOf(
     };
   return {
     ok: true,
-    vault: { name: vault.name, kind: 'azure', vaultUrl: url, extraHost: host.extraHost },
+    vault: {
+      name: vault.name,
+      kind: 'azure',
+      vaultUrl: url,
+      extraHost: host.extraHost,
+      azureAuth: vault.azure?.auth,
+    },
   };
 }
 

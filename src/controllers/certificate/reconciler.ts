@@ -37,7 +37,13 @@ export interface CertificateReconcilerDeps {
 }
 
 /** A transient failure: the status says what is wrong, and the queue retries with backoff. */
-export class RetryLater extends Error {}
+export class RetryLater extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs?: number) {
+    super(message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
 
 export class CertificateReconciler {
   private readonly deps: CertificateReconcilerDeps;
@@ -90,7 +96,8 @@ export class CertificateReconciler {
       now,
     });
     await this.report(certificate, result.status, store);
-    if (result.retry) throw new RetryLater(result.failure?.message ?? 'retrying');
+    if (result.retry)
+      throw new RetryLater(result.failure?.message ?? 'retrying', result.retryAfterMs);
     return { requeueAfterMs: this.nextVisit(evaluation, keyVerdict, now) };
   }
 

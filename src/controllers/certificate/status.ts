@@ -30,6 +30,8 @@ export interface StatusResult {
   failure: Failure | undefined;
   /** Retry with backoff (a transient error). */
   retry: boolean;
+  /** The vault asked to wait this long (Retry-After). */
+  retryAfterMs?: number | undefined;
 }
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -262,6 +264,7 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
       failure.reason !== Reason.IntegrationAccountNotFound &&
       failure.reason !== Reason.IntegrationAccountNotReady &&
       failure.reason !== Reason.CertificateSourceNotFound,
+    retryAfterMs: keyVerdict && !keyVerdict.ok ? keyVerdict.retryAfterMs : undefined,
   };
 }
 
