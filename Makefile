@@ -19,6 +19,7 @@ deps: $(NPM_STAMP) ## install npm packages and the Debian packages the tests use
 tools: deps ## build (once, cached) etcd, kube-apiserver and kubectl; fetch the Key Vault emulator
 	@hack/build-etcd.sh >/dev/null
 	@hack/build-k8s.sh >/dev/null
+	@hack/build-kstatus.sh >/dev/null
 	@hack/fetch-lowkey-vault.sh >/dev/null 2>&1 || echo "note: Key Vault emulator jar not available; vault tests will be skipped"
 
 gen: deps ## regenerate src/api/generated.ts from crds/

@@ -208,6 +208,9 @@ export class Informer<T extends KubeObject> {
   }
 
   private upsert(key: string, obj: T): void {
+    // managedFields are often the largest part of an object and nobody here reads them.
+    if (obj.metadata && 'managedFields' in obj.metadata)
+      delete (obj.metadata as { managedFields?: unknown }).managedFields;
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     this.reindex(key, old, obj);

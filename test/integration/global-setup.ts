@@ -11,6 +11,8 @@ export interface TestEnv {
   adminKubeconfig: string;
   operatorKubeconfig: string;
   kubectl: string;
+  /** Flux's kstatus as a command (hack/kstatus). */
+  kstatus: string;
   vaultUrl: string | undefined;
   vaultCaFile: string | undefined;
   tokenAuthority: string | undefined;
@@ -92,8 +94,10 @@ export default function setup(project: TestProject) {
     if (vars.NODE_EXTRA_CA_CERTS) process.env.NODE_EXTRA_CA_CERTS = vars.NODE_EXTRA_CA_CERTS;
     if (vars.AZURE_POD_IDENTITY_AUTHORITY_HOST)
       process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = vars.AZURE_POD_IDENTITY_AUTHORITY_HOST;
+    const kstatus = execFileSync(join(root, 'hack/build-kstatus.sh'), { encoding: 'utf8' }).trim();
     project.provide('testenv', {
       dir,
+      kstatus,
       adminKubeconfig: admin,
       operatorKubeconfig: vars.B2B_OPERATOR_KUBECONFIG!,
       kubectl,
