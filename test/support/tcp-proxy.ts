@@ -6,6 +6,7 @@ export class TcpProxy {
   private server: Server | undefined;
   private readonly pairs = new Set<[Socket, Socket]>();
   private frozen = false;
+  private refusing = false;
   port = 0;
   connections = 0;
 
@@ -19,6 +20,10 @@ export class TcpProxy {
 
   async start(): Promise<number> {
     this.server = createServer((client) => {
+      if (this.refusing) {
+        client.destroy();
+        return;
+      }
       this.connections++;
       const upstream = connect(this.targetPort, this.targetHost);
       const pair: [Socket, Socket] = [client, upstream];
@@ -59,6 +64,16 @@ export class TcpProxy {
 
   thaw(): void {
     this.frozen = false;
+  }
+
+  /** An outage: open connections are cut and new ones are closed at once, until restore(). */
+  outage(): void {
+    this.refusing = true;
+    this.cutAll();
+  }
+
+  restore(): void {
+    this.refusing = false;
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,76 @@
+// An API server outage as the operator sees it (every connection cut, new ones refused, via a
+// TCP proxy in front of the real API server): nothing crashes, and what changed meanwhile is
+// reconciled once the server is back.
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeClient, type RequestRecord } from '../../src/kube/client.ts';
+import { createLogger } from '../../src/operator/log.ts';
+import { Metrics } from '../../src/operator/metrics.ts';
+import { Operator } from '../../src/operator/operator.ts';
+import { selfSigned } from '../support/certs.ts';
+import { adminClient, createNamespace, testenv } from '../support/cluster.ts';
+import { createAccount, createCertificate, waitForCondition } from '../support/resources.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+
+describe('API server outage', () => {
+  const admin = adminClient();
+  let ns: string;
+  let proxy: TcpProxy;
+  let stop: () => Promise<void>;
+  const logs: string[] = [];
+  const requests: RequestRecord[] = [];
+
+  beforeAll(async () => {
+    ns = await createNamespace(admin, 'outage');
+    await createAccount(admin, ns, 'contoso');
+    const text = readFileSync(testenv().operatorKubeconfig, 'utf8');
+    const server = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(text)!;
+    proxy = new TcpProxy('127.0.0.1', Number(server[1]));
+    const port = await proxy.start();
+    const config = new KubeConfig();
+    config.loadFromString(text.replace(server[0], `server: https://127.0.0.1:${port}`));
+    const client = new KubeClient(config);
+    client.onRequest((r) => requests.push(r));
+    const operator = new Operator({
+      client,
+      log: createLogger('debug', {}, (l) => logs.push(l)),
+      metrics: new Metrics(),
+      settings: {
+        watchNamespace: ns,
+        concurrency: 2,
+        recheckIntervalMs: 3_600_000,
+        allowedVaultHosts: [],
+      },
+      informer: { idleTimeoutMs: 5_000 },
+    });
+    const abort = new AbortController();
+    const running = operator.run(abort.signal);
+    await operator.certificates.waitForSync();
+    stop = async () => {
+      abort.abort();
+      await running;
+    };
+  });
+  afterAll(async () => {
+    await stop?.();
+    await proxy?.stop();
+  });
+
+  it('recovers and reconciles what changed during the outage', async () => {
+    const pem = selfSigned('ec256').pem;
+    await createCertificate(admin, ns, 'before', { certificate: { inline: pem } });
+    await waitForCondition(admin, ns, 'before', 'Ready', 'True');
+
+    proxy.outage();
+    for (const name of ['during-1', 'during-2', 'during-3'])
+      await createCertificate(admin, ns, name, { certificate: { inline: pem } });
+    await new Promise((r) => setTimeout(r, 3_000));
+    proxy.restore();
+
+    for (const name of ['during-1', 'during-2', 'during-3'])
+      await waitForCondition(admin, ns, name, 'Ready', 'True', undefined, 60_000);
+    expect(logs.some((l) => l.includes('"watch failed; restarting"'))).toBe(true);
+    expect(logs.every((l) => !l.includes('"level":"error"'))).toBe(true);
+  });
+});
