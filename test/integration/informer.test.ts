@@ -1,13 +1,12 @@
 // The informer against the real API server, through a fault-injecting TCP proxy: it recovers
 // from cut connections and from a silent half-open one, and the real 410 Gone is surfaced.
-import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigMapType, KubeClient, isGone, resourcePath } from '../../src/kube/client.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
+import { ConfigMapType, isGone, resourcePath } from '../../src/kube/client.ts';
 import { silentLogger } from '../../src/operator/log.ts';
 import { Informer } from '../../src/runtime/informer.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
-import { TcpProxy } from '../support/tcp-proxy.ts';
+import { clientThroughProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 interface ConfigMap {
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -22,14 +21,7 @@ describe('Informer', () => {
 
   beforeAll(async () => {
     ns = await createNamespace(admin, 'informer');
-    const text = readFileSync(testenv().adminKubeconfig, 'utf8');
-    const server = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(text)!;
-    proxy = new TcpProxy('127.0.0.1', Number(server[1]));
-    const port = await proxy.start();
-    const config = new KubeConfig();
-    config.loadFromString(text.replace(server[0], `server: https://127.0.0.1:${port}`));
-    config.makePathsAbsolute('/');
-    viaProxy = new KubeClient(config);
+    ({ proxy, client: viaProxy } = await clientThroughProxy(testenv().adminKubeconfig));
   });
   afterAll(async () => proxy?.stop());
 

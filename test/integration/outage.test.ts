@@ -1,17 +1,15 @@
 // An API server outage as the operator sees it (every connection cut, new ones refused, via a
 // TCP proxy in front of the real API server): nothing crashes, and what changed meanwhile is
 // reconciled once the server is back.
-import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient, type RequestRecord } from '../../src/kube/client.ts';
+import type { RequestRecord } from '../../src/kube/client.ts';
 import { createLogger } from '../../src/operator/log.ts';
 import { Metrics } from '../../src/operator/metrics.ts';
 import { Operator } from '../../src/operator/operator.ts';
 import { selfSigned } from '../support/certs.ts';
 import { adminClient, createNamespace, testenv } from '../support/cluster.ts';
 import { createAccount, createCertificate, waitForCondition } from '../support/resources.ts';
-import { TcpProxy } from '../support/tcp-proxy.ts';
+import { clientThroughProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 describe('API server outage', () => {
   const admin = adminClient();
@@ -24,13 +22,9 @@ describe('API server outage', () => {
   beforeAll(async () => {
     ns = await createNamespace(admin, 'outage');
     await createAccount(admin, ns, 'contoso');
-    const text = readFileSync(testenv().operatorKubeconfig, 'utf8');
-    const server = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(text)!;
-    proxy = new TcpProxy('127.0.0.1', Number(server[1]));
-    const port = await proxy.start();
-    const config = new KubeConfig();
-    config.loadFromString(text.replace(server[0], `server: https://127.0.0.1:${port}`));
-    const client = new KubeClient(config);
+    const through = await clientThroughProxy(testenv().operatorKubeconfig);
+    proxy = through.proxy;
+    const client = through.client;
     client.onRequest((r) => requests.push(r));
     const operator = new Operator({
       client,

@@ -1,6 +1,9 @@
 // A fault-injecting TCP proxy in front of a real server: it can cut every connection, or
 // freeze them (bytes stop flowing, sockets stay open: a half-open connection).
+import { readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/kube/client.ts';
 
 export class TcpProxy {
   private server: Server | undefined;
@@ -82,4 +85,19 @@ export class TcpProxy {
       this.server ? this.server.close(() => resolve()) : resolve(),
     );
   }
+}
+
+/** A proxy in front of the API server of `kubeconfigPath`, and a client that goes through it. */
+export async function clientThroughProxy(
+  kubeconfigPath: string,
+): Promise<{ proxy: TcpProxy; client: KubeClient }> {
+  const text = readFileSync(kubeconfigPath, 'utf8');
+  const server = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+  if (!server) throw new Error(`${kubeconfigPath}: no https://127.0.0.1 server`);
+  const proxy = new TcpProxy('127.0.0.1', Number(server[1]));
+  const port = await proxy.start();
+  const config = new KubeConfig();
+  // The serving certificate names 127.0.0.1, so TLS still verifies through the proxy.
+  config.loadFromString(text.replace(server[0], `server: https://127.0.0.1:${port}`));
+  return { proxy, client: new KubeClient(config) };
 }
