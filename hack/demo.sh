@@ -23,12 +23,36 @@ else
 fi
 
 kubectl apply -f examples/
+# A Private certificate whose key stays in a TLS Secret (as cert-manager would make it): the
+# key is generated here, never committed; the operator proves it signs and decrypts.
+if ! kubectl -n b2b get secret contoso-as2-tls >/dev/null 2>&1; then
+  tmp="$(mktemp -d)"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=as2.contoso.example/O=Contoso" \
+    -addext "keyUsage=digitalSignature,keyEncipherment,dataEncipherment" \
+    -keyout "$tmp/tls.key" -out "$tmp/tls.crt" 2>/dev/null
+  kubectl -n b2b create secret tls contoso-as2-tls --cert "$tmp/tls.crt" --key "$tmp/tls.key" >/dev/null
+  rm -rf "$tmp"
+fi
+kubectl apply -f - <<'YAML'
+apiVersion: integration.b2b.dev/v1alpha1
+kind: Certificate
+metadata: { name: contoso-as2, namespace: b2b }
+spec:
+  integrationAccount: { name: contoso }
+  type: Private
+  certificate:
+    secretRef: { name: contoso-as2-tls }
+  key: { vault: in-cluster, name: contoso-as2-tls }
+YAML
 kubectl -n b2b wait --for=condition=Ready --timeout=60s \
   certificates.integration.b2b.dev/fabrikam-as2 certificates.integration.b2b.dev/northwind-edi \
-  certificates.integration.b2b.dev/woodgrove-x12 >/dev/null
+  certificates.integration.b2b.dev/woodgrove-x12 certificates.integration.b2b.dev/contoso-as2 >/dev/null
 kubectl -n b2b wait --for=condition=Stalled --timeout=60s certificates.integration.b2b.dev/contoso-signing >/dev/null
 echo
 kubectl get b2b -A
+echo
+echo "contoso-as2's key, verified by using it: $(kubectl -n b2b get certificates.integration.b2b.dev contoso-as2 \
+  -o jsonpath='{.status.conditions[?(@.type=="KeyVaultAccessGranted")].message}')"
 echo
 echo "Why contoso-signing is not Ready:"
 kubectl -n b2b get certificates.integration.b2b.dev contoso-signing \
