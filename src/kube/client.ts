@@ -159,6 +159,7 @@ export class KubeClient {
       signal: signals.length ? AbortSignal.any(signals) : undefined,
     });
     for (const l of this.listeners) l({ method, path, status: response.status });
+    if (response.status === 401) this.auth = undefined; // an expired token: fetch a fresh one next time
     return response;
   }
 
@@ -231,7 +232,15 @@ export class KubeClient {
     options: { signal?: AbortSignal; idleTimeoutMs: number; accept?: string },
   ): Promise<'closed' | 'aborted' | 'idle'> {
     const idle = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
+    // This watch's own request: aborted in `finally`, so a stream we stop reading is closed
+    // and its later errors cannot go unhandled.
+    const request = new AbortController();
+    const signal = AbortSignal.any([
+      request.signal,
+      idle.signal,
+      ...(options.signal ? [options.signal] : []),
+    ]);
+    let stream: Readable | undefined;
     let timer = setTimeout(
       () => idle.abort(new Error('watch idle timeout')),
       options.idleTimeoutMs,
@@ -244,6 +253,7 @@ export class KubeClient {
       const response = await this.open(HttpMethod.GET, path, {
         query: { ...query, watch: true },
         signal,
+        ...(options.accept ? { accept: options.accept } : {}),
       });
       if (!response.ok || !response.body) {
         const text = await response.text();
@@ -255,8 +265,9 @@ export class KubeClient {
         }
         throw new KubeApiError(response.status, body, `WATCH ${path}`);
       }
-      const stream = Readable.fromWeb(response.body as never);
+      stream = Readable.fromWeb(response.body as never);
       stream.on('data', resetTimer);
+      stream.on('error', () => undefined); // surfaced through the line reader below
       const lines = createInterface({ input: stream, crlfDelay: Infinity });
       for await (const line of lines) {
         if (!line) continue;
@@ -271,10 +282,12 @@ export class KubeClient {
     } catch (err) {
       // Our own idle timeout or the caller's abort end the watch quietly; the caller re-watches.
       if (idle.signal.aborted) return 'idle';
-      if (signal.aborted) return 'aborted';
+      if (options.signal?.aborted) return 'aborted';
       throw err;
     } finally {
       clearTimeout(timer);
+      request.abort();
+      stream?.destroy();
     }
   }
 }

@@ -1,6 +1,6 @@
 // Wires the operator together: informers feed the two controllers' queues with keys, and the
 // reconcilers read from the informers' caches. Event handlers only enqueue.
-import { isReady } from '../api/conditions.ts';
+import { findCondition } from '../api/conditions.ts';
 import {
   CertificateResource,
   IntegrationAccountResource,
@@ -228,7 +228,9 @@ export class Operator {
       updated: (old, a) => {
         accounts.enqueue(objectKey(a));
         // Only what certificates depend on: readiness, spec (sku, vaults). Not the counts.
-        if (isReady(old) !== isReady(a) || old.metadata.generation !== a.metadata.generation) {
+        const ready = (x: IntegrationAccount) =>
+          findCondition(x.status?.conditions, 'Ready')?.status;
+        if (ready(old) !== ready(a) || old.metadata.generation !== a.metadata.generation) {
           enqueueCertificatesOf(a.metadata.namespace, a.metadata.name);
         }
       },

@@ -42,6 +42,10 @@ export class LeaderElector {
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
   }
 
+  private get requestTimeoutMs(): number {
+    return Math.max(500, Math.floor(this.o.renewDeadlineMs / 2));
+  }
+
   private get path() {
     return resourcePath(LeaseType, { namespace: this.o.namespace, name: this.o.name });
   }
@@ -57,13 +61,16 @@ export class LeaderElector {
     };
     let lease: Lease;
     try {
-      lease = await client.get<Lease>(this.path);
+      lease = await client.request<Lease>('GET', this.path, { timeoutMs: this.requestTimeoutMs });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {
-        await client.create(resourcePath(LeaseType, { namespace }), {
-          metadata: { name, namespace },
-          spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+        await client.request('POST', resourcePath(LeaseType, { namespace }), {
+          body: {
+            metadata: { name, namespace },
+            spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
+          },
+          timeoutMs: this.requestTimeoutMs,
         });
         return true;
       } catch (createErr) {
@@ -78,14 +85,17 @@ export class LeaderElector {
     if (held && held !== identity && expires > now.getTime()) return false;
     const transitions = (lease.spec.leaseTransitions ?? 0) + (held === identity ? 0 : 1);
     try {
-      await client.replace(this.path, {
-        ...lease,
-        spec: {
-          ...lease.spec,
-          ...spec,
-          leaseTransitions: transitions,
-          ...(held === identity ? {} : { acquireTime: microTime(now) }),
+      await client.request('PUT', this.path, {
+        body: {
+          ...lease,
+          spec: {
+            ...lease.spec,
+            ...spec,
+            leaseTransitions: transitions,
+            ...(held === identity ? {} : { acquireTime: microTime(now) }),
+          },
         },
+        timeoutMs: this.requestTimeoutMs,
       });
       return true;
     } catch (err) {
@@ -117,18 +127,27 @@ export class LeaderElector {
     const leading = new AbortController();
     signal.addEventListener('abort', () => leading.abort(), { once: true });
     let lastRenew = Date.now();
+    let renewing = false;
+    // The deadline is checked on every tick, not only when a (possibly hanging) renewal returns,
+    // and renewals never overlap; each one times out well within the deadline.
     const renew = setInterval(() => {
+      if (Date.now() - lastRenew > renewDeadlineMs) {
+        if (!leading.signal.aborted) {
+          log.error('leader election: could not renew the lease in time; stopping', {
+            identity: this.o.identity,
+          });
+          leading.abort();
+        }
+        return;
+      }
+      if (renewing) return;
+      renewing = true;
       void this.tryAcquireOrRenew()
         .then((ok) => {
           if (ok) lastRenew = Date.now();
         })
         .catch(() => undefined)
-        .finally(() => {
-          if (Date.now() - lastRenew > renewDeadlineMs && !leading.signal.aborted) {
-            log.error('leader election: lost the lease; stopping', { identity: this.o.identity });
-            leading.abort();
-          }
-        });
+        .finally(() => (renewing = false));
     }, retryPeriodMs);
     try {
       await lead(leading.signal);

@@ -3,6 +3,8 @@
 // being processed runs once more afterwards; delayed adds for backoff and requeueAfter.
 import type { RateLimiter } from './rate-limiter.ts';
 
+export const MAX_DELAY_MS = 12 * 3_600_000;
+
 export class WorkQueue<K> {
   private readonly queue: K[] = [];
   private readonly dirty = new Set<K>();
@@ -41,8 +43,10 @@ export class WorkQueue<K> {
   }
 
   /** Adds `key` after `delayMs`; an earlier pending add of the same key wins. */
-  addAfter(key: K, delayMs: number): void {
+  addAfter(key: K, requestedMs: number): void {
     if (this.shuttingDown) return;
+    // setTimeout turns anything over ~24.8 days into 1 ms; long waits are re-evaluated sooner.
+    const delayMs = Math.min(requestedMs, MAX_DELAY_MS);
     if (delayMs <= 0) return this.add(key);
     const at = Date.now() + delayMs;
     const pending = this.timers.get(key);

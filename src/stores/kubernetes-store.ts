@@ -119,13 +119,31 @@ export class KubernetesStore implements Store {
         `Secret ${name} already exists and is not owned by this Certificate; it is left untouched. Delete or rename it, or rename the Certificate`,
       );
     }
-    if (current.metadata?.annotations?.[CONTENT_HASH_ANNOTATION] === hash)
-      return { ref: name, written: false };
-    await this.client.patch(resourcePath(SecretType, { namespace, name }), {
-      ...desired,
-      metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion },
-    });
-    return { ref: name, written: true };
+    for (let attempt = 0; ; attempt++) {
+      if (current.metadata?.annotations?.[CONTENT_HASH_ANNOTATION] === hash)
+        return { ref: name, written: false };
+      // Merge patch: data keys we no longer want (key.json of a Private turned Public) go as null.
+      const data: Record<string, string | null> = { 'key.json': null, ...desired.data };
+      try {
+        await this.client.patch(resourcePath(SecretType, { namespace, name }), {
+          ...desired,
+          data,
+          metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion },
+        });
+        return { ref: name, written: true };
+      } catch (err) {
+        // Our cache was a step behind (we wrote it a moment ago): read it again and compare.
+        if (!isConflict(err) || attempt > 0) throw err;
+        current = await this.client.get<SecretMetadata>(
+          resourcePath(SecretType, { namespace, name }),
+        );
+        if (!ownedBy(current, certificate)) {
+          throw new StoreConflictError(
+            `Secret ${name} is no longer owned by this Certificate; it is left untouched`,
+          );
+        }
+      }
+    }
   }
 
   async remove(certificate: Certificate): Promise<void> {
@@ -135,7 +153,11 @@ export class KubernetesStore implements Store {
     if (!current || !ownedBy(current, certificate)) return;
     try {
       await this.client.delete(resourcePath(SecretType, { namespace, name }), {
-        preconditions: { uid: current.metadata?.uid },
+        // Only the object we read and found ours: not one adopted by someone in between.
+        preconditions: {
+          uid: current.metadata?.uid,
+          resourceVersion: current.metadata?.resourceVersion,
+        },
       });
     } catch (err) {
       if (!isNotFound(err)) throw err;

@@ -5,6 +5,8 @@
 // cached, copied, logged or written anywhere.
 import {
   constants,
+  createHash,
+  createPublicKey,
   createPrivateKey,
   privateDecrypt,
   publicEncrypt,
@@ -95,13 +97,6 @@ export class KubernetesKeyVerifier implements KeyVerifier {
         false,
       );
     }
-    const version = secret.metadata?.resourceVersion ?? '';
-    if (key.version && key.version !== version) {
-      return fail(
-        Reason.KeyNotFound,
-        `${where} is at version ${version}, not the pinned version ${key.version}`,
-      );
-    }
     const encoded = secret.data?.['tls.key'];
     if (!encoded) return fail(Reason.KeyNotFound, `${where} has no tls.key`);
     let privateKey: KeyObject;
@@ -111,6 +106,18 @@ export class KubernetesKeyVerifier implements KeyVerifier {
       return fail(
         Reason.KeyNotFound,
         `tls.key of ${where} is not a PEM private key the operator can read (an encrypted key is not supported)`,
+      );
+    }
+    // The key's version is its public key's fingerprint: stable across edits of the Secret's
+    // labels, new when the key is rotated, and it reveals nothing of the private key.
+    const version = createHash('sha256')
+      .update(createPublicKey(privateKey).export({ type: 'spki', format: 'der' }))
+      .digest('hex')
+      .slice(0, 32);
+    if (key.version && key.version !== version) {
+      return fail(
+        Reason.KeyNotFound,
+        `${where} holds key version ${version}, not the pinned version ${key.version}`,
       );
     }
     const match = keyMatchesCertificate(certificate.publicKeyObject, {

@@ -67,7 +67,7 @@ describe('Private certificates with a kubernetes vault', () => {
       name: 'signing-key',
       grants: ['list', 'get', 'decrypt', 'sign'],
     });
-    expect(c.status?.key?.version).toMatch(/^\d+$/);
+    expect(c.status?.key?.version).toMatch(/^[0-9a-f]{32}$/);
     const stored = await admin.get<{ data: Record<string, string> }>(
       resourcePath(SecretType, { namespace: ns, name: 'signing-b2bcert' }),
     );

@@ -1,7 +1,7 @@
 // The rows of API.md's checks table that need no vault, as one pure chain over gathered facts:
 // account, quota, source, certificate, vault configuration. First failure wins.
 import { Reason } from '../../api/reasons.ts';
-import { isReady } from '../../api/conditions.ts';
+import { findCondition } from '../../api/conditions.ts';
 import type { Certificate, IntegrationAccount } from '../../api/types.ts';
 import {
   expiryStatus,
@@ -67,8 +67,10 @@ const accountExists = on('Ready', ({ account, certificate }) =>
       },
 );
 
+// The account's Ready condition alone: while the account controller catches up with an edit
+// of its spec, its certificates keep their verdict instead of flapping to NotReady and back.
 const accountReady = on('Ready', ({ account }) =>
-  account && isReady(account)
+  account && findCondition(account.status?.conditions, 'Ready')?.status === 'True'
     ? undefined
     : {
         reason: Reason.IntegrationAccountNotReady,

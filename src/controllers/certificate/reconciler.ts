@@ -94,6 +94,7 @@ export class CertificateReconciler {
       store,
       storeRef: this.deps.store.refFor(certificate),
       now,
+      recheckIntervalMs: this.deps.recheckIntervalMs,
     });
     await this.report(certificate, result.status, store);
     if (result.retry)
@@ -196,7 +197,9 @@ export class CertificateReconciler {
     const moments: number[] = [];
     const next = evaluation.expiry?.nextTransition;
     if (next) moments.push(next.getTime() - now.getTime() + 1000);
-    if (keyVerdict?.ok) moments.push(this.deps.recheckIntervalMs);
+    // Verified keys are re-verified (grants get revoked), and denied ones rechecked (granted later).
+    if (keyVerdict?.ok || keyVerdict?.reason === Reason.AccessDenied)
+      moments.push(this.deps.recheckIntervalMs);
     return moments.length ? Math.max(0, Math.min(...moments)) : undefined;
   }
 

@@ -22,6 +22,8 @@ export interface StatusInputs {
   store: StoreOutcome;
   storeRef: string;
   now: Date;
+  /** A verified key keeps its lastVerifiedTime for this long (no status write per reconcile). */
+  recheckIntervalMs?: number;
 }
 
 export interface StatusResult {
@@ -175,6 +177,22 @@ function readyCondition(failure: Failure | undefined, store: StoreOutcome): Desi
   };
 }
 
+/** The previous lastVerifiedTime, while the same key verified the same way is still fresh. */
+function keptVerificationTime(
+  previous: CertificateStatus['key'],
+  verdict: Extract<KeyVerdict, { ok: true }>,
+  recheckIntervalMs: number,
+): string | undefined {
+  if (!previous?.lastVerifiedTime) return undefined;
+  const same =
+    previous.vaultUrl === verdict.vaultUrl &&
+    previous.name === verdict.name &&
+    previous.version === verdict.version &&
+    JSON.stringify(previous.grants) === JSON.stringify(verdict.grants);
+  const age = verdict.verifiedAt.getTime() - new Date(previous.lastVerifiedTime).getTime();
+  return same && age >= 0 && age < recheckIntervalMs ? previous.lastVerifiedTime : undefined;
+}
+
 export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   const { certificate, evaluation, keyVerdict, store, now } = inputs;
   const failure = overallFailure(inputs);
@@ -245,7 +263,9 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
       name: keyVerdict.name,
       version: keyVerdict.version,
       grants: keyVerdict.grants,
-      lastVerifiedTime: iso(keyVerdict.verifiedAt),
+      lastVerifiedTime:
+        keptVerificationTime(previous?.key, keyVerdict, inputs.recheckIntervalMs ?? 3_600_000) ??
+        iso(keyVerdict.verifiedAt),
     };
   } else if (previous?.key && certificate.spec.type === 'Private') {
     status.key = previous.key;

@@ -161,3 +161,15 @@ describe('Controller', () => {
     expect(finished).toBe(true);
   });
 });
+
+describe('WorkQueue delays', () => {
+  it('caps a huge delay instead of overflowing setTimeout into an immediate retry', async () => {
+    const q = new WorkQueue<string>(new ExponentialBackoff(0, 0));
+    q.addAfter('k', 3_000_000_000); // Retry-After: 3000000 (s) in ms
+    let got: string | undefined;
+    void q.get().then((k) => (got = k));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toBeUndefined();
+    q.shutDown();
+  });
+});
