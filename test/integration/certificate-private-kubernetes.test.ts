@@ -2,7 +2,7 @@
 // matched and really used (sign, decrypt) before Ready, and it never leaves its Secret.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
-import { buildCertificate, pem } from '../support/der-builder.ts';
+import { privateUsable } from '../support/certs.ts';
 import { keyPair } from '../support/keys.ts';
 import { adminClient, createNamespace } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
@@ -15,13 +15,7 @@ import {
 
 const ours = keyPair('rsa2048', 11);
 const other = keyPair('rsa2048', 12);
-const certificatePem = pem(
-  buildCertificate({
-    subjectKey: ours.publicKey,
-    signingKey: ours.privateKey,
-    keyUsage: ['digitalSignature', 'keyEncipherment', 'dataEncipherment'],
-  }),
-);
+const certificatePem = privateUsable({}, 11).pem;
 const keyPemOf = (pair: typeof ours) =>
   pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 const keyBody = keyPemOf(ours).split('\n')[1]!.slice(0, 24);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateResource, IntegrationAccountResource } from '../../src/api/types.ts';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
-import { buildCertificate, pem } from '../support/der-builder.ts';
+import { privateUsable } from '../support/certs.ts';
 import { keyPair } from '../support/keys.ts';
 import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
 import { WRITE_METHODS, startOperator, type RunningOperator } from '../support/operator.ts';
@@ -14,13 +14,7 @@ import {
 } from '../support/resources.ts';
 
 const pair = keyPair('rsa2048', 41);
-const certificatePem = pem(
-  buildCertificate({
-    subjectKey: pair.publicKey,
-    signingKey: pair.privateKey,
-    keyUsage: ['digitalSignature', 'keyEncipherment', 'dataEncipherment'],
-  }),
-);
+const certificatePem = privateUsable({}, 41).pem;
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('regressions', () => {
