@@ -49,7 +49,7 @@ install: ## apply crds/ to $$KUBECONFIG's cluster
 	kubectl apply -f crds/
 
 run: deps ## run the operator in the foreground against $$KUBECONFIG
-	npm run --silent start -- $${B2B_ALLOWED_VAULT_HOSTS:+--allowed-vault-hosts=$$B2B_ALLOWED_VAULT_HOSTS}
+	npm run --silent start # every flag also reads B2B_<FLAG>, B2B_ALLOWED_VAULT_HOSTS included
 
 demo: tools ## local control plane, operator, examples applied, then `kubectl get b2b`
 	@TESTENV_DIR=$(TESTENV_DIR) hack/demo.sh

@@ -1,19 +1,30 @@
 // The operator process: flags, JSON logs, metrics and probes, optional leader election, and a
 // graceful shutdown on SIGTERM/SIGINT (in-flight reconciles finish, nothing is left half-done).
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { KubeClient } from './kube/client.ts';
 import { ConfigError, parseConfig } from './operator/config.ts';
-import { createLogger } from './operator/log.ts';
+import { createLogger, errorMessage } from './operator/log.ts';
 import { Metrics } from './operator/metrics.ts';
 import { Operator } from './operator/operator.ts';
 import { listen, metricsServer, probeServer } from './operator/server.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
-import { errorMessage } from './runtime/informer.ts';
+
+const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** In a pod, the namespace it runs in; outside a cluster, undefined. */
+function serviceAccountNamespace(): string | undefined {
+  try {
+    return readFileSync(SERVICE_ACCOUNT_NAMESPACE, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function main(): Promise<number> {
   let config;
   try {
-    config = parseConfig(process.argv.slice(2), process.env);
+    config = parseConfig(process.argv.slice(2), process.env, serviceAccountNamespace());
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`error: ${err.message}`);

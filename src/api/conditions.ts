@@ -52,11 +52,3 @@ export function normalize<T>(value: T): T {
 export function sameStatus(current: unknown, desired: unknown): boolean {
   return isDeepStrictEqual(normalize(current ?? {}), normalize(desired ?? {}));
 }
-
-export function isReady(obj: {
-  metadata: { generation?: number };
-  status?: { observedGeneration?: number; conditions?: Condition[] };
-}): boolean {
-  const ready = findCondition(obj.status?.conditions, 'Ready');
-  return ready?.status === 'True' && obj.status?.observedGeneration === obj.metadata.generation;
-}

@@ -29,7 +29,6 @@ export const Reason = {
   MissingDataEncipherment: 'MissingDataEncipherment',
   // KeyVaultAccessGranted
   AccessGranted: 'AccessGranted',
-  NotApplicable: 'NotApplicable',
   VaultNotConfigured: 'VaultNotConfigured',
   VaultHostNotAllowed: 'VaultHostNotAllowed',
   KeyNotFound: 'KeyNotFound',
@@ -39,7 +38,6 @@ export const Reason = {
   AccessDenied: 'AccessDenied',
   VaultUnavailable: 'VaultUnavailable',
   AuthenticationFailed: 'AuthenticationFailed',
-  VaultVerificationNotImplemented: 'VaultVerificationNotImplemented',
   // Synced
   Synced: 'Synced',
   StoreWriteFailed: 'StoreWriteFailed',
@@ -49,7 +47,5 @@ export const Reason = {
   NotExpiring: 'NotExpiring',
   // Reconciling / Stalled / account
   Progressing: 'Progressing',
-  Retrying: 'Retrying',
-  InvalidSpec: 'InvalidSpec',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -199,10 +199,6 @@ export class KubeClient {
     return this.request<T>(HttpMethod.POST, path, { body, ...(query ? { query } : {}) });
   }
 
-  replace<T>(path: string, body: unknown): Promise<T> {
-    return this.request<T>(HttpMethod.PUT, path, { body });
-  }
-
   patch<T>(
     path: string,
     body: unknown,

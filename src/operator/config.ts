@@ -31,13 +31,22 @@ type Flag = keyof typeof flags;
 
 export class ConfigError extends Error {}
 
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): OperatorConfig {
+/**
+ * `operatorNamespace`: where the operator runs (its service account's namespace, or
+ * POD_NAMESPACE); the leader-election Lease lives there unless the flag says otherwise.
+ */
+export function parseConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  operatorNamespace?: string,
+): OperatorConfig {
   const values: Record<string, string> = { ...flags };
+  const ownNamespace = env.POD_NAMESPACE || operatorNamespace;
+  if (ownNamespace) values['leader-election-namespace'] = ownNamespace;
   for (const name of Object.keys(flags)) {
     const fromEnv = env[`B2B_${name.toUpperCase().replace(/-/g, '_')}`];
     if (fromEnv !== undefined) values[name] = fromEnv;
   }
-  if (values.kubeconfig === '' && env.KUBECONFIG) values.kubeconfig = '';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);

@@ -1,8 +1,7 @@
 // Kubernetes Events for transitions (`Normal Synced`, `Warning <Reason>`). Best effort: an
 // event that cannot be written is logged, never fails a reconcile.
 import { EventType, resourcePath, type KubeClient } from '../kube/client.ts';
-import { errorMessage } from '../runtime/informer.ts';
-import type { Logger } from './log.ts';
+import { errorMessage, type Logger } from './log.ts';
 
 export interface InvolvedObject {
   apiVersion: string;

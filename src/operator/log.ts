@@ -35,4 +35,9 @@ export function createLogger(
   };
 }
 
+/** What an error says, for logs and messages (never a stack, never an object dump). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export const silentLogger: Logger = createLogger('error', {}, () => {});

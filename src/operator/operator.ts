@@ -24,8 +24,8 @@ import { Informer, objectKey } from '../runtime/informer.ts';
 import { KubernetesStore, type SecretMetadata } from '../stores/kubernetes-store.ts';
 import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
 import { CachingVerifier } from '../vaults/caching.ts';
-import { KubernetesKeyVerifier, verifierByKind } from '../vaults/kubernetes-vault.ts';
-import { unimplementedVerifier, type KeyVerifier } from '../vaults/verifier.ts';
+import { KubernetesKeyVerifier } from '../vaults/kubernetes-vault.ts';
+import { verifierByKind, type KeyVerifier } from '../vaults/verifier.ts';
 import { EventRecorder } from './events.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
@@ -120,20 +120,17 @@ export class Operator {
       ),
       keyVerifier:
         deps.keyVerifier ??
-        verifierByKind(
-          {
-            kubernetes: new KubernetesKeyVerifier(client, now),
-            azure: new CachingVerifier(
-              new AzureKeyVerifier({
-                readSecret: (ns, name, key) => readSecretKey(client, ns, name, key),
-                metrics,
-                now,
-              }),
-              settings.recheckIntervalMs,
-            ),
-          },
-          unimplementedVerifier,
-        ),
+        verifierByKind({
+          kubernetes: new KubernetesKeyVerifier(client, now),
+          azure: new CachingVerifier(
+            new AzureKeyVerifier({
+              readSecret: (ns, name, key) => readSecretKey(client, ns, name, key),
+              metrics,
+              now,
+            }),
+            settings.recheckIntervalMs,
+          ),
+        }),
       events,
       metrics,
       log,

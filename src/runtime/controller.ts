@@ -1,8 +1,7 @@
 // One controller: a work queue of keys and `concurrency` workers calling a reconcile function.
 // Errors requeue with per-key backoff; requeueAfter comes back later; success forgets.
 import type { Metrics } from '../operator/metrics.ts';
-import type { Logger } from '../operator/log.ts';
-import { errorMessage } from './informer.ts';
+import { errorMessage, type Logger } from '../operator/log.ts';
 import { defaultRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import { WorkQueue } from './workqueue.ts';
 
@@ -21,9 +20,6 @@ export interface ControllerOptions {
   metrics?: Metrics;
   rateLimiter?: RateLimiter<string>;
 }
-
-/** setTimeout cannot wait longer than ~24.8 days; long waits are re-evaluated sooner. */
-const MAX_REQUEUE_MS = 12 * 3_600_000;
 
 export class Controller {
   readonly queue: WorkQueue<string>;
@@ -46,7 +42,7 @@ export class Controller {
   }
 
   enqueueAfter(key: string, delayMs: number): void {
-    this.queue.addAfter(key, Math.min(delayMs, MAX_REQUEUE_MS));
+    this.queue.addAfter(key, delayMs); // the queue caps long waits
   }
 
   /** Runs workers until `signal` aborts, then lets in-flight reconciles finish. */

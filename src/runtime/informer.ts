@@ -1,8 +1,8 @@
 // List+watch into a local cache, built to survive what real API servers do: watches that end,
 // 410 Gone, errors, and half-open connections that never say a word. Handlers only ever see
 // real changes (a different resourceVersion), so they can stay at "enqueue the key".
-import { KubeApiError, isGone, type KubeClient, type WatchEvent } from '../kube/client.ts';
-import type { Logger } from '../operator/log.ts';
+import { isGone, type KubeClient, type WatchEvent } from '../kube/client.ts';
+import { errorMessage, type Logger } from '../operator/log.ts';
 
 export interface KubeObject {
   metadata?: {
@@ -132,10 +132,6 @@ export class Informer<T extends KubeObject> {
     return [...this.cache.values()];
   }
 
-  get hasSynced(): boolean {
-    return this.synced;
-  }
-
   waitForSync(): Promise<void> {
     if (this.synced) return Promise.resolve();
     return new Promise((resolve) => this.syncedWaiters.push(resolve));
@@ -262,10 +258,4 @@ export class Informer<T extends KubeObject> {
     }
     this.upsert(key, event.object);
   }
-}
-
-export function errorMessage(err: unknown): string {
-  if (err instanceof KubeApiError) return err.message;
-  if (err instanceof Error) return err.message;
-  return String(err);
 }

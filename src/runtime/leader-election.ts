@@ -8,8 +8,7 @@ import {
   resourcePath,
   type KubeClient,
 } from '../kube/client.ts';
-import type { Logger } from '../operator/log.ts';
-import { errorMessage } from './informer.ts';
+import { errorMessage, type Logger } from '../operator/log.ts';
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };

@@ -59,10 +59,6 @@ export class WorkQueue<K> {
     this.timers.set(key, { at, timer });
   }
 
-  addRateLimited(key: K): void {
-    this.addAfter(key, this.backoff(key));
-  }
-
   /** The next backoff delay for `key` (counts one more failure). */
   backoff(key: K): number {
     return this.rateLimiter.when(key);
@@ -94,10 +90,6 @@ export class WorkQueue<K> {
       this.dirty.delete(key);
       this.add(key);
     }
-  }
-
-  isProcessing(key: K): boolean {
-    return this.processing.has(key);
   }
 
   /** Stops handing out keys; workers see undefined. Pending delays are dropped. */

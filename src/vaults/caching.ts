@@ -43,9 +43,4 @@ export class CachingVerifier implements KeyVerifier {
     this.inFlight.set(id, probe);
     return probe;
   }
-
-  /** Forget a key's verdicts (its Secret or vault key changed). */
-  invalidate(predicate: (id: string) => boolean): void {
-    for (const id of this.cache.keys()) if (predicate(id)) this.cache.delete(id);
-  }
 }

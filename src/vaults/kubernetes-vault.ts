@@ -18,19 +18,19 @@ import {
 import { Reason } from '../api/reasons.ts';
 import { keyMatchesCertificate } from '../certificates/key-match.ts';
 import { KubeApiError, SecretType, resourcePath, type KubeClient } from '../kube/client.ts';
-import type { KeyVerdict, KeyVerificationRequest, KeyVerifier } from './verifier.ts';
+import {
+  vaultFailure,
+  type KeyVerdict,
+  type KeyVerificationRequest,
+  type KeyVerifier,
+} from './verifier.ts';
 
 interface Secret {
   metadata?: { resourceVersion?: string };
   data?: Record<string, string>;
 }
 
-const fail = (reason: Reason, message: string, terminal = true): KeyVerdict => ({
-  ok: false,
-  reason,
-  message,
-  terminal,
-});
+const fail = vaultFailure;
 
 /** Signs a random SHA-256 digest (RS256) and decrypts RSA-OAEP, both checked with the certificate's key. */
 export function probeKey(
@@ -141,12 +141,4 @@ export class KubernetesKeyVerifier implements KeyVerifier {
       verifiedAt: this.now(),
     };
   }
-}
-
-/** Routes each request to the verifier of its vault kind. */
-export function verifierByKind(
-  verifiers: Partial<Record<'azure' | 'kubernetes', KeyVerifier>>,
-  fallback: KeyVerifier,
-): KeyVerifier {
-  return { verify: (request) => (verifiers[request.vault.kind] ?? fallback).verify(request) };
 }

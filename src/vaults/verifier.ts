@@ -43,13 +43,25 @@ export interface KeyVerifier {
   verify(request: KeyVerificationRequest): Promise<KeyVerdict>;
 }
 
-/** Until a vault kind has a verifier, its Private certificates say so instead of pretending. */
-export const unimplementedVerifier: KeyVerifier = {
-  verify: ({ vault }) =>
-    Promise.resolve({
-      ok: false,
-      reason: 'VaultVerificationNotImplemented',
-      message: `verifying key grants in ${vault.kind} vault ${vault.name} is not implemented in this version of the operator; the certificate cannot become Ready`,
-      terminal: true,
-    }),
-};
+/** A failed verification; terminal unless said otherwise. */
+export function vaultFailure(
+  reason: Reason,
+  message: string,
+  terminal = true,
+  retryAfterMs?: number,
+): KeyVerdict {
+  return {
+    ok: false,
+    reason,
+    message,
+    terminal,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  };
+}
+
+/** Routes each request to the verifier of its vault kind. */
+export function verifierByKind(
+  verifiers: Record<VaultConnection['kind'], KeyVerifier>,
+): KeyVerifier {
+  return { verify: (request) => verifiers[request.vault.kind].verify(request) };
+}

@@ -34,6 +34,8 @@ export type FailedCondition = 'Ready' | 'CertificateValid' | 'KeyVaultAccessGran
 
 export interface Failure extends CheckFailure {
   condition: FailedCondition;
+  /** Waits for an object to appear or become Ready: a watch brings it back, no retry needed. */
+  waiting?: boolean;
 }
 
 export interface Evaluation {
@@ -64,6 +66,7 @@ const accountExists = on('Ready', ({ account, certificate }) =>
         reason: Reason.IntegrationAccountNotFound,
         message: `IntegrationAccount ${certificate.spec.integrationAccount.name} does not exist in namespace ${certificate.metadata.namespace}; waiting for it`,
         terminal: false,
+        waiting: true,
       },
 );
 
@@ -76,6 +79,7 @@ const accountReady = on('Ready', ({ account }) =>
         reason: Reason.IntegrationAccountNotReady,
         message: `IntegrationAccount ${account?.metadata.name ?? ''} is not Ready; waiting for it`,
         terminal: false,
+        waiting: true,
       },
 );
 
@@ -92,7 +96,12 @@ const underQuota = on('Ready', ({ quota, account }) =>
 const sourceFound = on('CertificateValid', ({ source }) =>
   source.found
     ? undefined
-    : { reason: Reason.CertificateSourceNotFound, message: source.message, terminal: false },
+    : {
+        reason: Reason.CertificateSourceNotFound,
+        message: source.message,
+        terminal: false,
+        waiting: true,
+      },
 );
 
 const certificateValid = on('CertificateValid', ({ verdict }) =>

@@ -17,7 +17,7 @@ import type { Metrics } from '../../operator/metrics.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import { StoreConflictError, type Store } from '../../stores/store.ts';
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
-import { errorMessage } from '../../runtime/informer.ts';
+import { errorMessage } from '../../operator/log.ts';
 import { evaluateCertificate, type Evaluation } from './evaluate.ts';
 import { quotaPosition, readSource, type Lookups } from './gather.ts';
 import { buildCertificateStatus, transitionEvents, type StoreOutcome } from './status.ts';

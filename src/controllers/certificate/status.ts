@@ -279,11 +279,7 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   return {
     status,
     failure,
-    retry:
-      transient &&
-      failure.reason !== Reason.IntegrationAccountNotFound &&
-      failure.reason !== Reason.IntegrationAccountNotReady &&
-      failure.reason !== Reason.CertificateSourceNotFound,
+    retry: transient && !failure.waiting,
     retryAfterMs: keyVerdict && !keyVerdict.ok ? keyVerdict.retryAfterMs : undefined,
   };
 }

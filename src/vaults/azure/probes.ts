@@ -5,7 +5,7 @@
 import { constants, publicDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { Reason } from '../../api/reasons.ts';
 import { keyMatchesCertificate, type VaultJsonWebKey } from '../../certificates/key-match.ts';
-import type { KeyVerdict } from '../verifier.ts';
+import { vaultFailure, type KeyVerdict } from '../verifier.ts';
 import { classifyVaultError, type VaultErrorClass } from './errors.ts';
 
 export interface VaultKey {
@@ -46,18 +46,7 @@ async function attempt<T>(run: () => Promise<T>): Promise<Outcome<T>> {
   }
 }
 
-const fail = (
-  reason: Reason,
-  message: string,
-  terminal = true,
-  retryAfterMs?: number,
-): KeyVerdict => ({
-  ok: false,
-  reason,
-  message,
-  terminal,
-  ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-});
+const fail = vaultFailure;
 
 export function accessDeniedMessage(
   name: string,
