@@ -353,7 +353,7 @@ export interface CertificateStatus {
    */
   publicKey?: {
     /**
-     * RSA, EC or Ed25519.
+     * RSA, RSA-PSS, EC, Ed25519, Ed448 or DSA.
      */
     algorithm?: string;
     /**

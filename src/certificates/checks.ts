@@ -52,9 +52,13 @@ export const withinValidityWindow: Check<CertificateFacts> = ({ certificate, now
 export const rsaKeyForPrivate: Check<CertificateFacts> = ({ type, certificate }) => {
   if (type !== 'Private' || certificate.publicKey.algorithm === 'RSA') return undefined;
   const { algorithm, size } = certificate.publicKey;
+  const why =
+    algorithm === 'RSA-PSS'
+      ? ' (id-RSASSA-PSS: the key is restricted to PSS signatures and cannot decrypt with RSA-OAEP); reissue it with an rsaEncryption key'
+      : '';
   return {
     reason: Reason.UnsupportedKeyAlgorithm,
-    message: `a Private certificate needs an RSA key (B2B messages are signed and decrypted with RSA in the vault); this certificate has a ${algorithm} ${size}-bit key`,
+    message: `a Private certificate needs an RSA key (B2B messages are signed and decrypted with RSA in the vault); this certificate has a ${algorithm} ${size}-bit key${why}`,
     terminal: true,
   };
 };
@@ -114,6 +118,15 @@ export function expiryStatus(
   warningMs: number,
 ): ExpiryStatus {
   const warnAt = new Date(certificate.notAfter.getTime() - warningMs);
+  // Before notBefore nothing is in use yet, so nothing expires: the next change is notBefore,
+  // even when a short-lived certificate's warning window opened already.
+  if (now < certificate.notBefore) {
+    return {
+      expiring: false,
+      message: `the certificate is not valid before ${iso(certificate.notBefore)}; it expires at ${iso(certificate.notAfter)}`,
+      nextTransition: certificate.notBefore,
+    };
+  }
   if (now >= certificate.notAfter) {
     return {
       expiring: true,
@@ -128,11 +141,10 @@ export function expiryStatus(
       nextTransition: certificate.notAfter,
     };
   }
-  const nextTransition = now < certificate.notBefore ? certificate.notBefore : warnAt;
   return {
     expiring: false,
     message: `the certificate expires at ${iso(certificate.notAfter)}`,
-    nextTransition,
+    nextTransition: warnAt,
   };
 }
 

@@ -40,7 +40,7 @@ const OID_KEY_USAGE = '2.5.29.15';
 const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
 
 export interface PublicKeyInfo {
-  /** RSA, EC, Ed25519, Ed448, DSA, or the algorithm Node reports. */
+  /** RSA, RSA-PSS, EC, Ed25519, Ed448, DSA, or the algorithm Node reports. */
   algorithm: string;
   /** RSA and DSA: modulus bits; EC: curve bits; EdDSA: key bits. */
   size: number;
@@ -79,8 +79,10 @@ export function describePublicKey(key: KeyObject): PublicKeyInfo {
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'rsa':
-    case 'rsa-pss':
       return { algorithm: 'RSA', size: details.modulusLength ?? 0 };
+    // id-RSASSA-PSS keys are restricted to PSS signatures: they cannot decrypt, so they are not RSA.
+    case 'rsa-pss':
+      return { algorithm: 'RSA-PSS', size: details.modulusLength ?? 0 };
     case 'ec':
       return { algorithm: 'EC', size: curveBits[details.namedCurve ?? ''] ?? 0 };
     case 'ed25519':

@@ -1,8 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { expiryStatus, verifyCertificateSource } from '../../../src/certificates/checks.ts';
 import { parseGoDuration } from '../../../src/certificates/duration.ts';
 import { inspectCertificate } from '../../../src/certificates/inspect.ts';
 import { privateUsable, selfSigned } from '../../support/certs.ts';
+import { buildCertificate, pem } from '../../support/der-builder.ts';
+import { keyPair } from '../../support/keys.ts';
 
 const DAY = 86_400_000;
 const notBefore = new Date('2026-01-01T00:00:00Z');
@@ -46,6 +49,28 @@ describe('verifyCertificateSource', () => {
     expect(verdict.ok ? '' : verdict.failure.message).toMatch(
       /needs an RSA key .* Ed25519 256-bit/,
     );
+  });
+
+  it('refuses an RSA-PSS key for Private: it signs only and cannot decrypt (RSA-OAEP)', () => {
+    // SubjectPublicKeyInfo id-RSASSA-PSS (1.2.840.113549.1.1.10), signed by an ordinary RSA CA.
+    const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 });
+    const der = buildCertificate({
+      subjectKey: pss.publicKey,
+      signingKey: keyPair('rsa2048').privateKey,
+      notBefore,
+      notAfter,
+      keyUsage: ['digitalSignature', 'dataEncipherment'],
+    });
+    expect(reasonOf(pem(der), 'Public')).toBe('ok');
+    const verdict = verifyCertificateSource(pem(der), 'Private', inWindow);
+    expect(verdict.ok).toBe(false);
+    if (verdict.ok) return;
+    expect(verdict.failure.reason).toBe('UnsupportedKeyAlgorithm');
+    expect(verdict.failure.terminal).toBe(true);
+    expect(verdict.failure.message).toMatch(
+      /RSA-PSS 2048-bit key \(id-RSASSA-PSS: .*cannot decrypt/,
+    );
+    expect(verdict.certificate?.publicKey).toEqual({ algorithm: 'RSA-PSS', size: 2048 });
   });
 
   it('requires Data Encipherment for Private only', () => {
@@ -98,6 +123,22 @@ describe('expiryStatus', () => {
   it('looks forward to notBefore for a certificate not yet valid', () => {
     const s = expiryStatus(cert, new Date(notBefore.getTime() - DAY), warning);
     expect(s.nextTransition?.toISOString()).toBe(notBefore.toISOString());
+  });
+
+  it('waits for notBefore, not Expiring, when a short-lived certificate is not yet valid', () => {
+    // Ten days of validity under a 30-day warning: the window is open before notBefore.
+    const shortBefore = new Date('2026-06-02T00:00:00Z');
+    const shortAfter = new Date('2026-06-12T00:00:00Z');
+    const short = inspectCertificate(
+      privateUsable({ notBefore: shortBefore, notAfter: shortAfter }).der,
+    );
+    const s = expiryStatus(short, new Date(shortBefore.getTime() - 3_600_000), warning);
+    expect(s.expiring).toBe(false);
+    expect(s.nextTransition?.toISOString()).toBe(shortBefore.toISOString());
+    expect(s.message).toMatch(/not valid before 2026-06-02T00:00:00Z/);
+    const atStart = expiryStatus(short, shortBefore, warning);
+    expect(atStart.expiring).toBe(true);
+    expect(atStart.nextTransition?.toISOString()).toBe(shortAfter.toISOString());
   });
 
   it('has nothing left to wait for after notAfter', () => {

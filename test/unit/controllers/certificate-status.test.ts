@@ -181,6 +181,23 @@ describe('certificate status', () => {
     expect(unchanged.status).toEqual(first.status);
   });
 
+  it('is not Expiring while a short-lived certificate is not yet valid', () => {
+    const soon = selfSigned('ec256', {
+      notBefore: new Date('2026-06-01T06:00:00Z'),
+      notAfter: new Date('2026-06-11T00:00:00Z'),
+    }).pem;
+    const r = statusOf(cert({ certificate: { inline: soon } }), {
+      source: { found: true, data: soon },
+    });
+    expect(types(r)).toEqual(
+      expect.arrayContaining([
+        'Ready=False:CertificateNotYetValid',
+        'Expiring=False:NotExpiring',
+        'Stalled=True:CertificateNotYetValid',
+      ]),
+    );
+  });
+
   it('checks Private vault configuration: unknown vault, then host allowed', () => {
     const pem = privateUsable({ notBefore, notAfter }).pem;
     const wrongVault = statusOf(
