@@ -3,7 +3,6 @@ set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-3.6.16}"
-LOWKEY_VERSION="${LOWKEY_VERSION:-7.1.0}"
 
 CACHE_ROOT="${B2B_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/b2b-operator}"
 
@@ -27,4 +26,20 @@ find_java25() {
     if [[ -n "$v" && "$v" -ge 25 ]]; then echo "$j"; return 0; fi
   done
   die "Java 25 or newer is needed to run the Lowkey Vault emulator; none found (looked at JAVA25_HOME, /usr/lib/jvm/*, PATH). On Debian: apt-get install openjdk-25-jre-headless, or set JAVA25_HOME"
+}
+
+# The Lowkey Vault source folder: LOWKEY_VAULT_SRC, else shared/lowkey-vault beside the repository
+# (for a git worktree, also beside its main checkout). Prints nothing when there is none.
+lowkey_vault_src() {
+  if [[ -n "${LOWKEY_VAULT_SRC:-}" ]]; then
+    [[ -d "$LOWKEY_VAULT_SRC" ]] || die "LOWKEY_VAULT_SRC=$LOWKEY_VAULT_SRC does not exist"
+    echo "$LOWKEY_VAULT_SRC"; return 0
+  fi
+  local root common
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  common="$(git -C "$root" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)"
+  local candidate
+  for candidate in "$root/../shared/lowkey-vault" ${common:+"$(dirname "$common")/../shared/lowkey-vault"}; do
+    if [[ -f "$candidate/build.sh" ]]; then (cd "$candidate" && pwd); return 0; fi
+  done
 }

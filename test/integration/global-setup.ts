@@ -87,7 +87,7 @@ export default function setup(project: TestProject) {
         readFileSync(join(dir, 'versions'), 'utf8').trim() +
         (vars.B2B_TEST_VAULT_URL
           ? `\nKey Vault emulator at ${vars.B2B_TEST_VAULT_URL}`
-          : '\nKey Vault emulator: not available'),
+          : '\nKey Vault emulator: not available, vault tests skipped (set LOWKEY_VAULT_JAR to its jar or LOWKEY_VAULT_SRC to its sources)'),
     );
     // Test workers start after this: Node reads NODE_EXTRA_CA_CERTS at start-up, and the
     // managed-identity credential reads its IMDS authority from the environment.
