@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { KubeClient } from './kube/client.ts';
 import { ConfigError, parseConfig } from './operator/config.ts';
+import { helpOrVersion } from './operator/config-help.ts';
 import { createLogger, errorMessage } from './operator/log.ts';
 import { Metrics } from './operator/metrics.ts';
 import { Operator } from './operator/operator.ts';
@@ -22,6 +23,11 @@ function serviceAccountNamespace(): string | undefined {
 }
 
 async function main(): Promise<number> {
+  const asked = helpOrVersion(process.argv.slice(2));
+  if (asked) {
+    process.stdout.write(asked);
+    return 0;
+  }
   let config;
   try {
     config = parseConfig(process.argv.slice(2), process.env, serviceAccountNamespace());

@@ -15,7 +15,7 @@ export interface OperatorConfig {
   logLevel: Level;
 }
 
-const flags = {
+export const flags = {
   kubeconfig: '',
   'watch-namespace': '',
   'leader-elect': 'false',
@@ -27,7 +27,10 @@ const flags = {
   'health-probe-bind-address': ':8081',
   'log-level': 'info',
 } as const;
-type Flag = keyof typeof flags;
+export type Flag = keyof typeof flags;
+
+/** The environment variable of a flag: --watch-namespace reads B2B_WATCH_NAMESPACE. */
+export const envName = (flag: string) => `B2B_${flag.toUpperCase().replace(/-/g, '_')}`;
 
 export class ConfigError extends Error {}
 
@@ -44,7 +47,7 @@ export function parseConfig(
   const ownNamespace = env.POD_NAMESPACE || operatorNamespace;
   if (ownNamespace) values['leader-election-namespace'] = ownNamespace;
   for (const name of Object.keys(flags)) {
-    const fromEnv = env[`B2B_${name.toUpperCase().replace(/-/g, '_')}`];
+    const fromEnv = env[envName(name)];
     if (fromEnv !== undefined) values[name] = fromEnv;
   }
   for (let i = 0; i < argv.length; i++) {

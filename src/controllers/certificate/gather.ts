@@ -37,7 +37,7 @@ export function quotaPosition(
   return { rank: rank < 0 ? ordered.length : rank, quota };
 }
 
-interface DataObject {
+export interface DataObject {
   data?: Record<string, string>;
   binaryData?: Record<string, string>;
 }
@@ -72,6 +72,17 @@ export async function readSource(
     if (isNotFound(err)) return notFound;
     throw err;
   }
+  return sourceFromObject(what, ref.name, object, key);
+}
+
+/** What a Secret's or ConfigMap's `key` holds: Secret data and ConfigMap binaryData are base64. */
+export function sourceFromObject(
+  what: 'Secret' | 'ConfigMap',
+  name: string,
+  object: DataObject,
+  key: string,
+): SourceState {
+  const isSecret = what === 'Secret';
   const text = isSecret ? undefined : object.data?.[key];
   const encoded = isSecret ? object.data?.[key] : object.binaryData?.[key];
   if (text !== undefined) return { found: true, data: text };
@@ -79,6 +90,6 @@ export async function readSource(
   const keys = [...Object.keys(object.data ?? {}), ...Object.keys(object.binaryData ?? {})];
   return {
     found: false,
-    message: `${what} ${ref.name} has no key ${key} (its keys: ${keys.join(', ') || 'none'}); waiting for it`,
+    message: `${what} ${name} has no key ${key} (its keys: ${keys.join(', ') || 'none'}); waiting for it`,
   };
 }

@@ -3,6 +3,7 @@
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import { findCondition, mergeConditions, type DesiredCondition } from '../../api/conditions.ts';
 import type { Certificate, CertificateStatus } from '../../api/types.ts';
+import type { CertificateInfo } from '../../certificates/inspect.ts';
 import type { KeyVerdict } from '../../vaults/verifier.ts';
 import type { Evaluation, Failure } from './evaluate.ts';
 
@@ -193,6 +194,22 @@ function keptVerificationTime(
   return same && age >= 0 && age < recheckIntervalMs ? previous.lastVerifiedTime : undefined;
 }
 
+/** The status fields that describe the certificate itself (also what `b2b inspect` prints). */
+export function inspectionFields(info: CertificateInfo) {
+  return {
+    thumbprint: info.thumbprint,
+    sha256Fingerprint: info.sha256Fingerprint,
+    subject: info.subject,
+    issuer: info.issuer,
+    serialNumber: info.serialNumber,
+    notBefore: iso(info.notBefore),
+    notAfter: iso(info.notAfter),
+    keyUsage: info.keyUsage ?? [],
+    extendedKeyUsage: info.extendedKeyUsage,
+    publicKey: info.publicKey,
+  } satisfies Partial<CertificateStatus>;
+}
+
 export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   const { certificate, evaluation, keyVerdict, store, now } = inputs;
   const failure = overallFailure(inputs);
@@ -243,20 +260,7 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
     conditions: mergeConditions(previous?.conditions, desired, generation, now),
   };
   const info = evaluation.info;
-  if (info) {
-    Object.assign(status, {
-      thumbprint: info.thumbprint,
-      sha256Fingerprint: info.sha256Fingerprint,
-      subject: info.subject,
-      issuer: info.issuer,
-      serialNumber: info.serialNumber,
-      notBefore: iso(info.notBefore),
-      notAfter: iso(info.notAfter),
-      keyUsage: info.keyUsage ?? [],
-      extendedKeyUsage: info.extendedKeyUsage,
-      publicKey: info.publicKey,
-    });
-  }
+  if (info) Object.assign(status, inspectionFields(info));
   if (keyVerdict?.ok) {
     status.key = {
       vaultUrl: keyVerdict.vaultUrl,

@@ -1,0 +1,274 @@
+// `b2b validate`: each of our objects in the input checked as the API server (CRD schema and
+// CEL) and the operator (the controller's own pure checks) would, without a cluster. Sources
+// and accounts that are not in the input are resolved at apply time, not reported as errors.
+import { findCondition } from '../api/conditions.ts';
+import { GROUP, type Certificate, type IntegrationAccount } from '../api/types.ts';
+import { expiryStatus } from '../certificates/checks.ts';
+import {
+  evaluateCertificate,
+  expiryWarningMs,
+  type SourceState,
+} from '../controllers/certificate/evaluate.ts';
+import {
+  quotaPosition,
+  sourceFromObject,
+  type DataObject,
+} from '../controllers/certificate/gather.ts';
+import { buildAccountStatus } from '../controllers/integration-account/reconciler.ts';
+import { validateAgainstSchema, type CustomResourceDefinition } from './crd-schema.ts';
+import { isObject, type SourceObject } from './input.ts';
+
+export type Level = 'fail' | 'warn' | 'pending' | 'pass';
+
+export interface ObjectResult {
+  file: string;
+  line: number;
+  kind: string;
+  namespace: string;
+  name: string;
+  level: Level;
+  /** The operator's reason (API.md), or Invalid for what the API server refuses. */
+  reason: string;
+  message: string;
+}
+
+export interface ValidateOptions {
+  now: Date;
+  /** --warn-expiring; else each certificate's spec.expiryWarning (default 720h). */
+  warnExpiringMs: number | undefined;
+  allowedVaultHosts: readonly string[];
+  /** Namespace of objects that name none (kubectl's -n, else default). */
+  namespace: string;
+}
+
+interface Parsed {
+  source: SourceObject;
+  kind: string;
+  namespace: string;
+  name: string;
+  /** The object after defaulting, when the schema accepted it. */
+  valid: Record<string, unknown> | undefined;
+  errors: string[];
+}
+
+const ourApiGroup = (apiVersion: unknown) =>
+  typeof apiVersion === 'string' && apiVersion.split('/')[0] === GROUP;
+
+export function validateObjects(
+  sources: readonly SourceObject[],
+  crds: readonly CustomResourceDefinition[],
+  options: ValidateOptions,
+): ObjectResult[] {
+  const all = sources.map((source) => parse(source, crds, options.namespace));
+  const ours = all.filter((p) => ourApiGroup(p.source.object.apiVersion));
+  const accepted = <T>(kind: string) =>
+    ours.filter((p) => p.kind === kind && p.valid).map((p) => p.valid as unknown as T);
+  const certificates = accepted<Certificate>('Certificate');
+  const accounts = new Map(
+    accepted<IntegrationAccount>('IntegrationAccount').map((a) => [
+      key(a.metadata.namespace, a.metadata.name),
+      withStatus(a, certificates, options),
+    ]),
+  );
+  const dataByName = dataObjects(all);
+  return ours.map((p): ObjectResult => {
+    const where = {
+      file: p.source.file,
+      line: p.source.line,
+      kind: p.kind,
+      namespace: p.namespace,
+      name: p.name,
+    };
+    if (!p.valid)
+      return { ...where, level: 'fail', reason: 'Invalid', message: p.errors.join('; ') };
+    if (p.kind === 'IntegrationAccount') {
+      const account = accounts.get(key(p.namespace, p.name))!;
+      return { ...where, ...accountVerdict(account) };
+    }
+    const certificate = p.valid as unknown as Certificate;
+    return {
+      ...where,
+      ...certificateVerdict(certificate, certificates, accounts, dataByName, options),
+    };
+  });
+}
+
+const key = (namespace: string, name: string) => `${namespace}/${name}`;
+
+function parse(
+  source: SourceObject,
+  crds: readonly CustomResourceDefinition[],
+  namespace: string,
+): Parsed {
+  const { object } = source;
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  const kind = typeof object.kind === 'string' ? object.kind : '(no kind)';
+  const parsed: Parsed = {
+    source,
+    kind,
+    namespace: typeof metadata.namespace === 'string' ? metadata.namespace : namespace,
+    name: typeof metadata.name === 'string' ? metadata.name : '(no name)',
+    valid: undefined,
+    errors: [],
+  };
+  if (!ourApiGroup(object.apiVersion)) return parsed;
+  const [group, version] = String(object.apiVersion).split('/');
+  const crd = crds.find((c) => c.group === group && c.kind === kind);
+  const schema = crd?.versions.get(version ?? '');
+  if (!crd || !schema) {
+    parsed.errors.push(
+      `no kind ${kind} in ${String(object.apiVersion)} (the CRDs in crds/ define ${crds.map((c) => `${c.kind} in ${c.group}/${[...c.versions.keys()].join(', ')}`).join('; ')})`,
+    );
+    return parsed;
+  }
+  if (typeof metadata.name !== 'string' || metadata.name === '')
+    parsed.errors.push('metadata.name: Required value');
+  const { value, errors } = validateAgainstSchema(schema, object);
+  parsed.errors.push(...errors.map((e) => `${e.field}: ${e.message}`));
+  if (parsed.errors.length === 0) {
+    const valid = value as Record<string, unknown>;
+    const uid = key(parsed.namespace, parsed.name);
+    valid.metadata = { ...(valid.metadata as object), namespace: parsed.namespace, uid };
+    parsed.valid = valid;
+  }
+  return parsed;
+}
+
+/** The account's status as the account controller would compute it from the input. */
+function withStatus(
+  account: IntegrationAccount,
+  certificates: readonly Certificate[],
+  options: ValidateOptions,
+): IntegrationAccount {
+  const status = buildAccountStatus({
+    account,
+    certificates: siblingsOf(certificates, account.metadata.namespace, account.metadata.name),
+    allowedVaultHosts: options.allowedVaultHosts,
+    now: options.now,
+  });
+  return { ...account, status };
+}
+
+function accountVerdict(
+  account: IntegrationAccount,
+): Pick<ObjectResult, 'level' | 'reason' | 'message'> {
+  const ready = findCondition(account.status?.conditions, 'Ready');
+  if (ready?.status !== 'True')
+    return { level: 'fail', reason: ready?.reason ?? 'Unknown', message: ready?.message ?? '' };
+  const total = account.status?.certificates?.total ?? 0;
+  const quota = account.status?.certificates?.quota ?? 0;
+  const over = total > quota;
+  return {
+    level: over ? 'fail' : 'pass',
+    reason: over ? 'QuotaExceeded' : 'Ready',
+    message: `${ready.message}; ${total} of ${quota} certificates in the input (sku ${account.spec.sku ?? 'Standard'})`,
+  };
+}
+
+const siblingsOf = (certificates: readonly Certificate[], namespace: string, account: string) =>
+  certificates.filter(
+    (c) => c.metadata.namespace === namespace && c.spec.integrationAccount.name === account,
+  );
+
+/** Secrets and ConfigMaps of the input, as the API server would store them (stringData merged). */
+function dataObjects(all: readonly Parsed[]): Map<string, DataObject> {
+  const found = new Map<string, DataObject>();
+  for (const p of all) {
+    const { apiVersion, kind } = p.source.object;
+    if (apiVersion !== 'v1' || (kind !== 'Secret' && kind !== 'ConfigMap')) continue;
+    const o = p.source.object as DataObject & { stringData?: Record<string, string> };
+    const data = { ...(o.data ?? {}) };
+    for (const [k, v] of Object.entries(o.stringData ?? {}))
+      data[k] = Buffer.from(v).toString('base64');
+    found.set(`${kind}/${key(p.namespace, p.name)}`, { data, binaryData: o.binaryData ?? {} });
+  }
+  return found;
+}
+
+function sourceOf(
+  certificate: Certificate,
+  objects: Map<string, DataObject>,
+): SourceState | undefined {
+  const { inline, secretRef, configMapRef } = certificate.spec.certificate;
+  if (inline !== undefined) return { found: true, data: inline };
+  const what = secretRef ? 'Secret' : 'ConfigMap';
+  const ref = secretRef ?? configMapRef;
+  if (!ref) return undefined;
+  const object = objects.get(`${what}/${key(certificate.metadata.namespace, ref.name)}`);
+  return object && sourceFromObject(what, ref.name, object, ref.key ?? 'tls.crt');
+}
+
+function certificateVerdict(
+  certificate: Certificate,
+  certificates: readonly Certificate[],
+  accounts: Map<string, IntegrationAccount>,
+  objects: Map<string, DataObject>,
+  options: ValidateOptions,
+): Pick<ObjectResult, 'level' | 'reason' | 'message'> {
+  const { namespace } = certificate.metadata;
+  const accountName = certificate.spec.integrationAccount.name;
+  const account = accounts.get(key(namespace, accountName));
+  const source = sourceOf(certificate, objects);
+  const later: string[] = [];
+  if (!source) {
+    const ref = certificate.spec.certificate.secretRef
+      ? `Secret ${certificate.spec.certificate.secretRef.name}`
+      : `ConfigMap ${certificate.spec.certificate.configMapRef?.name ?? ''}`;
+    return {
+      level: 'pending',
+      reason: 'ResolvedAtApplyTime',
+      message: `the certificate source (${ref}) is not in the input; it is resolved at apply time`,
+    };
+  }
+  if (!account) later.push(`IntegrationAccount ${accountName}, its quota and vaults`);
+  if (certificate.spec.type === 'Private') later.push('the vault key and its grants');
+  const evaluation = evaluateCertificate({
+    certificate,
+    account: account ?? standInAccount(certificate),
+    quota: quotaPosition(certificate, account, siblingsOf(certificates, namespace, accountName)),
+    source,
+    now: options.now,
+    allowedVaultHosts: options.allowedVaultHosts,
+  });
+  const { failure, info } = evaluation;
+  if (failure) {
+    return {
+      level: failure.waiting ? 'pending' : 'fail',
+      reason: failure.reason,
+      message: failure.message,
+    };
+  }
+  const resolved = later.length ? `; resolved at apply time: ${later.join('; ')}` : '';
+  const expiry =
+    info && expiryStatus(info, options.now, options.warnExpiringMs ?? expiryWarningMs(certificate));
+  if (expiry?.expiring)
+    return { level: 'warn', reason: 'ExpiresSoon', message: expiry.message + resolved };
+  return {
+    level: 'pass',
+    reason: 'Valid',
+    message: `${certificate.spec.type} certificate ${info?.subject ?? ''}, ${expiry?.message ?? ''}${resolved}`,
+  };
+}
+
+/**
+ * An account that is not in the input: Ready, and with the vault the certificate names, so the
+ * certificate's own checks run; what depends on the real account is resolved at apply time.
+ */
+function standInAccount(certificate: Certificate): IntegrationAccount {
+  const vault = certificate.spec.key?.vault;
+  return {
+    apiVersion: 'integration.b2b.dev/v1alpha1',
+    kind: 'IntegrationAccount',
+    metadata: {
+      name: certificate.spec.integrationAccount.name,
+      namespace: certificate.metadata.namespace,
+    },
+    spec: vault ? { keyVaults: [{ name: vault, kubernetes: {} }] } : {},
+    status: {
+      conditions: [
+        { type: 'Ready', status: 'True', reason: 'Ready', message: '', lastTransitionTime: EPOCH },
+      ],
+    },
+  };
+}
+const EPOCH = new Date(0).toISOString();
