@@ -78,7 +78,7 @@ export function celRules(schema: Schema, field = ''): { field: string; rule: str
     ...Object.entries(schema.properties ?? {}).map(([k, s]) => celRules(s, join2(field, k))),
     schema.items ? celRules(schema.items, `${field}[*]`) : [],
     isObject(schema.additionalProperties)
-      ? celRules(schema.additionalProperties as Schema, `${field}[*]`)
+      ? celRules(schema.additionalProperties, `${field}[*]`)
       : [],
   ];
   return [...own, ...children.flat()];
@@ -123,9 +123,7 @@ function withDefaults(schema: Schema, value: unknown): unknown {
 }
 
 function additional(schema: Schema): Schema | undefined {
-  return isObject(schema.additionalProperties)
-    ? (schema.additionalProperties as Schema)
-    : undefined;
+  return isObject(schema.additionalProperties) ? schema.additionalProperties : undefined;
 }
 
 const typeOf = (value: unknown): string => {

@@ -45,7 +45,7 @@ export function inspectSource(data: string | Uint8Array, now: Date): InspectRepo
     };
   };
   const publicVerdict = verifyCertificateSource(data, 'Public', now);
-  const info = publicVerdict.ok ? publicVerdict.certificate : publicVerdict.certificate;
+  const info = publicVerdict.certificate;
   return {
     format,
     ignoredCertificates: publicVerdict.ok ? publicVerdict.ignoredCertificates : 0,

@@ -2,7 +2,7 @@
 // (inspect and validate never load the Kubernetes client), so the command starts fast.
 // Exit codes: 0 success, 1 a check failed (or the cluster could not be asked), 2 usage error.
 import { packageVersion } from '../operator/config-help.ts';
-import { UsageError, flag, has, parseArgs, usage, type FlagSpec } from './args.ts';
+import { UsageError, has, parseArgs, usage, type FlagSpec } from './args.ts';
 
 export interface Io {
   argv: readonly string[];

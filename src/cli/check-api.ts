@@ -1,0 +1,105 @@
+// `b2b check api`: waits until the API is usable for this operator, for CI after an install.
+// "Installed": discovery serves both kinds and they can be listed (a new CRD answers 429 until
+// its storage is ready). "The operator answers": a probe IntegrationAccount created for the
+// check is processed by the operator (its status.observedGeneration reaches its generation);
+// that proves the whole watch -> reconcile -> status path, with or without leader election.
+import {
+  CertificateResource,
+  GROUP,
+  IntegrationAccountResource,
+  VERSION,
+  type IntegrationAccount,
+} from '../api/types.ts';
+import { parseGoDuration } from '../certificates/duration.ts';
+import { resourcePath, type KubeClient } from '../kube/client.ts';
+import { UsageError, flag, parseCliDuration, type ParsedArgs } from './args.ts';
+import type { Io } from './main.ts';
+import { connect } from './status-command.ts';
+
+const POLL_MS = 1000;
+
+export async function runCheckApi(io: Io, args: ParsedArgs): Promise<number> {
+  const [what, ...extra] = args.positional;
+  if (what !== 'api' || extra.length) throw new UsageError('expected `b2b check api`');
+  const waitText = flag(args, 'wait') ?? '2m';
+  const waitMs = parseCliDuration(waitText, parseGoDuration);
+  if (waitMs === undefined)
+    throw new UsageError(`--wait must be a duration such as 2m, not ${waitText}`);
+  const { client, namespace } = connect(args);
+  const deadline = Date.now() + waitMs;
+  const installed = await until(deadline, () => crdsServed(client, namespace));
+  if (installed !== true) {
+    io.stderr(`error: the CRDs are not served: ${installed}\n`);
+    return 1;
+  }
+  io.stdout(`The CRDs are installed and served (${GROUP}/${VERSION}).\n`);
+  const answered = await operatorAnswers(client, namespace, deadline);
+  if (answered !== true) {
+    io.stderr(`error: the operator does not answer: ${answered}\n`);
+    return 1;
+  }
+  io.stdout(
+    `The operator answers: it processed a probe IntegrationAccount in namespace ${namespace}.\n`,
+  );
+  return 0;
+}
+
+/** Retries `probe` until it returns true or the deadline passes; then its last answer. */
+async function until(
+  deadline: number,
+  probe: () => Promise<true | string>,
+): Promise<true | string> {
+  for (;;) {
+    let answer: true | string;
+    try {
+      answer = await probe();
+    } catch (err) {
+      answer = (err as Error).message;
+    }
+    if (answer === true || Date.now() + POLL_MS > deadline) return answer;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+async function crdsServed(client: KubeClient, namespace: string): Promise<true | string> {
+  const discovery = await client.get<{ resources: { name: string }[] }>(
+    `/apis/${GROUP}/${VERSION}`,
+  );
+  const served = new Set(discovery.resources.map((r) => r.name));
+  const missing = ['certificates', 'integrationaccounts'].filter((r) => !served.has(r));
+  if (missing.length) return `${GROUP}/${VERSION} does not serve ${missing.join(', ')}`;
+  await client.list(resourcePath(CertificateResource, { namespace }), { limit: 1 });
+  await client.list(resourcePath(IntegrationAccountResource, { namespace }), { limit: 1 });
+  return true;
+}
+
+async function operatorAnswers(
+  client: KubeClient,
+  namespace: string,
+  deadline: number,
+): Promise<true | string> {
+  const probe = await client.create<IntegrationAccount>(
+    resourcePath(IntegrationAccountResource, { namespace }),
+    {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'IntegrationAccount',
+      metadata: {
+        generateName: 'b2b-check-api-',
+        labels: { 'app.kubernetes.io/created-by': 'b2b-check-api' },
+      },
+      spec: { sku: 'Free' },
+    },
+  );
+  const path = resourcePath(IntegrationAccountResource, { namespace, name: probe.metadata.name });
+  try {
+    return await until(deadline, async () => {
+      const seen = await client.get<IntegrationAccount>(path);
+      const observed = seen.status?.observedGeneration;
+      return observed !== undefined && observed === seen.metadata.generation
+        ? true
+        : `probe IntegrationAccount ${namespace}/${probe.metadata.name} has no status from the operator yet (is it running and watching ${namespace}?)`;
+    });
+  } finally {
+    await client.delete(path).catch(() => undefined);
+  }
+}
