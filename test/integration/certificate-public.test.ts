@@ -11,7 +11,7 @@ import {
   resourcePath,
   type KubeClient,
 } from '../../src/kube/client.ts';
-import { selfSigned } from '../support/certs.ts';
+import { material } from '../support/certificate-cases.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 import {
@@ -40,7 +40,7 @@ describe('Public certificates', () => {
   let admin: KubeClient;
   let ns: string;
   let op: RunningOperator;
-  const partner = selfSigned('rsa2048', { keyUsage: ['digitalSignature'] });
+  const { partner } = material; // the shared table's certificates (test/support/certificate-cases.ts)
   const secretOf = (name: string) =>
     admin.get<Secret>(resourcePath(SecretType, { namespace: ns, name }));
   const decoded = (s: Secret, key: string) =>
@@ -184,7 +184,7 @@ describe('Public certificates', () => {
 
   it('stalls on an invalid certificate, with Ready=False carrying the reason, and recovers on a fix', async () => {
     await createCertificate(admin, ns, 'broken', {
-      certificate: { inline: 'this is not a certificate' },
+      certificate: { inline: material.notACertificate },
     });
     const c = await waitForCondition(admin, ns, 'broken', 'Ready', 'False', 'InvalidCertificate');
     expect(condition(c, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidCertificate' });
@@ -203,11 +203,7 @@ describe('Public certificates', () => {
   });
 
   it('refuses a source holding a private key, without echoing it anywhere', async () => {
-    const { keyPair } = await import('../support/keys.ts');
-    const keyPem = keyPair('rsa2048', 7).privateKey.export({
-      type: 'pkcs8',
-      format: 'pem',
-    }) as string;
+    const keyPem = material.pastedKeyPem;
     await createCertificate(admin, ns, 'with-key', {
       certificate: { inline: partner.pem + keyPem },
     });
@@ -232,15 +228,7 @@ describe('Public certificates', () => {
   });
 
   it('reports expired and not-yet-valid certificates as terminal', async () => {
-    const day = 86_400_000;
-    const expired = selfSigned('ec256', {
-      notBefore: new Date(Date.now() - 10 * day),
-      notAfter: new Date(Date.now() - day),
-    });
-    const future = selfSigned('ec256', {
-      notBefore: new Date(Date.now() + 10 * day),
-      notAfter: new Date(Date.now() + 20 * day),
-    });
+    const { expired, notYetValid: future } = material;
     await createCertificate(admin, ns, 'expired', { certificate: { inline: expired.pem } });
     await createCertificate(admin, ns, 'future', { certificate: { inline: future.pem } });
     const e = await waitForCondition(admin, ns, 'expired', 'Ready', 'False', 'CertificateExpired');

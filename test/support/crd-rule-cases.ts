@@ -1,0 +1,84 @@
+// One manifest per CEL rule of crds/ that breaks it: `b2b validate` must refuse each with the
+// rule's message (test/unit/cli/crd-rules.test.ts), as the API server does
+// (test/integration/cli-api-server.test.ts).
+import { selfSigned } from './certs.ts';
+
+const pem = selfSigned('ec256').pem;
+const certificate = (spec: Record<string, unknown>) => ({
+  apiVersion: 'integration.b2b.dev/v1alpha1',
+  kind: 'Certificate',
+  metadata: { name: 'c' },
+  spec: { integrationAccount: { name: 'contoso' }, type: 'Public', ...spec },
+});
+const account = (spec: Record<string, unknown>) => ({
+  apiVersion: 'integration.b2b.dev/v1alpha1',
+  kind: 'IntegrationAccount',
+  metadata: { name: 'a' },
+  spec,
+});
+
+export interface RuleCase {
+  what: string;
+  /** The rule, exactly as in the CRD. */
+  rule: string;
+  manifest: Record<string, unknown>;
+}
+
+export const ruleCases: RuleCase[] = [
+  {
+    what: 'a Private certificate without key',
+    rule: "self.type != 'Private' || has(self.key)",
+    manifest: certificate({ type: 'Private', certificate: { inline: pem } }),
+  },
+  {
+    what: 'a Public certificate with a key',
+    rule: "self.type != 'Public' || !has(self.key)",
+    manifest: certificate({ certificate: { inline: pem }, key: { vault: 'main', name: 'k' } }),
+  },
+  {
+    what: 'two certificate sources',
+    rule: '[has(self.inline), has(self.secretRef), has(self.configMapRef)].filter(x, x).size() == 1',
+    manifest: certificate({ certificate: { inline: pem, secretRef: { name: 's' } } }),
+  },
+  {
+    what: 'no certificate source',
+    rule: '[has(self.inline), has(self.secretRef), has(self.configMapRef)].filter(x, x).size() == 1',
+    manifest: certificate({ certificate: {} }),
+  },
+  {
+    what: 'a store without a backend',
+    rule: 'has(self.kubernetes)',
+    manifest: account({ store: {} }),
+  },
+  {
+    what: 'a vault that is both azure and kubernetes',
+    rule: '[has(self.azure), has(self.kubernetes)].filter(x, x).size() == 1',
+    manifest: account({
+      keyVaults: [
+        {
+          name: 'main',
+          kubernetes: {},
+          azure: { vaultUrl: 'https://a.vault.azure.net', auth: { workloadIdentity: {} } },
+        },
+      ],
+    }),
+  },
+  {
+    what: 'two auth methods',
+    rule: '[has(self.workloadIdentity), has(self.managedIdentity), has(self.servicePrincipal)].filter(x, x).size() == 1',
+    manifest: account({
+      keyVaults: [
+        {
+          name: 'main',
+          azure: {
+            vaultUrl: 'https://a.vault.azure.net',
+            auth: { workloadIdentity: {}, managedIdentity: {} },
+          },
+        },
+      ],
+    }),
+  },
+];
+
+/** Transition rules (oldSelf) apply to updates only; the API server skips them on create. */
+export const transitionRules = ['self == oldSelf'];
