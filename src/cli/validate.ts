@@ -13,8 +13,8 @@ import {
   quotaPosition,
   sourceFromObject,
   type DataObject,
-} from '../controllers/certificate/gather.ts';
-import { buildAccountStatus } from '../controllers/integration-account/reconciler.ts';
+} from '../controllers/certificate/source-data.ts';
+import { buildAccountStatus } from '../controllers/integration-account/status.ts';
 import { validateAgainstSchema, type CustomResourceDefinition } from './crd-schema.ts';
 import { isObject, type SourceObject } from './input.ts';
 

@@ -1,0 +1,140 @@
+// `b2b status` as pure functions over objects: urgency order and the plain-words explanation.
+import { describe, expect, it } from 'vitest';
+import type { Certificate, Condition, IntegrationAccount } from '../../../src/api/types.ts';
+import { explainCertificate, statusRows, statusTable } from '../../../src/cli/status.ts';
+
+const now = new Date('2027-01-01T00:00:00Z');
+const cond = (type: string, status: string, reason: string, message = reason): Condition => ({
+  type,
+  status: status as Condition['status'],
+  reason,
+  message,
+  lastTransitionTime: '2026-12-01T00:00:00Z',
+});
+
+function certificate(
+  name: string,
+  conditions: Condition[] | undefined,
+  notAfter?: string,
+): Certificate {
+  return {
+    apiVersion: 'integration.b2b.dev/v1alpha1',
+    kind: 'Certificate',
+    metadata: { name, namespace: 'b2b', generation: 1, uid: name },
+    spec: { integrationAccount: { name: 'contoso' }, type: 'Public', certificate: { inline: 'x' } },
+    status: conditions && { observedGeneration: 1, conditions, ...(notAfter ? { notAfter } : {}) },
+  };
+}
+
+const account: IntegrationAccount = {
+  apiVersion: 'integration.b2b.dev/v1alpha1',
+  kind: 'IntegrationAccount',
+  metadata: { name: 'contoso', namespace: 'b2b', generation: 1 },
+  spec: {},
+  status: { observedGeneration: 1, conditions: [cond('Ready', 'True', 'Ready')] },
+};
+
+describe('b2b status', () => {
+  const rows = statusRows(
+    [account],
+    [
+      certificate('fine-late', [cond('Ready', 'True', 'Ready')], '2030-01-01T00:00:00Z'),
+      certificate('fine-early', [cond('Ready', 'True', 'Ready')], '2028-01-01T00:00:00Z'),
+      certificate(
+        'expiring',
+        [cond('Ready', 'True', 'Ready'), cond('Expiring', 'True', 'ExpiresSoon')],
+        '2027-01-10T00:00:00Z',
+      ),
+      certificate('waiting', [
+        cond('Ready', 'False', 'CertificateSourceNotFound'),
+        cond('Reconciling', 'True', 'CertificateSourceNotFound'),
+      ]),
+      certificate(
+        'stalled',
+        [
+          cond('Ready', 'False', 'CertificateExpired'),
+          cond('Stalled', 'True', 'CertificateExpired'),
+        ],
+        '2026-06-01T00:00:00Z',
+      ),
+      certificate('new', undefined),
+    ],
+  );
+
+  it('sorts failing first, then waiting, unprocessed, expiring, and the rest by expiry', () => {
+    expect(rows.map((r) => r.name)).toEqual([
+      'stalled',
+      'waiting',
+      'new',
+      'expiring',
+      'fine-early',
+      'fine-late',
+      'contoso',
+    ]);
+    expect(rows.find((r) => r.name === 'new')).toMatchObject({
+      ready: 'Unknown',
+      reason: 'NotProcessed',
+    });
+  });
+
+  it('prints a table with relative expiry', () => {
+    const table = statusTable(rows, now, false);
+    expect(table.split('\n')[0]).toMatch(
+      /^KIND\s+NAME\s+ACCOUNT\s+TYPE\s+READY\s+REASON\s+EXPIRES\s+MESSAGE$/,
+    );
+    expect(table).toMatch(
+      /Certificate\s+stalled\s+contoso\s+Public\s+False\s+CertificateExpired\s+2026-06-01 \(214d ago\)/,
+    );
+    expect(table).toMatch(/Certificate\s+expiring .* 2027-01-10 \(in 9d\)/);
+  });
+
+  it('explains a stalled certificate, its store entry and events in plain words', () => {
+    const text = explainCertificate(
+      certificate('stalled', [
+        cond(
+          'Ready',
+          'False',
+          'CertificateExpired',
+          'the certificate expired at 2026-06-01T00:00:00Z',
+        ),
+        cond('Stalled', 'True', 'CertificateExpired'),
+      ]),
+      [
+        {
+          type: 'Warning',
+          reason: 'CertificateExpired',
+          message: 'expired',
+          lastTimestamp: '2026-12-31T23:00:00Z',
+        },
+      ],
+      {
+        name: 'stalled-b2bcert',
+        secret: {
+          keys: ['tls.crt', 'metadata.json'],
+          ownedByThisCertificate: true,
+          keyReference: undefined,
+        },
+      },
+      now,
+    );
+    expect(text).toContain(
+      'Not Ready because CertificateExpired: the certificate expired at 2026-06-01T00:00:00Z',
+    );
+    expect(text).toContain(
+      'only a change to the Certificate, its source or its account fixes this',
+    );
+    expect(text).toContain('Secret stalled-b2bcert holds tls.crt, metadata.json');
+    expect(text).toMatch(/60m ago\s+Warning CertificateExpired: expired/);
+  });
+
+  it('says when the operator has not processed a certificate', () => {
+    const text = explainCertificate(
+      certificate('new', undefined),
+      [],
+      { name: 'new-b2bcert', secret: undefined },
+      now,
+    );
+    expect(text).toContain('Not processed yet');
+    expect(text).toContain('Secret new-b2bcert does not exist');
+  });
+});
