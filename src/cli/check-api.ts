@@ -25,23 +25,27 @@ export async function runCheckApi(io: Io, args: ParsedArgs): Promise<number> {
   const waitMs = parseCliDuration(waitText, parseGoDuration);
   if (waitMs === undefined)
     throw new UsageError(`--wait must be a duration such as 2m, not ${waitText}`);
+  const format = flag(args, 'output') ?? 'human';
+  if (!['human', 'json'].includes(format))
+    throw new UsageError(`-o must be human or json, not ${format}`);
   const { client, namespace } = connect(args);
   const deadline = Date.now() + waitMs;
-  const installed = await until(deadline, () => crdsServed(client, namespace));
-  if (installed !== true) {
-    io.stderr(`error: the CRDs are not served: ${installed}\n`);
-    return 1;
+  const crds = await until(deadline, () => crdsServed(client, namespace));
+  const operator =
+    crds === true ? await operatorAnswers(client, namespace, deadline) : 'not checked';
+  if (format === 'json') {
+    io.stdout(JSON.stringify({ crds, operator }, null, 2) + '\n');
+  } else if (crds !== true) {
+    io.stderr(`error: the CRDs are not served: ${crds}\n`);
+  } else {
+    io.stdout(`The CRDs are installed and served (${GROUP}/${VERSION}).\n`);
+    if (operator === true)
+      io.stdout(
+        `The operator answers: it processed a probe IntegrationAccount in namespace ${namespace}.\n`,
+      );
+    else io.stderr(`error: the operator does not answer: ${operator}\n`);
   }
-  io.stdout(`The CRDs are installed and served (${GROUP}/${VERSION}).\n`);
-  const answered = await operatorAnswers(client, namespace, deadline);
-  if (answered !== true) {
-    io.stderr(`error: the operator does not answer: ${answered}\n`);
-    return 1;
-  }
-  io.stdout(
-    `The operator answers: it processed a probe IntegrationAccount in namespace ${namespace}.\n`,
-  );
-  return 0;
+  return crds === true && operator === true ? 0 : 1;
 }
 
 /** Retries `probe` until it returns true or the deadline passes; then its last answer. */

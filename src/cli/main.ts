@@ -104,7 +104,7 @@ certificate is not Ready.`,
     run: async (io, args) => (await import('./status-command.ts')).runStatus(io, args),
   },
   check: {
-    synopsis: 'b2b check api [--wait DURATION] [-n NS]',
+    synopsis: 'b2b check api [--wait DURATION] [-n NS] [-o human|json]',
     description: `Waits until the CRDs are installed and served and the operator answers: a probe
 IntegrationAccount (generateName b2b-check-api-) created in NS is processed by the operator
 (status.observedGeneration reaches its generation), then deleted. For CI pipelines after an
@@ -116,6 +116,7 @@ install. Exit 0 when both hold within --wait, else 1 with what is missing.`,
         help: 'namespace for the probe (one the operator watches)',
         default: 'default',
       },
+      output('human, json'),
       kubeconfig,
       help,
     ],
