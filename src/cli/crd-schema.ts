@@ -75,7 +75,7 @@ export function loadCrds(directory = crdDirectory): CustomResourceDefinition[] {
 export function celRules(schema: Schema, field = ''): { field: string; rule: string }[] {
   const own = (schema['x-kubernetes-validations'] ?? []).map((v) => ({ field, rule: v.rule }));
   const children = [
-    ...Object.entries(schema.properties ?? {}).map(([k, s]) => celRules(s, join2(field, k))),
+    ...Object.entries(schema.properties ?? {}).map(([k, s]) => celRules(s, childField(field, k))),
     schema.items ? celRules(schema.items, `${field}[*]`) : [],
     isObject(schema.additionalProperties)
       ? celRules(schema.additionalProperties, `${field}[*]`)
@@ -98,7 +98,7 @@ export function validateAgainstSchema(
   return { value, errors };
 }
 
-const join2 = (field: string, key: string) => (field ? `${field}.${key}` : key);
+const childField = (field: string, key: string) => (field ? `${field}.${key}` : key);
 
 /** Defaulting as the API server does it: before validation, nulls of non-nullable fields pruned. */
 function withDefaults(schema: Schema, value: unknown): unknown {
@@ -230,7 +230,7 @@ function checkObject(
   const at = field || '<root>';
   for (const name of schema.required ?? []) {
     if (value[name] === undefined)
-      errors.push({ field: join2(field, name), message: 'Required value' });
+      errors.push({ field: childField(field, name), message: 'Required value' });
   }
   if (schema.maxProperties !== undefined && Object.keys(value).length > schema.maxProperties)
     errors.push({
@@ -243,8 +243,8 @@ function checkObject(
     (schema.properties === undefined && schema.additionalProperties === undefined);
   for (const [name, child] of Object.entries(value)) {
     const childSchema = schema.properties?.[name] ?? additional(schema);
-    if (childSchema) check(childSchema, child, join2(field, name), errors);
-    else if (!open) errors.push({ field: join2(field, name), message: 'unknown field' });
+    if (childSchema) check(childSchema, child, childField(field, name), errors);
+    else if (!open) errors.push({ field: childField(field, name), message: 'unknown field' });
   }
 }
 

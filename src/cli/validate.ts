@@ -95,6 +95,9 @@ export function validateObjects(
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
+/** Object names as the API server accepts them (RFC 1123 subdomain). */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 function parse(
   source: SourceObject,
   crds: readonly CustomResourceDefinition[],
@@ -123,6 +126,10 @@ function parse(
   }
   if (typeof metadata.name !== 'string' || metadata.name === '')
     parsed.errors.push('metadata.name: Required value');
+  else if (metadata.name.length > 253 || !DNS_SUBDOMAIN.test(metadata.name))
+    parsed.errors.push(
+      `metadata.name: Invalid value: "${metadata.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+    );
   const { value, errors } = validateAgainstSchema(schema, object);
   parsed.errors.push(...errors.map((e) => `${e.field}: ${e.message}`));
   if (parsed.errors.length === 0) {

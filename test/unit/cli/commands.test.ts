@@ -168,6 +168,14 @@ describe('b2b validate', () => {
       ['Widget', 'fail'],
     ]);
     expect(results[1]!.message).toMatch(/no kind Widget in integration.b2b.dev\/v1alpha1/);
+    const badName = await run(
+      ['validate', '-'],
+      'apiVersion: integration.b2b.dev/v1alpha1\nkind: IntegrationAccount\nmetadata: {name: Contoso_EU}\nspec: {}\n',
+    );
+    expect(badName.code).toBe(1);
+    expect(badName.stdout).toMatch(
+      /metadata.name: Invalid value: "Contoso_EU": a lowercase RFC 1123 subdomain/,
+    );
   });
 });
 
