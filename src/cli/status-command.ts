@@ -99,7 +99,7 @@ async function storeEntry(client: KubeClient, certificate: Certificate): Promise
     return {
       name,
       secret: {
-        keys: Object.keys(secret.data ?? {}),
+        keys: Object.keys(secret.data ?? {}).sort(),
         ownedByThisCertificate: (secret.metadata.ownerReferences ?? []).some((o) => o.uid === uid),
         keyReference: keyJson ? Buffer.from(keyJson, 'base64').toString('utf8') : undefined,
       },

@@ -110,7 +110,7 @@ describe('b2b status', () => {
       {
         name: 'stalled-b2bcert',
         secret: {
-          keys: ['tls.crt', 'metadata.json'],
+          keys: ['metadata.json', 'tls.crt'],
           ownedByThisCertificate: true,
           keyReference: undefined,
         },
@@ -123,7 +123,7 @@ describe('b2b status', () => {
     expect(text).toContain(
       'only a change to the Certificate, its source or its account fixes this',
     );
-    expect(text).toContain('Secret stalled-b2bcert holds tls.crt, metadata.json');
+    expect(text).toContain('Secret stalled-b2bcert holds metadata.json, tls.crt');
     expect(text).toMatch(/60m ago\s+Warning CertificateExpired: expired/);
   });
 
