@@ -1,0 +1,143 @@
+// Pure checks over the repository's YAML: strict parsing (no duplicate keys, no stray nulls)
+// and a walk of CRD schemas. A flow mapping such as `{ description: Of those, how many. }`
+// splits at the comma into a cut description and a stray key with a null value; the API
+// server accepts that on create but refuses it on re-apply and server-side apply.
+import { isMap, isScalar, isSeq, parseAllDocuments, type Node } from 'yaml';
+
+export interface YamlProblem {
+  file: string;
+  problem: string;
+}
+
+/** Parses every document strictly; reports syntax errors, duplicate keys and null values. */
+export function strictYamlProblems(file: string, text: string): YamlProblem[] {
+  const problems: YamlProblem[] = [];
+  for (const doc of parseAllDocuments(text, { uniqueKeys: true, strict: true })) {
+    for (const e of [...doc.errors, ...doc.warnings])
+      problems.push({ file, problem: `${e.code}: ${e.message.split('\n')[0]}` });
+    if (doc.contents) findNulls(doc.contents, '', file, problems);
+  }
+  return problems;
+}
+
+function findNulls(node: Node, path: string, file: string, problems: YamlProblem[]): void {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const at = `${path}.${key}`;
+      if (pair.value === null || (isScalar(pair.value) && pair.value.value === null))
+        problems.push({ file, problem: `${at} has no value (null): a broken flow mapping?` });
+      else findNulls(pair.value as Node, at, file, problems);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      if (item === null || (isScalar(item) && item.value === null))
+        problems.push({ file, problem: `${path}[${i}] is null` });
+      else findNulls(item as Node, `${path}[${i}]`, file, problems);
+    });
+  }
+}
+
+/** The keywords of Kubernetes' JSONSchemaProps (apiextensions.k8s.io/v1). */
+const openApiKeywords = new Set([
+  'id',
+  '$schema',
+  '$ref',
+  'description',
+  'type',
+  'format',
+  'title',
+  'default',
+  'maximum',
+  'exclusiveMaximum',
+  'minimum',
+  'exclusiveMinimum',
+  'maxLength',
+  'minLength',
+  'pattern',
+  'maxItems',
+  'minItems',
+  'uniqueItems',
+  'multipleOf',
+  'enum',
+  'maxProperties',
+  'minProperties',
+  'required',
+  'items',
+  'allOf',
+  'oneOf',
+  'anyOf',
+  'not',
+  'properties',
+  'additionalProperties',
+  'patternProperties',
+  'dependencies',
+  'additionalItems',
+  'definitions',
+  'externalDocs',
+  'example',
+  'nullable',
+  'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-embedded-resource',
+  'x-kubernetes-int-or-string',
+  'x-kubernetes-list-map-keys',
+  'x-kubernetes-list-type',
+  'x-kubernetes-map-type',
+  'x-kubernetes-validations',
+]);
+
+const schemaTypes = new Set(['object', 'array', 'string', 'integer', 'number', 'boolean']);
+
+type Schema = Record<string, unknown>;
+
+function isSchema(value: unknown): value is Schema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Walks one openAPIV3Schema: known keywords only, a description on every property. */
+export function schemaProblems(schema: unknown, path = ''): string[] {
+  if (!isSchema(schema)) return [`${path || '<root>'} is not a schema object`];
+  const problems: string[] = [];
+  for (const key of Object.keys(schema))
+    if (!openApiKeywords.has(key)) problems.push(`${path}: unknown keyword "${key}"`);
+  if ('type' in schema && !schemaTypes.has(schema.type as string))
+    problems.push(`${path}: unknown type ${JSON.stringify(schema.type)}`);
+  if ('description' in schema && typeof schema.description !== 'string')
+    problems.push(`${path}: description is not a string`);
+  if (isSchema(schema.properties)) {
+    for (const [name, child] of Object.entries(schema.properties)) {
+      const at = `${path}.${name}`;
+      // The API server replaces a root `metadata` schema with ObjectMeta's, descriptions included.
+      const objectMeta = path.split('.').length === 1 && name === 'metadata';
+      if (
+        !objectMeta &&
+        (!isSchema(child) || typeof child.description !== 'string' || !child.description.trim())
+      )
+        problems.push(`${at}: no description`);
+      problems.push(...schemaProblems(child, at));
+    }
+  }
+  if (schema.items !== undefined) problems.push(...schemaProblems(schema.items, `${path}[]`));
+  if (isSchema(schema.additionalProperties))
+    problems.push(...schemaProblems(schema.additionalProperties, `${path}{}`));
+  for (const combinator of ['allOf', 'oneOf', 'anyOf'] as const) {
+    const list = schema[combinator];
+    if (Array.isArray(list))
+      list.forEach((s, i) => problems.push(...schemaProblems(s, `${path}.${combinator}[${i}]`)));
+  }
+  return problems;
+}
+
+interface CrdDocument {
+  kind?: string;
+  spec?: { versions?: { name: string; schema?: { openAPIV3Schema?: unknown } }[] };
+}
+
+/** Schema problems of every version of a CustomResourceDefinition; [] for other objects. */
+export function crdProblems(doc: unknown): string[] {
+  const crd = doc as CrdDocument;
+  if (crd?.kind !== 'CustomResourceDefinition') return [];
+  return (crd.spec?.versions ?? []).flatMap((v) =>
+    schemaProblems(v.schema?.openAPIV3Schema, v.name),
+  );
+}
