@@ -155,7 +155,7 @@ export interface IntegrationAccountStatus {
      */
     total?: number;
     /**
-     * Of those
+     * Of those, how many are Ready.
      */
     ready?: number;
     /**
@@ -178,7 +178,7 @@ export interface IntegrationAccountStatus {
      */
     reachable: boolean;
     /**
-     * Why it is not reachable
+     * Why it is not reachable, if so.
      */
     message?: string;
     /**
@@ -317,7 +317,7 @@ export interface CertificateStatus {
    */
   thumbprint?: string;
   /**
-   * SHA-256 of the DER
+   * SHA-256 of the DER, upper-case hex without colons.
    */
   sha256Fingerprint?: string;
   /**
@@ -329,7 +329,7 @@ export interface CertificateStatus {
    */
   issuer?: string;
   /**
-   * Serial number
+   * Serial number, upper-case hex.
    */
   serialNumber?: string;
   /**
