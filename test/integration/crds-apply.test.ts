@@ -23,13 +23,13 @@ describe('crds/ applied as GitOps tools apply them', () => {
     succeeded(await kubectl(['apply', '-f', 'crds/']));
   });
 
-  it('applies server-side with --field-validation=Strict, then again as an upgrade', async () => {
+  it('applies server-side with --validate=strict, then again as an upgrade', async () => {
     for (let i = 0; i < 2; i++) {
       const out = succeeded(
         await kubectl([
           'apply',
           '--server-side',
-          '--field-validation=Strict',
+          '--validate=strict',
           '--field-manager=b2b-gitops-test',
           '-f',
           'crds/',
