@@ -178,11 +178,15 @@ export interface IntegrationAccountStatus {
      */
     reachable: boolean;
     /**
+     * Machine-readable CamelCase reason: Reachable, or why not (VaultHostNotAllowed, VaultUnavailable, AuthenticationFailed).
+     */
+    reason?: string;
+    /**
      * Why it is not reachable, if so.
      */
     message?: string;
     /**
-     * When the vault was last probed.
+     * When the probe that found this result ran: updated when reachable, reason or message change, not on every recheck (a steady account costs no writes).
      */
     lastCheckedTime?: string;
   }[];

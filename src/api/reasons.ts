@@ -47,5 +47,7 @@ export const Reason = {
   NotExpiring: 'NotExpiring',
   // Reconciling / Stalled / account
   Progressing: 'Progressing',
+  // an account's status.keyVaults entry (else the KeyVaultAccessGranted reason of the failure)
+  Reachable: 'Reachable',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

@@ -14,7 +14,7 @@ import {
   sourceFromObject,
   type DataObject,
 } from '../controllers/certificate/source-data.ts';
-import { buildAccountStatus } from '../controllers/integration-account/status.ts';
+import { buildAccountStatus, vaultsFromSpec } from '../controllers/integration-account/status.ts';
 import { validateAgainstSchema, type CustomResourceDefinition } from './crd-schema.ts';
 import { isObject, type SourceObject } from './input.ts';
 
@@ -152,7 +152,7 @@ function withStatus(
   const status = buildAccountStatus({
     account,
     certificates: siblingsOf(certificates, account.metadata.namespace, account.metadata.name),
-    allowedVaultHosts: options.allowedVaultHosts,
+    vaults: vaultsFromSpec(account, options.allowedVaultHosts, options.now),
     now: options.now,
   });
   return { ...account, status };
@@ -165,6 +165,14 @@ function accountVerdict(
   if (ready?.status !== 'True')
     return { level: 'fail', reason: ready?.reason ?? 'Unknown', message: ready?.message ?? '' };
   const { total = 0, quota = 0 } = account.status?.certificates ?? {};
+  // A vault the account cannot use fails only the certificates that use it.
+  const refused = account.status?.keyVaults?.find((v) => !v.reachable);
+  if (refused)
+    return {
+      level: 'warn',
+      reason: refused.reason ?? 'VaultUnavailable',
+      message: `key vault ${refused.name}: ${refused.message ?? ''}`,
+    };
   return {
     level: 'pass',
     reason: 'Ready',

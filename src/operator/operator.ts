@@ -12,6 +12,7 @@ import {
 import { CertificateReconciler } from '../controllers/certificate/reconciler.ts';
 import type { Lookups } from '../controllers/certificate/gather.ts';
 import { IntegrationAccountReconciler } from '../controllers/integration-account/reconciler.ts';
+import { VaultHealthSchedule } from '../controllers/integration-account/vault-health.ts';
 import {
   ConfigMapType,
   SecretType,
@@ -22,6 +23,7 @@ import {
 import { Controller } from '../runtime/controller.ts';
 import { Informer, objectKey } from '../runtime/informer.ts';
 import { KubernetesStore, type SecretMetadata } from '../stores/kubernetes-store.ts';
+import { probeAccountVault } from '../vaults/azure/reachability.ts';
 import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
 import { CachingVerifier } from '../vaults/caching.ts';
 import { KubernetesKeyVerifier } from '../vaults/kubernetes-vault.ts';
@@ -103,6 +105,8 @@ export class Operator {
     );
 
     const now = deps.now ?? (() => new Date());
+    const readSecret = (namespace: string, name: string, key: string) =>
+      readSecretKey(client, namespace, name, key);
     const events = new EventRecorder(client, log);
     const lookups: Lookups = {
       account: (namespace, name) => this.accounts.get(`${namespace}/${name}`),
@@ -124,7 +128,7 @@ export class Operator {
           kubernetes: new KubernetesKeyVerifier(client, now),
           azure: new CachingVerifier(
             new AzureKeyVerifier({
-              readSecret: (ns, name, key) => readSecretKey(client, ns, name, key),
+              readSecret,
               metrics,
               now,
             }),
@@ -144,6 +148,11 @@ export class Operator {
       certificatesOf: (namespace, account) => this.certificatesOf(namespace, account),
       events,
       allowedVaultHosts: settings.allowedVaultHosts,
+      vaultProbes: new VaultHealthSchedule({
+        probe: (namespace, vault) => probeAccountVault(namespace, vault, readSecret, metrics),
+        recheckIntervalMs: settings.recheckIntervalMs,
+        now,
+      }),
       now,
     });
     this.certificateController = new Controller({

@@ -151,23 +151,29 @@ describe('certificate lifecycle', () => {
     expect(condition(d, 'KeyVaultAccessGranted')?.status).toBe('Unknown');
   });
 
-  it('refuses an account whose vault host is not allowed, and its certificates wait', async () => {
+  it('reports a vault host that is not allowed on the account’s vault, and its Public certificates stay Ready', async () => {
     const a = await eventually(async () => {
       const acct = await admin.get<IntegrationAccount>(
         resourcePath(IntegrationAccountResource, { namespace: ns, name: 'evil' }),
       );
-      return acct.status?.conditions?.length ? acct : undefined;
+      return acct.status?.keyVaults?.length ? acct : undefined;
     }, 'evil account status');
-    expect(condition(a, 'Ready')).toMatchObject({ status: 'False', reason: 'VaultHostNotAllowed' });
-    expect(condition(a, 'Stalled')?.status).toBe('True');
-    expect(condition(a, 'Ready')?.message).toMatch(
+    expect(condition(a, 'Ready')?.status).toBe('True');
+    expect(condition(a, 'Stalled')).toBeUndefined();
+    expect(a.status?.keyVaults).toHaveLength(1);
+    expect(a.status?.keyVaults?.[0]).toMatchObject({
+      name: 'main',
+      reachable: false,
+      reason: 'VaultHostNotAllowed',
+    });
+    expect(a.status?.keyVaults?.[0]?.message).toMatch(
       /attacker\.example\.com is not an Azure Key Vault host/,
     );
     await createCertificate(admin, ns, 'evil-cert', {
       integrationAccount: { name: 'evil' },
       certificate: { inline: partner.pem },
     });
-    await waitForCondition(admin, ns, 'evil-cert', 'Ready', 'False', 'IntegrationAccountNotReady');
+    await waitForCondition(admin, ns, 'evil-cert', 'Ready', 'True');
   });
 
   it('sends no request at all to a vault host that is not allowed', async () => {
@@ -199,13 +205,19 @@ describe('certificate lifecycle', () => {
         'token-bait',
         'Ready',
         'False',
-        'IntegrationAccountNotReady',
+        'VaultHostNotAllowed',
       );
-      expect(condition(c, 'KeyVaultAccessGranted')?.status).not.toBe('True');
+      expect(condition(c, 'KeyVaultAccessGranted')).toMatchObject({
+        status: 'False',
+        reason: 'VaultHostNotAllowed',
+      });
       const a = await admin.get<IntegrationAccount>(
         resourcePath(IntegrationAccountResource, { namespace: ns, name: 'local-vault' }),
       );
-      expect(condition(a, 'Ready')?.reason).toBe('VaultHostNotAllowed');
+      expect(a.status?.keyVaults?.[0]).toMatchObject({
+        reachable: false,
+        reason: 'VaultHostNotAllowed',
+      });
       await new Promise((r) => setTimeout(r, 1_000));
       expect(connections).toBe(0);
     } finally {

@@ -163,10 +163,21 @@ export const certificateCases: CertificateCase[] = [
     cli: { level: 'pass', reason: 'Valid' },
   },
   {
-    name: 'account-not-ready',
+    // One vault's problem stays with the certificates that use it (API.md).
+    name: 'account-with-refused-vault',
     spec: { ...inline(material.partner.pem), integrationAccount: { name: 'evil' } },
-    operator: 'IntegrationAccountNotReady',
-    cli: { level: 'pending', reason: 'IntegrationAccountNotReady' },
+    operator: 'Ready',
+    cli: { level: 'pass', reason: 'Valid' },
+  },
+  {
+    name: 'private-refused-vault',
+    spec: {
+      ...inline(material.privateUsable.pem),
+      ...privateKey('main'),
+      integrationAccount: { name: 'evil' },
+    },
+    operator: 'VaultHostNotAllowed',
+    cli: { level: 'fail', reason: 'VaultHostNotAllowed' },
   },
   {
     name: 'private-no-data-encipherment',

@@ -18,7 +18,7 @@ export const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export async function startOperator(
   namespace: string,
-  overrides: Partial<Omit<OperatorDeps, 'client' | 'log' | 'metrics'>> & {
+  overrides: Partial<Omit<OperatorDeps, 'client' | 'log' | 'metrics' | 'settings'>> & {
     settings?: Partial<OperatorDeps['settings']>;
   } = {},
 ): Promise<RunningOperator> {

@@ -21,7 +21,8 @@ export class TcpProxy {
     this.targetPort = targetPort;
   }
 
-  async start(): Promise<number> {
+  /** Listens on `port` (0: any free one) and returns it. */
+  async start(port = 0): Promise<number> {
     this.server = createServer((client) => {
       if (this.refusing) {
         client.destroy();
@@ -45,7 +46,7 @@ export class TcpProxy {
       client.on('error', close).on('close', close);
       upstream.on('error', close).on('close', close);
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     const address = this.server.address();
     this.port = typeof address === 'object' && address ? address.port : 0;
     return this.port;

@@ -14,7 +14,7 @@ import {
 } from '../../certificates/checks.ts';
 import { parseGoDuration } from '../../certificates/duration.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
-import { checkVaultHost } from '../../vaults/hosts.ts';
+import { vaultConnection } from '../../vaults/connection.ts';
 import type { VaultConnection } from '../../vaults/verifier.ts';
 
 export type SourceState =
@@ -72,16 +72,19 @@ const accountExists = on('Ready', ({ account, certificate }) =>
 
 // The account's Ready condition alone: while the account controller catches up with an edit
 // of its spec, its certificates keep their verdict instead of flapping to NotReady and back.
-const accountReady = on('Ready', ({ account }) =>
-  account && findCondition(account.status?.conditions, 'Ready')?.status === 'True'
-    ? undefined
-    : {
-        reason: Reason.IntegrationAccountNotReady,
-        message: `IntegrationAccount ${account?.metadata.name ?? ''} is not Ready; waiting for it`,
-        terminal: false,
-        waiting: true,
-      },
-);
+// A vault the account cannot use does not make it NotReady: only the certificates using that
+// vault fail (vaultUsable, below). The message carries the account's own reason.
+const accountReady = on('Ready', ({ account }) => {
+  const ready = findCondition(account?.status?.conditions, 'Ready');
+  if (ready?.status === 'True') return undefined;
+  const why = ready ? `${ready.reason}: ${ready.message}` : 'it has no status yet';
+  return {
+    reason: Reason.IntegrationAccountNotReady,
+    message: `IntegrationAccount ${account?.metadata.name ?? ''} is not Ready (${why}); waiting for it`,
+    terminal: false,
+    waiting: true,
+  };
+});
 
 const underQuota = on('Ready', ({ quota, account }) =>
   quota.rank < quota.quota
@@ -126,34 +129,19 @@ export function vaultOf(
       },
     };
   }
-  if (vault.kubernetes) {
-    return {
-      ok: true,
-      vault: {
-        name: vault.name,
-        kind: 'kubernetes',
-        vaultUrl: `kubernetes://${certificate.metadata.namespace}`,
-        extraHost: false,
-      },
-    };
-  }
-  const url = vault.azure?.vaultUrl ?? '';
-  const host = checkVaultHost(url, facts.allowedVaultHosts);
-  if (!host.allowed)
+  const connection = vaultConnection(
+    vault,
+    certificate.metadata.namespace,
+    facts.allowedVaultHosts,
+  );
+  if (!connection.ok) {
+    const { reason, message } = connection;
     return {
       ok: false,
-      failure: { reason: Reason.VaultHostNotAllowed, message: host.message, terminal: true },
+      failure: { reason, message: `key vault ${vault.name}: ${message}`, terminal: true },
     };
-  return {
-    ok: true,
-    vault: {
-      name: vault.name,
-      kind: 'azure',
-      vaultUrl: url,
-      extraHost: host.extraHost,
-      azureAuth: vault.azure?.auth,
-    },
-  };
+  }
+  return connection;
 }
 
 const vaultUsable = on('KeyVaultAccessGranted', (ctx) => {

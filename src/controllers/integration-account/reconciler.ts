@@ -1,6 +1,6 @@
-// The IntegrationAccount reconciler: validate the spec (vault hosts), count the account's
-// certificates against the sku quota, and report Ready / Stalled and status.certificates.
-import { ConditionType } from '../../api/reasons.ts';
+// The IntegrationAccount reconciler: gathers the account's certificates and the health of each
+// of its vaults, and writes Ready and status.certificates / status.keyVaults when they change.
+import { ConditionType, Reason } from '../../api/reasons.ts';
 import { findCondition, normalize, sameStatus } from '../../api/conditions.ts';
 import {
   API_VERSION,
@@ -11,10 +11,8 @@ import {
 import { resourcePath, type KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../operator/events.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { buildAccountStatus } from './status.ts';
-
-// The pure decision lives in status.ts (no Kubernetes client), so `b2b validate` uses it too.
-export { buildAccountStatus, type AccountFacts } from './status.ts';
+import { buildAccountStatus, vaultFromSpec, type VaultHealth } from './status.ts';
+import type { VaultProbes } from './vault-health.ts';
 
 export interface AccountReconcilerDeps {
   client: KubeClient;
@@ -22,6 +20,8 @@ export interface AccountReconcilerDeps {
   certificatesOf(namespace: string, account: string): Certificate[];
   events: EventRecorder;
   allowedVaultHosts: readonly string[];
+  /** Azure vaults are left out of status.keyVaults without it. */
+  vaultProbes?: VaultProbes | undefined;
   now: () => Date;
 }
 
@@ -36,29 +36,71 @@ export class IntegrationAccountReconciler {
     const account = this.deps.account(key);
     if (!account || account.metadata.deletionTimestamp) return undefined;
     const { namespace, name } = account.metadata;
+    const { vaults, nextCheckInMs } = await this.vaultHealth(account);
     const status = buildAccountStatus({
       account,
       certificates: this.deps.certificatesOf(namespace, name),
-      allowedVaultHosts: this.deps.allowedVaultHosts,
+      vaults,
       now: this.deps.now(),
     });
-    if (sameStatus(account.status, status)) return undefined;
+    const next = nextCheckInMs === undefined ? undefined : { requeueAfterMs: nextCheckInMs };
+    if (sameStatus(account.status, status)) return next;
     await this.deps.client.patch(
       resourcePath(IntegrationAccountResource, { namespace, name, subresource: 'status' }),
-      {
-        status: normalize(status),
-      },
+      { status: normalize(status) },
     );
-    const before = findCondition(account.status?.conditions, ConditionType.Ready);
-    const after = findCondition(status.conditions, ConditionType.Ready);
-    if (after && (before?.status !== after.status || before.reason !== after.reason)) {
-      await this.deps.events.record(
-        { apiVersion: API_VERSION, kind: 'IntegrationAccount', metadata: account.metadata },
-        after.status === 'True' ? 'Normal' : 'Warning',
-        after.reason,
-        after.message,
-      );
-    }
-    return undefined;
+    await this.recordTransitions(account, vaults);
+    return next;
   };
+
+  /** Each vault of the spec, in order: refused by configuration, or probed (when due). */
+  private async vaultHealth(
+    account: IntegrationAccount,
+  ): Promise<{ vaults: VaultHealth[]; nextCheckInMs: number | undefined }> {
+    const { namespace } = account.metadata;
+    const vaults: VaultHealth[] = [];
+    let nextCheckInMs: number | undefined;
+    for (const spec of account.spec.keyVaults ?? []) {
+      const known = vaultFromSpec(spec, namespace, this.deps.allowedVaultHosts, this.deps.now());
+      if (!('probe' in known)) vaults.push(known);
+      else if (this.deps.vaultProbes) {
+        const probed = await this.deps.vaultProbes.health(namespace, known.probe);
+        vaults.push(probed.health);
+        nextCheckInMs = Math.min(nextCheckInMs ?? Infinity, probed.nextCheckInMs);
+      }
+    }
+    return { vaults, nextCheckInMs };
+  }
+
+  private async recordTransitions(
+    account: IntegrationAccount,
+    vaults: readonly VaultHealth[],
+  ): Promise<void> {
+    const object = {
+      apiVersion: API_VERSION,
+      kind: 'IntegrationAccount',
+      metadata: account.metadata,
+    };
+    const before = findCondition(account.status?.conditions, ConditionType.Ready);
+    if (before?.status !== 'True')
+      await this.deps.events.record(object, 'Normal', Reason.Ready, 'the account is ready');
+    for (const v of vaults) {
+      const previous = account.status?.keyVaults?.find((p) => p.name === v.name);
+      if (previous?.reachable === v.reachable && previous.reason === v.reason) continue;
+      if (!v.reachable)
+        await this.deps.events.record(
+          object,
+          'Warning',
+          v.reason,
+          `key vault ${v.name}: ${v.message}`,
+        );
+      else if (previous)
+        await this.deps.events.record(
+          object,
+          'Normal',
+          Reason.Reachable,
+          `key vault ${v.name} is reachable`,
+        );
+    }
+  }
 }

@@ -1,5 +1,6 @@
-// The status an IntegrationAccount should have, as a pure function of the account, its
-// certificates and the allowed vault hosts (the reconciler writes it; `b2b validate` shows it).
+// The status an IntegrationAccount should have, from gathered facts: Ready says whether the
+// account itself is usable; each vault's health is in status.keyVaults, so that one vault's
+// problem stays with the certificates that use it.
 import { ConditionType, Reason } from '../../api/reasons.ts';
 import { findCondition, mergeConditions, type DesiredCondition } from '../../api/conditions.ts';
 import {
@@ -8,53 +9,121 @@ import {
   type IntegrationAccount,
   type IntegrationAccountStatus,
 } from '../../api/types.ts';
-import { checkVaultHost } from '../../vaults/hosts.ts';
+import { vaultConnection, type KeyVaultSpec } from '../../vaults/connection.ts';
+import type { VaultConnection } from '../../vaults/verifier.ts';
+
+export type KeyVaultStatus = NonNullable<IntegrationAccountStatus['keyVaults']>[number];
+
+/** What is known of one configured vault: its connection refused, or the last probe's result. */
+export interface VaultHealth {
+  name: string;
+  reachable: boolean;
+  reason: string;
+  message: string;
+  checkedAt: Date;
+}
+
+/**
+ * What the spec alone says of a vault: refused (a host outside the allow-list), or reachable
+ * (a kubernetes vault: its keys are Secrets read through the API server the operator already
+ * talks to); an Azure vault that is allowed needs a probe, so its connection is returned.
+ */
+export function vaultFromSpec(
+  spec: KeyVaultSpec,
+  namespace: string,
+  allowedVaultHosts: readonly string[],
+  now: Date,
+): VaultHealth | { probe: VaultConnection } {
+  const connection = vaultConnection(spec, namespace, allowedVaultHosts);
+  if (!connection.ok) {
+    const { reason, message } = connection;
+    return { name: spec.name, reachable: false, reason, message, checkedAt: now };
+  }
+  if (connection.vault.kind === 'kubernetes')
+    return {
+      name: spec.name,
+      reachable: true,
+      reason: Reason.Reachable,
+      message: '',
+      checkedAt: now,
+    };
+  return { probe: connection.vault };
+}
+
+/** The vaults whose health the spec alone decides (what `b2b validate` can know offline). */
+export function vaultsFromSpec(
+  account: IntegrationAccount,
+  allowedVaultHosts: readonly string[],
+  now: Date,
+): VaultHealth[] {
+  return (account.spec.keyVaults ?? [])
+    .map((v) => vaultFromSpec(v, account.metadata.namespace, allowedVaultHosts, now))
+    .filter((v): v is VaultHealth => !('probe' in v));
+}
 
 export interface AccountFacts {
   account: IntegrationAccount;
   certificates: readonly Certificate[];
-  allowedVaultHosts: readonly string[];
+  /** In spec order; a vault not probed yet is left out. */
+  vaults: readonly VaultHealth[];
   now: Date;
 }
 
-/** Pure: the status an account should have. */
+const seconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * lastCheckedTime moves only with the result (reachable, reason, message): a steady account
+ * costs no status write at each recheck, as lastTransitionTime does for conditions.
+ */
+export function keyVaultStatus(
+  previous: readonly KeyVaultStatus[] | undefined,
+  health: VaultHealth,
+): KeyVaultStatus {
+  const before = previous?.find((v) => v.name === health.name);
+  const same =
+    before &&
+    before.reachable === health.reachable &&
+    before.reason === health.reason &&
+    (before.message ?? '') === health.message;
+  return {
+    name: health.name,
+    reachable: health.reachable,
+    reason: health.reason,
+    message: health.message,
+    lastCheckedTime:
+      same && before.lastCheckedTime ? before.lastCheckedTime : seconds(health.checkedAt),
+  };
+}
+
 export function buildAccountStatus({
   account,
   certificates,
-  allowedVaultHosts,
+  vaults,
   now,
 }: AccountFacts): IntegrationAccountStatus {
-  const quota = skuQuota[account.spec.sku ?? 'Standard'];
+  const sku = account.spec.sku ?? 'Standard';
+  const quota = skuQuota[sku];
   const ready = certificates.filter(
     (c) => findCondition(c.status?.conditions, ConditionType.Ready)?.status === 'True',
   ).length;
-  const badVault = (account.spec.keyVaults ?? [])
-    .map((v) => ({
-      name: v.name,
-      verdict: v.azure
-        ? checkVaultHost(v.azure.vaultUrl, allowedVaultHosts)
-        : ({ allowed: true } as const),
-    }))
-    .find((v) => !v.verdict.allowed);
-  const desired: DesiredCondition[] = [];
-  if (badVault && !badVault.verdict.allowed) {
-    const message = `key vault ${badVault.name}: ${badVault.verdict.message}`;
-    desired.push(
-      { type: ConditionType.Ready, status: 'False', reason: Reason.VaultHostNotAllowed, message },
-      { type: ConditionType.Stalled, status: 'True', reason: Reason.VaultHostNotAllowed, message },
-    );
-  } else {
-    const over =
-      certificates.length > quota
-        ? `; ${certificates.length - quota} over the ${account.spec.sku ?? 'Standard'} quota of ${quota}`
-        : '';
-    desired.push({
+  const over =
+    certificates.length > quota
+      ? `; ${certificates.length - quota} over the ${sku} quota of ${quota}`
+      : '';
+  const unusable = vaults
+    .filter((v) => !v.reachable)
+    .map((v) => `key vault ${v.name} (${v.reason})`);
+  const vaultNote = unusable.length
+    ? `; not usable: ${unusable.join(', ')}, see status.keyVaults; certificates using other vaults are not affected`
+    : '';
+  const desired: DesiredCondition[] = [
+    {
       type: ConditionType.Ready,
       status: 'True',
       reason: Reason.Ready,
-      message: `the account is ready${over}`,
-    });
-  }
+      message: `the account is ready${over}${vaultNote}`,
+    },
+  ];
   const generation = account.metadata.generation ?? 0;
   const status: IntegrationAccountStatus = {
     observedGeneration: generation,
@@ -62,6 +131,7 @@ export function buildAccountStatus({
     conditions: mergeConditions(account.status?.conditions, desired, generation, now),
     certificates: { total: certificates.length, ready, quota },
   };
-  if (account.status?.keyVaults) status.keyVaults = account.status.keyVaults;
+  if (vaults.length)
+    status.keyVaults = vaults.map((v) => keyVaultStatus(account.status?.keyVaults, v));
   return status;
 }

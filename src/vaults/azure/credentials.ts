@@ -1,6 +1,7 @@
 // The operator's Azure identity for one vault connection, from the account's spec: workload
 // identity (the AKS webhook's environment), managed identity, or a service principal whose
 // secret is in a Secret. The authority follows the vault's cloud (public, China, US Gov).
+import { createHash } from 'node:crypto';
 import {
   AzureAuthorityHosts,
   ClientSecretCredential,
@@ -50,4 +51,51 @@ export function createCredential(
   }
   const clientId = auth.managedIdentity?.clientId;
   return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+}
+
+export type ReadSecret = (
+  namespace: string,
+  name: string,
+  key: string,
+) => Promise<string | undefined>;
+
+export type CredentialOutcome =
+  { ok: true; credential: TokenCredential; id: string } | { ok: false; message: string };
+
+/**
+ * The credential of one vault connection, reading a service principal's secret from the
+ * account's namespace. `id` names the identity (with a digest of the secret, never the secret)
+ * so that callers can reuse clients per identity.
+ */
+export async function credentialFor(
+  namespace: string,
+  vaultName: string,
+  vaultUrl: string,
+  auth: AzureAuth | undefined,
+  readSecret: ReadSecret,
+): Promise<CredentialOutcome> {
+  if (!auth) return { ok: false, message: `key vault ${vaultName} has no auth` };
+  let clientSecret: string | undefined;
+  if (auth.servicePrincipal) {
+    const ref = auth.servicePrincipal.clientSecretRef;
+    clientSecret = await readSecret(namespace, ref.name, ref.key);
+    if (!clientSecret) {
+      return {
+        ok: false,
+        message: `the service principal's secret (Secret ${ref.name}, key ${ref.key}) was not found in namespace ${namespace}; waiting for it`,
+      };
+    }
+  }
+  const secretDigest = clientSecret ? createHash('sha256').update(clientSecret).digest('hex') : '';
+  try {
+    return {
+      ok: true,
+      credential: createCredential(auth, vaultUrl, clientSecret),
+      id: JSON.stringify([vaultUrl, auth, secretDigest]),
+    };
+  } catch (err) {
+    // e.g. workload identity without the webhook's AZURE_FEDERATED_TOKEN_FILE in the pod
+    const detail = err instanceof Error ? err.message : String(err);
+    return { ok: false, message: `no credential for key vault ${vaultName}: ${detail}` };
+  }
 }

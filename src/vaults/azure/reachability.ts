@@ -1,0 +1,81 @@
+// Is an Azure vault usable at all, before any certificate asks? A token is obtained and one
+// cheap request sent: list the vault's keys, one per page. Any answer from the vault with a
+// valid token (even 403: the identity may lack `list`) means reachable; certificates still
+// probe their own key's grants.
+import { KeyClient } from '@azure/keyvault-keys';
+import type { TokenCredential } from '@azure/identity';
+import { Reason } from '../../api/reasons.ts';
+import type { Metrics } from '../../operator/metrics.ts';
+import type { VaultConnection } from '../verifier.ts';
+import { credentialFor, type ReadSecret } from './credentials.ts';
+import { classifyVaultError } from './errors.ts';
+
+export interface ReachabilityVerdict {
+  reachable: boolean;
+  reason: Reason;
+  message: string;
+}
+
+const PROBE_TIMEOUT_MS = 30_000;
+
+export async function probeVaultReachable(
+  vault: VaultConnection,
+  credential: TokenCredential,
+  metrics?: Metrics,
+): Promise<ReachabilityVerdict> {
+  const keys = new KeyClient(vault.vaultUrl, credential, {
+    disableChallengeResourceVerification: vault.extraHost,
+    retryOptions: { maxRetries: 0 },
+  });
+  try {
+    await keys
+      .listPropertiesOfKeys({ abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
+      .byPage({ maxPageSize: 1 })
+      .next();
+    metrics?.keyVaultRequests.inc({ operation: 'listKeys', code: '200' });
+    return { reachable: true, reason: Reason.Reachable, message: '' };
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    metrics?.keyVaultRequests.inc({
+      operation: 'listKeys',
+      code: status ? String(status) : 'error',
+    });
+    const error = classifyVaultError(err);
+    if (error.reason === Reason.AccessDenied) {
+      return {
+        reachable: true,
+        reason: Reason.Reachable,
+        message: `the operator's identity may not list keys in ${vault.vaultUrl} (${error.code}); certificates check the grants on their own key`,
+      };
+    }
+    if (status === 404) {
+      return {
+        reachable: false,
+        reason: Reason.VaultUnavailable,
+        message: `${vault.vaultUrl} answered ${error.detail}: no key vault there`,
+      };
+    }
+    const reason =
+      error.reason === Reason.AuthenticationFailed ? error.reason : Reason.VaultUnavailable;
+    return { reachable: false, reason, message: `${vault.vaultUrl}: ${error.detail}` };
+  }
+}
+
+/** The account's view: its identity for the vault, then the probe. */
+export async function probeAccountVault(
+  namespace: string,
+  vault: VaultConnection,
+  readSecret: ReadSecret,
+  metrics?: Metrics,
+): Promise<ReachabilityVerdict> {
+  const credential = await credentialFor(
+    namespace,
+    vault.name,
+    vault.vaultUrl,
+    vault.azureAuth,
+    readSecret,
+  );
+  if (!credential.ok)
+    return { reachable: false, reason: Reason.AuthenticationFailed, message: credential.message };
+  return probeVaultReachable(vault, credential.credential, metrics);
+}
