@@ -125,7 +125,12 @@ export class Operator {
       keyVerifier:
         deps.keyVerifier ??
         verifierByKind({
-          kubernetes: new KubernetesKeyVerifier(client, now),
+          kubernetes: new KubernetesKeyVerifier(
+            client,
+            (namespace, name) =>
+              this.secrets.get(`${namespace}/${name}`)?.metadata?.resourceVersion,
+            now,
+          ),
           azure: new CachingVerifier(
             new AzureKeyVerifier({
               readSecret,

@@ -61,22 +61,61 @@ export function probeKey(
   return { sign: signOk, decrypt: decryptOk };
 }
 
+/** The resourceVersion of a Secret, from the metadata cache; undefined when there is none. */
+export type SecretVersionLookup = (namespace: string, name: string) => string | undefined;
+
+/**
+ * Reads the key Secret only when its resourceVersion moved: the verdict (never the key) is
+ * kept per certificate and key, with the resourceVersion it was made from.
+ */
 export class KubernetesKeyVerifier implements KeyVerifier {
   private readonly client: KubeClient;
+  private readonly secretVersion: SecretVersionLookup;
   private readonly now: () => Date;
+  private readonly verdicts = new Map<string, { resourceVersion: string; verdict: KeyVerdict }>();
 
-  constructor(client: KubeClient, now: () => Date = () => new Date()) {
+  constructor(
+    client: KubeClient,
+    secretVersion: SecretVersionLookup,
+    now: () => Date = () => new Date(),
+  ) {
     this.client = client;
+    this.secretVersion = secretVersion;
     this.now = now;
   }
 
-  async verify({
-    namespace,
-    vault,
-    key,
-    certificate,
-  }: KeyVerificationRequest): Promise<KeyVerdict> {
-    const where = `Secret ${key.name} in namespace ${namespace} (kubernetes vault ${vault.name})`;
+  async verify(request: KeyVerificationRequest): Promise<KeyVerdict> {
+    const { namespace, key, certificate } = request;
+    const id = JSON.stringify([
+      namespace,
+      request.vault.name,
+      key.name,
+      key.version ?? '',
+      certificate.sha256Fingerprint,
+    ]);
+    const resourceVersion = this.secretVersion(namespace, key.name);
+    if (resourceVersion === undefined) {
+      // The metadata cache knows every Secret; one added later re-queues the certificate.
+      this.verdicts.delete(id);
+      return fail(Reason.KeyNotFound, `${describe(request)} not found`);
+    }
+    const known = this.verdicts.get(id);
+    if (known?.resourceVersion === resourceVersion) return known.verdict;
+    const read = await this.readAndProbe(request);
+    if (read.verdict.ok || read.verdict.terminal)
+      this.verdicts.set(id, {
+        resourceVersion: read.resourceVersion ?? resourceVersion,
+        verdict: read.verdict,
+      });
+    else this.verdicts.delete(id);
+    return read.verdict;
+  }
+
+  private async readAndProbe(
+    request: KeyVerificationRequest,
+  ): Promise<{ verdict: KeyVerdict; resourceVersion?: string | undefined }> {
+    const { namespace, key } = request;
+    const where = describe(request);
     let secret: Secret;
     try {
       secret = await this.client.get<Secret>(
@@ -84,20 +123,24 @@ export class KubernetesKeyVerifier implements KeyVerifier {
       );
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404)
-        return fail(Reason.KeyNotFound, `${where} not found`);
+        return { verdict: fail(Reason.KeyNotFound, `${where} not found`) };
       if (err instanceof KubeApiError && err.status === 403) {
-        return fail(
-          Reason.AccessDenied,
-          `the operator may not read ${where}: grant get on Secrets to its ServiceAccount (Forbidden)`,
-        );
+        const message = `the operator may not read ${where}: grant get on Secrets to its ServiceAccount (Forbidden)`;
+        return { verdict: fail(Reason.AccessDenied, message) };
       }
-      return fail(
-        Reason.VaultUnavailable,
-        `reading ${where} failed: ${err instanceof Error ? err.message : String(err)}`,
-        false,
-      );
+      const message = `reading ${where} failed: ${err instanceof Error ? err.message : String(err)}`;
+      return { verdict: fail(Reason.VaultUnavailable, message, false) };
     }
-    const encoded = secret.data?.['tls.key'];
+    return {
+      verdict: this.judgeKey(request, secret.data?.['tls.key']),
+      resourceVersion: secret.metadata?.resourceVersion,
+    };
+  }
+
+  /** The key is decoded here, probed, and dropped with this call. */
+  private judgeKey(request: KeyVerificationRequest, encoded: string | undefined): KeyVerdict {
+    const { vault, key, certificate } = request;
+    const where = describe(request);
     if (!encoded) return fail(Reason.KeyNotFound, `${where} has no tls.key`);
     let privateKey: KeyObject;
     try {
@@ -141,4 +184,8 @@ export class KubernetesKeyVerifier implements KeyVerifier {
       verifiedAt: this.now(),
     };
   }
+}
+
+function describe({ namespace, vault, key }: KeyVerificationRequest): string {
+  return `Secret ${key.name} in namespace ${namespace} (kubernetes vault ${vault.name})`;
 }

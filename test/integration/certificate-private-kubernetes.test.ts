@@ -1,15 +1,17 @@
 // Private certificates whose key is in a kubernetes vault (a Secret with tls.key): the key is
 // matched and really used (sign, decrypt) before Ready, and it never leaves its Secret.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CertificateResource } from '../../src/api/types.ts';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { privateUsable } from '../support/certs.ts';
 import { keyPair } from '../support/keys.ts';
-import { adminClient, createNamespace } from '../support/cluster.ts';
+import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 import {
   condition,
   createAccount,
   createCertificate,
+  getCertificate,
   waitForCondition,
 } from '../support/resources.ts';
 
@@ -99,6 +101,39 @@ describe('Private certificates with a kubernetes vault', () => {
     await waitForCondition(admin, ns, 'late', 'Ready', 'False', 'KeyNotFound');
     await keySecret('late-key', { 'tls.key': keyPemOf(ours) });
     await waitForCondition(admin, ns, 'late', 'Ready', 'True');
+  });
+
+  it('reads the key Secret only when its resourceVersion changed', async () => {
+    const keyGets = () =>
+      op.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/secrets/counted-key'))
+        .length;
+    await keySecret('counted-key', { 'tls.key': keyPemOf(ours) });
+    await privateCert('counted', 'counted-key');
+    await waitForCondition(admin, ns, 'counted', 'Ready', 'True');
+    const afterReady = keyGets();
+    expect(afterReady).toBeGreaterThanOrEqual(1);
+
+    // Spec edits reconcile the certificate (each waited for at its new generation); the key
+    // Secret did not change, so it is not read again.
+    for (let round = 0; round < 4; round++) {
+      await admin.patch(resourcePath(CertificateResource, { namespace: ns, name: 'counted' }), {
+        spec: { metadata: { round: String(round) } },
+      });
+      await waitForCondition(admin, ns, 'counted', 'Ready', 'True');
+    }
+    expect(keyGets()).toBe(afterReady);
+
+    // A new resourceVersion (here a label) is read once more; a rotated key is noticed.
+    const secretPath = resourcePath(SecretType, { namespace: ns, name: 'counted-key' });
+    await admin.patch(secretPath, { metadata: { labels: { touched: 'yes' } } });
+    await eventually(() => Promise.resolve(keyGets() > afterReady || undefined), 'a new read');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(keyGets()).toBe(afterReady + 1);
+    expect(condition(await getCertificate(admin, ns, 'counted'), 'Ready')?.status).toBe('True');
+    await admin.patch(secretPath, {
+      data: { 'tls.key': Buffer.from(keyPemOf(other)).toString('base64') },
+    });
+    await waitForCondition(admin, ns, 'counted', 'Ready', 'False', 'KeyMismatch');
   });
 
   it('keeps the key material out of status, events, logs and the store', async () => {
