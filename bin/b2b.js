@@ -4,7 +4,7 @@
 // pins. Node refuses to strip types under node_modules, so when the package is installed as a
 // dependency (npx b2b-certificate-operator) this shim strips its own sources in a load hook.
 import { readFileSync } from 'node:fs';
-import { registerHooks, stripTypeScriptTypes } from 'node:module';
+import { enableCompileCache, registerHooks, stripTypeScriptTypes } from 'node:module';
 
 if (!process.features.typescript) {
   console.error(
@@ -12,6 +12,10 @@ if (!process.features.typescript) {
   );
   process.exit(2);
 }
+
+// Caches compiled (and type-stripped) modules in the temp folder: start-up drops from about a
+// second to a few hundred milliseconds after the first run.
+enableCompileCache();
 
 const root = new URL('../', import.meta.url).href;
 if (root.includes('/node_modules/')) {
