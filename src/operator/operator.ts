@@ -136,6 +136,8 @@ export class Operator {
               readSecret,
               metrics,
               now,
+              // every certificate asks at least once an interval: idle for two, nobody uses it
+              idleMs: 2 * settings.recheckIntervalMs,
             }),
             settings.recheckIntervalMs,
           ),

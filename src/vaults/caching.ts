@@ -1,6 +1,11 @@
-// Economy for vault checks: a verdict is reused per (vault, key, version, certificate) for
-// --recheck-interval, and concurrent checks of the same key share one probe. Transient
-// failures are not cached: they are retried with the reconcile's backoff.
+// Economy for vault checks: a verdict is reused for --recheck-interval, and concurrent checks of
+// the same key share one probe. The verdict belongs to who asked and what was checked: the
+// namespace, the identity (the vault's auth), the vault, the key and version, and the
+// certificate's public key (the only part of the certificate a probe uses, so certificates
+// sharing a key share its probe). Transient failures are not cached: they are retried with
+// the reconcile's backoff. A cached failure is not reused for a certificate whose spec just
+// changed (the user acted on it). Entries nobody asked for within the interval are dropped.
+import { createHash } from 'node:crypto';
 import type { KeyVerdict, KeyVerificationRequest, KeyVerifier } from './verifier.ts';
 
 export class CachingVerifier implements KeyVerifier {
@@ -9,38 +14,65 @@ export class CachingVerifier implements KeyVerifier {
   private readonly now: () => number;
   private readonly cache = new Map<string, { verdict: KeyVerdict; at: number }>();
   private readonly inFlight = new Map<string, Promise<KeyVerdict>>();
+  private lastSweep: number;
 
   constructor(inner: KeyVerifier, ttlMs: number, now: () => number = Date.now) {
     this.inner = inner;
     this.ttlMs = ttlMs;
     this.now = now;
+    this.lastSweep = now();
   }
 
-  static key({ vault, key, certificate }: KeyVerificationRequest): string {
+  static key({ namespace, vault, key, certificate }: KeyVerificationRequest): string {
+    const publicKey = createHash('sha256')
+      .update(certificate.publicKeyObject.export({ type: 'spki', format: 'der' }))
+      .digest('hex');
     return JSON.stringify([
+      namespace,
       vault.kind,
       vault.vaultUrl,
+      vault.azureAuth ?? null,
       key.name,
       key.version ?? '',
-      certificate.sha256Fingerprint,
+      publicKey,
     ]);
   }
 
   verify(request: KeyVerificationRequest): Promise<KeyVerdict> {
+    this.sweep();
     const id = CachingVerifier.key(request);
     const cached = this.cache.get(id);
-    if (cached && this.now() - cached.at < this.ttlMs) return Promise.resolve(cached.verdict);
+    const reusable = cached && (cached.verdict.ok || !request.specChanged);
+    if (cached && reusable && this.now() - cached.at < this.ttlMs)
+      return Promise.resolve(cached.verdict);
     const running = this.inFlight.get(id);
     if (running) return running;
     const probe = this.inner
       .verify(request)
       .then((verdict) => {
-        if (verdict.ok || verdict.terminal) this.cache.set(id, { verdict, at: this.now() });
-        else this.cache.delete(id);
+        const at = this.now();
+        if (verdict.ok || verdict.terminal) {
+          const stamped = verdict.ok ? verdict : { ...verdict, checkedAt: new Date(at) };
+          this.cache.set(id, { verdict: stamped, at });
+          return stamped;
+        }
+        this.cache.delete(id);
         return verdict;
       })
       .finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, probe);
     return probe;
+  }
+
+  /** Once per interval: verdicts older than the interval would be probed again anyway. */
+  private sweep(): void {
+    const now = this.now();
+    if (now - this.lastSweep < this.ttlMs) return;
+    this.lastSweep = now;
+    for (const [id, entry] of this.cache) if (now - entry.at >= this.ttlMs) this.cache.delete(id);
+  }
+
+  get size(): number {
+    return this.cache.size;
   }
 }

@@ -20,6 +20,8 @@ export interface KeyVerificationRequest {
   vault: VaultConnection;
   key: { name: string; version?: string | undefined };
   certificate: CertificateInfo;
+  /** The certificate's spec changed since its last verdict: a cached failure is not reused. */
+  specChanged?: boolean | undefined;
 }
 
 export type KeyVerdict =
@@ -37,6 +39,8 @@ export type KeyVerdict =
       message: string;
       terminal: boolean;
       retryAfterMs?: number | undefined;
+      /** When the vault was asked (a cached verdict keeps its time). */
+      checkedAt?: Date | undefined;
     };
 
 export interface KeyVerifier {

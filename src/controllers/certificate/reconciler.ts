@@ -36,6 +36,15 @@ export interface CertificateReconcilerDeps {
   recheckIntervalMs: number;
 }
 
+/** Key verdicts that only a change in the vault fixes. */
+const RECHECKED_KEY_REASONS: ReadonlySet<string> = new Set([
+  Reason.AccessDenied,
+  Reason.KeyNotFound,
+  Reason.KeyDisabled,
+  Reason.KeyExpired,
+  Reason.KeyMismatch,
+]);
+
 /** A transient failure: the status says what is wrong, and the queue retries with backoff. */
 export class RetryLater extends Error {
   readonly retryAfterMs: number | undefined;
@@ -113,6 +122,7 @@ export class CertificateReconciler {
       vault: evaluation.vault,
       key: { name: key.name, version: key.version || undefined },
       certificate: evaluation.info,
+      specChanged: certificate.metadata.generation !== certificate.status?.observedGeneration,
     });
   }
 
@@ -197,9 +207,17 @@ export class CertificateReconciler {
     const moments: number[] = [];
     const next = evaluation.expiry?.nextTransition;
     if (next) moments.push(next.getTime() - now.getTime() + 1000);
-    // Verified keys are re-verified (grants get revoked), and denied ones rechecked (granted later).
-    if (keyVerdict?.ok || keyVerdict?.reason === Reason.AccessDenied)
-      moments.push(this.deps.recheckIntervalMs);
+    // Verified keys are re-verified (grants get revoked, keys rotate); denied, missing, disabled,
+    // expired and mismatched ones are rechecked too: they are fixed in the vault, which nothing
+    // watches. The interval runs from when the vault was asked (a cached verdict is older).
+    const checkedAt = keyVerdict?.ok ? keyVerdict.verifiedAt : keyVerdict?.checkedAt;
+    if (keyVerdict?.ok || (keyVerdict && RECHECKED_KEY_REASONS.has(keyVerdict.reason)))
+      moments.push(
+        Math.max(
+          1000,
+          this.deps.recheckIntervalMs - (checkedAt ? now.getTime() - checkedAt.getTime() : 0),
+        ),
+      );
     return moments.length ? Math.max(0, Math.min(...moments)) : undefined;
   }
 

@@ -1,10 +1,16 @@
-// The four Key Vault operations through @azure/keyvault-keys, one request each: the SDK's own
-// retries are off (the controller retries with backoff and honours Retry-After), requests in
-// flight are bounded per vault, and every answer is counted in b2b_keyvault_requests_total.
-import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
+// The four Key Vault operations through @azure/keyvault-keys. One KeyClient per (vault,
+// identity) and one CryptographyClient per key version, both sharing the KeyClient's pipeline,
+// so Key Vault's 401 challenge is answered once, not before every sign and decrypt. The SDK's
+// own retries are off (the controller retries with backoff and honours Retry-After), every
+// call has a deadline, requests in flight are bounded per vault, and every HTTP request that
+// really leaves (the challenge's too) is counted in b2b_keyvault_requests_total.
+import { KeyClient, type CryptographyClient, type KeyClientOptions } from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
 import type { Metrics } from '../../operator/metrics.ts';
-import type { KeyOperations, VaultKey } from './probes.ts';
+import type { KeyOperations, KeyRef, VaultKey } from './probes.ts';
+
+/** A vault that accepts and goes silent must not hold a worker: every call ends by then. */
+export const DEFAULT_VAULT_TIMEOUT_MS = 30_000;
 
 class Semaphore {
   private available: number;
@@ -25,6 +31,46 @@ class Semaphore {
   }
 }
 
+export class VaultTimeoutError extends Error {
+  constructor(operation: string, timeoutMs: number) {
+    super(`${operation}: no answer from the vault within ${timeoutMs} ms (timeout)`);
+    this.name = 'VaultTimeoutError';
+  }
+}
+
+type PipelinePolicy = NonNullable<KeyClientOptions['additionalPolicies']>[number]['policy'];
+
+/** The operation a Key Vault request performs, from its method and path. */
+export function operationOf(method: string, url: string): string {
+  const path = new URL(url).pathname.replace(/\/$/, '');
+  if (method === 'GET' && /^\/keys\/[^/]+\/versions$/.test(path)) return 'list';
+  if (method === 'GET' && /^\/keys\/[^/]+(\/[^/]+)?$/.test(path)) return 'get';
+  const action = /^\/keys\/[^/]+(?:\/[^/]*)?\/(sign|decrypt)$/.exec(path);
+  if (method === 'POST' && action) return action[1]!;
+  return 'other';
+}
+
+/** Counts each request on the wire, after the auth policy: a 401 challenge is a request too. */
+export function requestCountingPolicy(
+  count: (operation: string, code: string) => void,
+): PipelinePolicy {
+  return {
+    name: 'b2bKeyVaultRequestCount',
+    async sendRequest(request, next) {
+      const operation = operationOf(request.method, request.url);
+      try {
+        const response = await next(request);
+        count(operation, String(response.status));
+        return response;
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        count(operation, status ? String(status) : 'error');
+        throw err;
+      }
+    },
+  };
+}
+
 export interface AzureKeyOperationsOptions {
   vaultUrl: string;
   credential: TokenCredential;
@@ -32,73 +78,130 @@ export interface AzureKeyOperationsOptions {
   disableChallengeResourceVerification: boolean;
   metrics: Metrics | undefined;
   maxInFlight?: number;
+  timeoutMs?: number;
+  now?: () => number;
 }
 
 export class AzureKeyOperations implements KeyOperations {
   private readonly keys: KeyClient;
-  private readonly options: AzureKeyOperationsOptions;
   private readonly limit: Semaphore;
-  private readonly clientOptions;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+  /** Per key version (and its last update): the client keeps the key it fetched once. */
+  private readonly cryptoClients = new Map<
+    string,
+    { client: CryptographyClient; usedAt: number }
+  >();
 
   constructor(options: AzureKeyOperationsOptions) {
-    this.options = options;
-    this.clientOptions = {
+    const { metrics } = options;
+    this.keys = new KeyClient(options.vaultUrl, options.credential, {
       disableChallengeResourceVerification: options.disableChallengeResourceVerification,
       retryOptions: { maxRetries: 0 },
-    };
-    this.keys = new KeyClient(options.vaultUrl, options.credential, this.clientOptions);
+      additionalPolicies: [
+        {
+          policy: requestCountingPolicy((operation, code) =>
+            metrics?.keyVaultRequests.inc({ operation, code }),
+          ),
+          position: 'perRetry',
+        },
+      ],
+    });
     this.limit = new Semaphore(options.maxInFlight ?? 8);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_VAULT_TIMEOUT_MS;
+    this.now = options.now ?? Date.now;
   }
 
-  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  /** Runs one call with a deadline: the request is aborted, and the caller freed even if not. */
+  private call<T>(operation: string, run: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     return this.limit.run(async () => {
+      const abort = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort.abort();
+          reject(new VaultTimeoutError(operation, this.timeoutMs));
+        }, this.timeoutMs);
+      });
       try {
-        const result = await run();
-        this.options.metrics?.keyVaultRequests.inc({ operation, code: '200' });
-        return result;
-      } catch (err) {
-        const status = (err as { statusCode?: number }).statusCode;
-        this.options.metrics?.keyVaultRequests.inc({
-          operation,
-          code: status ? String(status) : 'error',
-        });
-        throw err;
+        return await Promise.race([run(abort.signal), deadline]);
+      } finally {
+        clearTimeout(timer);
       }
     });
   }
 
   getKey(name: string, version: string | undefined): Promise<VaultKey> {
-    return this.call('get', async () => {
-      const key = await this.keys.getKey(name, version ? { version } : {});
+    return this.call('get', async (abortSignal) => {
+      const key = await this.keys.getKey(name, { abortSignal, ...(version ? { version } : {}) });
       return {
         id: key.id ?? '',
         version: key.properties.version ?? '',
         enabled: key.properties.enabled ?? true,
         notBefore: key.properties.notBefore,
         expiresOn: key.properties.expiresOn,
+        updatedOn: key.properties.updatedOn,
         jwk: key.key ?? {},
       };
     });
   }
 
   listVersions(name: string): Promise<void> {
-    return this.call('list', async () => {
-      await this.keys.listPropertiesOfKeyVersions(name).byPage({ maxPageSize: 1 }).next();
+    return this.call('list', async (abortSignal) => {
+      await this.keys
+        .listPropertiesOfKeyVersions(name, { abortSignal })
+        .byPage({ maxPageSize: 1 })
+        .next();
     });
   }
 
-  /** A CryptographyClient made from the key id (not a key object) does sign and decrypt remotely. */
-  sign(keyId: string, digest: Uint8Array): Promise<Uint8Array> {
-    return this.call('sign', async () => {
-      const client = new CryptographyClient(keyId, this.options.credential, this.clientOptions);
-      return (await client.sign('RS256', digest)).result;
-    });
+  sign(key: KeyRef, digest: Uint8Array): Promise<Uint8Array> {
+    return this.call(
+      'sign',
+      async (abortSignal) =>
+        (await this.cryptoClient(key).sign('RS256', digest, { abortSignal })).result,
+    );
   }
 
-  decrypt(keyId: string, ciphertext: Uint8Array): Promise<Uint8Array> {
-    return this.call('decrypt', async () => {
-      const client = new CryptographyClient(keyId, this.options.credential, this.clientOptions);
-      return (await client.decrypt({ algorithm: 'RSA-OAEP', ciphertext })).result;
-    });
+  decrypt(key: KeyRef, ciphertext: Uint8Array): Promise<Uint8Array> {
+    return this.call(
+      'decrypt',
+      async (abortSignal) =>
+        (
+          await this.cryptoClient(key).decrypt(
+            { algorithm: 'RSA-OAEP', ciphertext },
+            { abortSignal },
+          )
+        ).result,
+    );
+  }
+
+  /**
+   * The URL comes from the vault URL and the key's name and version, never from a key id the
+   * vault sent: the token goes to the configured vault host only.
+   */
+  private cryptoClient(key: KeyRef): CryptographyClient {
+    const id = JSON.stringify([key.name, key.version ?? '', key.updatedOn?.toISOString() ?? '']);
+    let entry = this.cryptoClients.get(id);
+    if (!entry) {
+      const client = this.keys.getCryptographyClient(
+        key.name,
+        key.version ? { keyVersion: key.version } : {},
+      );
+      entry = { client, usedAt: 0 };
+      this.cryptoClients.set(id, entry);
+    }
+    entry.usedAt = this.now();
+    return entry.client;
+  }
+
+  /** Drops the clients of key versions nobody asked about since `before`. */
+  prune(before: number): void {
+    for (const [id, entry] of this.cryptoClients)
+      if (entry.usedAt < before) this.cryptoClients.delete(id);
+  }
+
+  get cachedClients(): number {
+    return this.cryptoClients.size;
   }
 }

@@ -1,5 +1,7 @@
 // Key Vault's answers, classified into the reasons of API.md. 403 keeps Key Vault's own inner
-// code (ForbiddenByRbac, AccessDenied, ForbiddenByPolicy) so the user knows which model denied.
+// code (ForbiddenByRbac, AccessDenied, ForbiddenByPolicy, ForbiddenByFirewall) so the user
+// knows which model denied. Emulators answer some cases differently from Azure (Lowkey Vault:
+// a disabled key is 404 on get and 500 on sign), so the message is read too.
 import { Reason } from '../../api/reasons.ts';
 
 export interface VaultErrorClass {
@@ -20,26 +22,25 @@ interface ErrorLike {
   response?: { headers?: { get?(name: string): string | undefined }; bodyAsText?: string | null };
 }
 
+interface KeyVaultErrorBody {
+  error?: {
+    code?: string;
+    message?: string;
+    innerError?: { code?: string };
+    innererror?: { code?: string };
+  };
+}
+
 const TRANSIENT_NETWORK =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|aborted|timeout/i;
 
-function innerCode(err: ErrorLike): string | undefined {
-  const fromDetails = (
-    err.details as
-      | {
-          error?: { innerError?: { code?: string }; innererror?: { code?: string }; code?: string };
-        }
-      | undefined
-  )?.error;
-  if (fromDetails)
-    return fromDetails.innerError?.code ?? fromDetails.innererror?.code ?? fromDetails.code;
+function errorBody(err: ErrorLike): KeyVaultErrorBody['error'] {
+  const fromDetails = (err.details as KeyVaultErrorBody | undefined)?.error;
+  if (fromDetails) return fromDetails;
   const text = err.response?.bodyAsText;
   if (!text) return undefined;
   try {
-    const body = JSON.parse(text) as {
-      error?: { innerError?: { code?: string }; innererror?: { code?: string }; code?: string };
-    };
-    return body.error?.innerError?.code ?? body.error?.innererror?.code ?? body.error?.code;
+    return (JSON.parse(text) as KeyVaultErrorBody).error;
   } catch {
     return undefined;
   }
@@ -53,11 +54,25 @@ export function retryAfterMs(header: string | undefined): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+// Azure: 403 with inner code KeyDisabled ("Operation sign is not allowed on a disabled key").
+// Lowkey Vault: 404 "Operation get is not allowed on a disabled entity.", 500 "... is not enabled."
+const DISABLED = /not allowed on a disabled|is disabled|is not enabled/i;
+// The SDK refuses a key outside its dates before sending anything (CryptographyClient.ensureValid).
+const OUTSIDE_DATES = /expired at|can't be used before|not allowed on an expired|is expired/i;
+
 export function classifyVaultError(error: unknown): VaultErrorClass {
   const err = (error ?? {}) as ErrorLike;
   const status = err.statusCode;
-  const code = innerCode(err) ?? err.code ?? (status ? String(status) : (err.name ?? 'Error'));
+  const body = errorBody(err);
+  const inner = body?.innerError?.code ?? body?.innererror?.code;
+  const code = inner ?? body?.code ?? err.code ?? (status ? String(status) : (err.name ?? 'Error'));
+  const message = body?.message ?? err.message ?? '';
   const detail = `${status ? `${status} ` : ''}${code}`;
+  if (inner === 'KeyDisabled' || (status !== undefined && DISABLED.test(message)))
+    return { reason: Reason.KeyDisabled, terminal: true, code, detail };
+  const outsideDates = (status === undefined || status === 403) && OUTSIDE_DATES.test(message);
+  if (inner === 'KeyExpired' || outsideDates)
+    return { reason: Reason.KeyExpired, terminal: true, code, detail: `${detail}: ${message}` };
   if (status === 403) return { reason: Reason.AccessDenied, terminal: true, code, detail };
   if (status === 404) return { reason: Reason.KeyNotFound, terminal: true, code, detail };
   if (
@@ -69,7 +84,7 @@ export function classifyVaultError(error: unknown): VaultErrorClass {
       reason: Reason.AuthenticationFailed,
       terminal: false,
       code,
-      detail: `${detail}: ${err.message ?? ''}`.trim(),
+      detail: `${detail}: ${message}`.trim(),
     };
   }
   if (status === 429 || (status !== undefined && status >= 500)) {

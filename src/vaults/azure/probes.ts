@@ -9,21 +9,31 @@ import { vaultFailure, type KeyVerdict } from '../verifier.ts';
 import { classifyVaultError, type VaultErrorClass } from './errors.ts';
 
 export interface VaultKey {
-  /** The key's identifier URL, with its version. */
+  /** The key's identifier URL, with its version. Informational: requests never go to it. */
   id: string;
   version: string;
   enabled: boolean;
   notBefore?: Date | undefined;
   expiresOn?: Date | undefined;
+  updatedOn?: Date | undefined;
   jwk: VaultJsonWebKey;
+}
+
+/** A key of the configured vault: name, and version and last update when `get` told them. */
+export interface KeyRef {
+  name: string;
+  version?: string | undefined;
+  updatedOn?: Date | undefined;
 }
 
 /** The four operations, each one request to the vault. */
 export interface KeyOperations {
   getKey(name: string, version: string | undefined): Promise<VaultKey>;
   listVersions(name: string): Promise<void>;
-  sign(keyId: string, digest: Uint8Array): Promise<Uint8Array>;
-  decrypt(keyId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
+  sign(key: KeyRef, digest: Uint8Array): Promise<Uint8Array>;
+  decrypt(key: KeyRef, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /** Forgets per-key state not used since `before` (ms since the epoch). */
+  prune?(before: number): void;
 }
 
 export type Operation = 'list' | 'get' | 'decrypt' | 'sign';
@@ -53,13 +63,29 @@ export function accessDeniedMessage(
   vaultUrl: string,
   denied: Map<Operation, string>,
 ): string {
-  const codes = [...new Set(denied.values())].join(', ');
-  return `grant 'list', 'get', 'decrypt' and 'sign' on key ${name} in ${vaultUrl} to the operator's identity; denied: ${[...denied.keys()].join(', ')} (${codes})`;
+  const codes = [...new Set(denied.values())];
+  const operations = [...denied.keys()].join(', ');
+  const base = `grant 'list', 'get', 'decrypt' and 'sign' on key ${name} in ${vaultUrl} to the operator's identity; denied: ${operations} (${codes.join(', ')})`;
+  if (codes.length === 1 && codes[0] === 'ForbiddenByFirewall')
+    return `the vault's firewall refused the operator's address for ${operations} on key ${name} in ${vaultUrl} (ForbiddenByFirewall): allow the operator's network or a private endpoint in the vault's networking settings`;
+  return `${base}: assign the role "Key Vault Crypto User" on the key or the vault (Azure RBAC), or add an access-policy entry with the key permissions list, get, decrypt and sign (vault access policy)`;
 }
+
+const KEY_STATE_REASONS: ReadonlySet<Reason> = new Set([
+  Reason.KeyNotFound,
+  Reason.KeyDisabled,
+  Reason.KeyExpired,
+]);
 
 export async function probeAzureKey(ops: KeyOperations, input: ProbeInput): Promise<KeyVerdict> {
   const { vaultUrl, name, version, certificateKey, now } = input;
-  const keyUrl = `${vaultUrl.replace(/\/$/, '')}/keys/${name}${version ? `/${version}` : ''}`;
+  // The decrypt probe is RSA-OAEP: a key restricted to RSA-PSS (or any other) cannot take part.
+  if (certificateKey.asymmetricKeyType !== 'rsa') {
+    return fail(
+      Reason.UnsupportedKeyAlgorithm,
+      `the certificate's ${certificateKey.asymmetricKeyType ?? 'unknown'} key cannot be checked against key ${name} in ${vaultUrl}: a Private certificate needs a plain RSA key (sign and decrypt)`,
+    );
+  }
   const got = await attempt(() => ops.getKey(name, version));
   if (!got.ok && got.error.reason === Reason.KeyNotFound) {
     return fail(
@@ -67,6 +93,8 @@ export async function probeAzureKey(ops: KeyOperations, input: ProbeInput): Prom
       `key ${name}${version ? ` version ${version}` : ''} not found in ${vaultUrl} (${got.error.code})`,
     );
   }
+  if (!got.ok && KEY_STATE_REASONS.has(got.error.reason))
+    return keyStateFailure(got.error, name, version, vaultUrl);
   if (!got.ok && got.error.reason !== Reason.AccessDenied)
     return fail(
       got.error.reason,
@@ -100,18 +128,20 @@ export async function probeAzureKey(ops: KeyOperations, input: ProbeInput): Prom
         `key ${name} version ${key.version} in ${vaultUrl} is not the certificate's key: ${match.detail}`,
       );
   }
-  const keyId = got.ok ? got.value.id : keyUrl;
+  const key: KeyRef = got.ok
+    ? { name, version: got.value.version, updatedOn: got.value.updatedOn }
+    : { name, version };
   const digest = randomBytes(32);
   const secret = randomBytes(32);
   const ciphertext = publicEncrypt(
     { key: certificateKey, padding: constants.RSA_PKCS1_OAEP_PADDING },
     secret,
   );
-  const [listed, signed, decrypted] = await Promise.all([
-    attempt(() => ops.listVersions(name)),
-    attempt(() => ops.sign(keyId, digest)),
-    attempt(() => ops.decrypt(keyId, ciphertext)),
-  ]);
+  // sign before decrypt: the key's client is made on the first and reused by the second.
+  const listing = attempt(() => ops.listVersions(name));
+  const signed = await attempt(() => ops.sign(key, digest));
+  const decrypted = await attempt(() => ops.decrypt(key, ciphertext));
+  const listed = await listing;
   const outcomes: [Operation, Outcome<unknown>][] = [
     ['list', listed],
     ['get', got],
@@ -123,6 +153,9 @@ export async function probeAzureKey(ops: KeyOperations, input: ProbeInput): Prom
     if (!outcome.ok && outcome.error.reason === Reason.AccessDenied)
       denied.set(op, outcome.error.code);
   if (denied.size) return fail(Reason.AccessDenied, accessDeniedMessage(name, vaultUrl, denied));
+  for (const [, outcome] of outcomes)
+    if (!outcome.ok && KEY_STATE_REASONS.has(outcome.error.reason))
+      return keyStateFailure(outcome.error, name, version, vaultUrl);
   for (const [op, outcome] of outcomes) {
     // Key Vault answers 400 when its key cannot decrypt what the certificate's key encrypted.
     if (
@@ -188,5 +221,23 @@ function signatureVerifies(
     return recovered.equals(sha256DigestInfo(digest));
   } catch {
     return false;
+  }
+}
+
+/** The key is missing, disabled or outside its dates: the vault said so for one operation. */
+function keyStateFailure(
+  error: VaultErrorClass,
+  name: string,
+  version: string | undefined,
+  vaultUrl: string,
+): KeyVerdict {
+  const key = `key ${name}${version ? ` version ${version}` : ''} in ${vaultUrl}`;
+  switch (error.reason) {
+    case Reason.KeyDisabled:
+      return fail(Reason.KeyDisabled, `${key} is disabled (${error.detail}); enable it`);
+    case Reason.KeyExpired:
+      return fail(Reason.KeyExpired, `${key} cannot be used now (${error.detail})`);
+    default:
+      return fail(Reason.KeyNotFound, `${key} not found (${error.code})`);
   }
 }

@@ -13,6 +13,10 @@ export interface AzureKeyVerifierDeps {
   readSecret(namespace: string, name: string, key: string): Promise<string | undefined>;
   metrics?: Metrics;
   now?: () => Date;
+  /** Each Key Vault call ends by then (default DEFAULT_VAULT_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** Clients of a vault and identity nobody used for this long are dropped (default 1 h). */
+  idleMs?: number;
   /** Tests and benchmarks may supply the operations (e.g. through a fault-injecting proxy). */
   operationsFactory?: (
     options: ConstructorParameters<typeof AzureKeyOperations>[0],
@@ -21,10 +25,16 @@ export interface AzureKeyVerifierDeps {
 
 export class AzureKeyVerifier implements KeyVerifier {
   private readonly deps: AzureKeyVerifierDeps;
-  private readonly clients = new Map<string, KeyOperations>();
+  private readonly clients = new Map<string, { ops: KeyOperations; usedAt: number }>();
+  private lastSweep: number;
 
   constructor(deps: AzureKeyVerifierDeps) {
     this.deps = deps;
+    this.lastSweep = this.clock();
+  }
+
+  private clock(): number {
+    return (this.deps.now?.() ?? new Date()).getTime();
   }
 
   async verify({
@@ -58,7 +68,8 @@ export class AzureKeyVerifier implements KeyVerifier {
       ? createHash('sha256').update(clientSecret).digest('hex')
       : '';
     const id = JSON.stringify([vault.vaultUrl, auth, secretDigest]);
-    let ops = this.clients.get(id);
+    this.sweep();
+    let ops = this.clients.get(id)?.ops;
     if (!ops) {
       let credential;
       try {
@@ -78,10 +89,12 @@ export class AzureKeyVerifier implements KeyVerifier {
         credential,
         disableChallengeResourceVerification: vault.extraHost,
         metrics: this.deps.metrics,
+        now: () => this.clock(),
+        ...(this.deps.timeoutMs === undefined ? {} : { timeoutMs: this.deps.timeoutMs }),
       };
       ops = this.deps.operationsFactory?.(options) ?? new AzureKeyOperations(options);
-      this.clients.set(id, ops);
     }
+    this.clients.set(id, { ops, usedAt: this.clock() });
     return probeAzureKey(ops, {
       vaultUrl: vault.vaultUrl,
       name: key.name,
@@ -89,5 +102,21 @@ export class AzureKeyVerifier implements KeyVerifier {
       certificateKey: certificate.publicKeyObject,
       now: (this.deps.now ?? (() => new Date()))(),
     });
+  }
+
+  /** Drops clients (and key clients within them) that nobody used for idleMs. */
+  private sweep(): void {
+    const now = this.clock();
+    const idleMs = this.deps.idleMs ?? 3_600_000;
+    if (now - this.lastSweep < idleMs) return;
+    this.lastSweep = now;
+    for (const [id, entry] of this.clients) {
+      if (now - entry.usedAt >= idleMs) this.clients.delete(id);
+      else entry.ops.prune?.(now - idleMs);
+    }
+  }
+
+  get cachedClients(): number {
+    return this.clients.size;
   }
 }

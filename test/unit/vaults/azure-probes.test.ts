@@ -111,19 +111,19 @@ describe('probeAzureKey', () => {
       input,
     );
     expect(summary(v)).toBe(
-      "AccessDenied (terminal): grant 'list', 'get', 'decrypt' and 'sign' on key fabrikam-signing in https://contoso-kv.vault.azure.net to the operator's identity; denied: decrypt (ForbiddenByRbac)",
+      "AccessDenied (terminal): grant 'list', 'get', 'decrypt' and 'sign' on key fabrikam-signing in https://contoso-kv.vault.azure.net to the operator's identity; denied: decrypt (ForbiddenByRbac): assign the role \"Key Vault Crypto User\" on the key or the vault (Azure RBAC), or add an access-policy entry with the key permissions list, get, decrypt and sign (vault access policy)",
     );
     const all = restError(403, 'Forbidden', 'AccessDenied');
     const everything = await probeAzureKey(
       vault(ours.privateKey, { get: all, list: all, sign: all, decrypt: all }),
       input,
     );
-    expect(summary(everything)).toMatch(/denied: list, get, decrypt, sign \(AccessDenied\)$/);
+    expect(summary(everything)).toMatch(/denied: list, get, decrypt, sign \(AccessDenied\): /);
     const policy = await probeAzureKey(
       vault(ours.privateKey, { sign: restError(403, 'Forbidden', 'ForbiddenByPolicy') }),
       input,
     );
-    expect(summary(policy)).toMatch(/denied: sign \(ForbiddenByPolicy\)$/);
+    expect(summary(policy)).toMatch(/denied: sign \(ForbiddenByPolicy\): /);
   });
 
   it('reports KeyNotFound, KeyDisabled, KeyExpired and KeyMismatch as terminal', async () => {
@@ -204,7 +204,7 @@ describe('CachingVerifier', () => {
   const request = {
     vault: { name: 'main', kind: 'azure', vaultUrl, extraHost: false },
     key: { name: 'k' },
-    certificate: { sha256Fingerprint: 'AB' },
+    certificate: { sha256Fingerprint: 'AB', publicKeyObject: ours.publicKey },
     namespace: 'b2b',
   } as unknown as KeyVerificationRequest;
   const okVerdict: KeyVerdict = {
