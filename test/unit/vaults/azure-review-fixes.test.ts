@@ -104,7 +104,7 @@ describe('CachingVerifier: a verdict belongs to (namespace, identity, vault, key
   });
 
   it('does not reuse a cached terminal failure for a certificate whose spec just changed', async () => {
-    let answer = missing;
+    let answer: KeyVerdict = missing;
     const { verifier, asked } = scripted(() => answer);
     const cache = new CachingVerifier(verifier, 60_000);
     expect((await cache.verify(request())).ok).toBe(false);
