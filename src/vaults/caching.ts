@@ -4,7 +4,9 @@
 // certificate's public key (the only part of the certificate a probe uses, so certificates
 // sharing a key share its probe). Transient failures are not cached: they are retried with
 // the reconcile's backoff. A cached failure is not reused for a certificate whose spec just
-// changed (the user acted on it). Entries nobody asked for within the interval are dropped.
+// changed (the user acted on it). A vault that said Retry-After (429, 503) is not asked again,
+// for any key, before then: the status write of the failure itself enqueues the certificate
+// again at once. Entries nobody asked for within the interval are dropped.
 import { createHash } from 'node:crypto';
 import type { KeyVerdict, KeyVerificationRequest, KeyVerifier } from './verifier.ts';
 
@@ -14,6 +16,8 @@ export class CachingVerifier implements KeyVerifier {
   private readonly now: () => number;
   private readonly cache = new Map<string, { verdict: KeyVerdict; at: number }>();
   private readonly inFlight = new Map<string, Promise<KeyVerdict>>();
+  /** Per vault and identity: the answer to give until the vault's Retry-After has passed. */
+  private readonly holds = new Map<string, { until: number; verdict: KeyVerdict }>();
   private lastSweep: number;
 
   constructor(inner: KeyVerifier, ttlMs: number, now: () => number = Date.now) {
@@ -38,8 +42,16 @@ export class CachingVerifier implements KeyVerifier {
     ]);
   }
 
+  static vaultKey({ vault }: KeyVerificationRequest): string {
+    return JSON.stringify([vault.kind, vault.vaultUrl, vault.azureAuth ?? null]);
+  }
+
   verify(request: KeyVerificationRequest): Promise<KeyVerdict> {
     this.sweep();
+    const vaultId = CachingVerifier.vaultKey(request);
+    const hold = this.holds.get(vaultId);
+    if (hold && this.now() < hold.until)
+      return Promise.resolve({ ...hold.verdict, retryAfterMs: hold.until - this.now() });
     const id = CachingVerifier.key(request);
     const cached = this.cache.get(id);
     const reusable = cached && (cached.verdict.ok || !request.specChanged);
@@ -57,6 +69,8 @@ export class CachingVerifier implements KeyVerifier {
           return stamped;
         }
         this.cache.delete(id);
+        if (verdict.retryAfterMs)
+          this.holds.set(vaultId, { until: at + verdict.retryAfterMs, verdict });
         return verdict;
       })
       .finally(() => this.inFlight.delete(id));
@@ -70,6 +84,7 @@ export class CachingVerifier implements KeyVerifier {
     if (now - this.lastSweep < this.ttlMs) return;
     this.lastSweep = now;
     for (const [id, entry] of this.cache) if (now - entry.at >= this.ttlMs) this.cache.delete(id);
+    for (const [id, hold] of this.holds) if (now >= hold.until) this.holds.delete(id);
   }
 
   get size(): number {

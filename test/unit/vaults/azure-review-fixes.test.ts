@@ -125,6 +125,29 @@ describe('CachingVerifier: a verdict belongs to (namespace, identity, vault, key
     expect(again.ok ? undefined : again.checkedAt?.getTime()).toBe(1_000_000);
   });
 
+  it('asks a vault that answered 429 nothing before its Retry-After, for any key', async () => {
+    let clock = 0;
+    const throttled: KeyVerdict = {
+      ok: false,
+      reason: 'VaultUnavailable',
+      message: '429 Throttled',
+      terminal: false,
+      retryAfterMs: 8000,
+    };
+    let answer: KeyVerdict = throttled;
+    const { verifier, asked } = scripted(() => answer);
+    const cache = new CachingVerifier(verifier, 60_000, () => clock);
+    await cache.verify(request());
+    answer = granted;
+    clock = 3000;
+    const held = await cache.verify(request({ key: { name: 'another-key' } }));
+    expect(held).toMatchObject({ ok: false, reason: 'VaultUnavailable', retryAfterMs: 5000 });
+    expect(asked).toHaveLength(1);
+    clock = 8000;
+    expect((await cache.verify(request())).ok).toBe(true);
+    expect(asked).toHaveLength(2);
+  });
+
   it('drops verdicts nobody asked for within the interval', async () => {
     let clock = 0;
     const { verifier } = scripted(() => granted);

@@ -1,0 +1,81 @@
+// The Key Vault emulator from the tests' side: a KeyClient for set-up (importing keys the way
+// an administrator would), and its management API for aliases (a proxy's address reaching the
+// same vault). Trusts the emulator through NODE_EXTRA_CA_CERTS, as the operator does.
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { ManagedIdentityCredential } from '@azure/identity';
+import { KeyClient, type KeyVaultKey } from '@azure/keyvault-keys';
+import type { KeyObject } from 'node:crypto';
+import { testenv } from './cluster.ts';
+
+/** Where the vault tests are skipped, the one line that says why and how to run them. */
+export const NO_EMULATOR =
+  'no Key Vault emulator in this run: set LOWKEY_VAULT_JAR to its jar or LOWKEY_VAULT_SRC to its sources (see README, Test environment)';
+
+export function vaultAdmin(vaultUrl = testenv().vaultUrl!): KeyClient {
+  return new KeyClient(vaultUrl, new ManagedIdentityCredential(), {
+    disableChallengeResourceVerification: true,
+  });
+}
+
+const bytes = (s: string | undefined) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
+
+/** Imports an RSA or EC private key; Lowkey Vault needs unwrapKey beside decrypt. */
+export async function importKey(
+  client: KeyClient,
+  name: string,
+  privateKey: KeyObject,
+  properties: { enabled?: boolean; expiresOn?: Date; notBefore?: Date } = {},
+): Promise<KeyVaultKey> {
+  const jwk = privateKey.export({ format: 'jwk' });
+  const key =
+    jwk.kty === 'EC'
+      ? {
+          kty: 'EC' as const,
+          crv: jwk.crv as 'P-256',
+          x: bytes(jwk.x),
+          y: bytes(jwk.y),
+          d: bytes(jwk.d),
+          keyOps: ['sign', 'verify'],
+        }
+      : {
+          kty: 'RSA' as const,
+          n: bytes(jwk.n),
+          e: bytes(jwk.e),
+          d: bytes(jwk.d),
+          p: bytes(jwk.p),
+          q: bytes(jwk.q),
+          dp: bytes(jwk.dp),
+          dq: bytes(jwk.dq),
+          qi: bytes(jwk.qi),
+          keyOps: ['sign', 'verify', 'encrypt', 'decrypt', 'wrapKey', 'unwrapKey'],
+        };
+  return client.importKey(name, key, properties);
+}
+
+/** Makes `aliasUrl` (e.g. a proxy's https://localhost:<port>) reach the emulator's vault. */
+export function addVaultAlias(aliasUrl: string, vaultUrl = testenv().vaultUrl!): Promise<void> {
+  const url = new URL('/management/vault/alias', vaultUrl);
+  url.searchParams.set('baseUri', vaultUrl);
+  url.searchParams.set('add', aliasUrl);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        ca: readFileSync(testenv().vaultCaFile!),
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve()
+            : reject(new Error(`alias ${aliasUrl}: ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end('{}');
+  });
+}
