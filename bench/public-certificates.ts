@@ -12,9 +12,11 @@ import {
   IntegrationAccountResource,
   type Certificate,
 } from '../src/api/types.ts';
-import { KubeClient, NamespaceType, SecretType, resourcePath } from '../src/kube/client.ts';
+import type { KubeClient } from '../src/kube/client.ts';
+import { NamespaceType, SecretType, resourcePath } from '../src/kube/client.ts';
 import { buildCertificate, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
+import { installCrds, pool, readEnv, root } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,30 +29,6 @@ const N = Number(values.count);
 const CONCURRENCY = Number(values.concurrency);
 const QUIET_SECONDS = Number(values['quiet-seconds']);
 const PER_ACCOUNT = 1000; // the Standard quota
-const root = new URL('..', import.meta.url).pathname;
-
-async function pool(
-  count: number,
-  concurrency: number,
-  task: (i: number) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
-
-function readEnv(dir: string): Record<string, string> {
-  return Object.fromEntries(
-    readFileSync(join(dir, 'env'), 'utf8')
-      .split('\n')
-      .map((l) => /^export ([A-Z0-9_]+)=(.*)$/.exec(l))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1]!, m[2]!]),
-  );
-}
 
 async function scrape(port: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -132,19 +110,7 @@ async function main() {
   let operatorPid: number | undefined;
   try {
     const vars = readEnv(dir);
-    const kubectl = join(vars.PATH!.split(':')[0]!, 'kubectl');
-    execFileSync(kubectl, ['--kubeconfig', vars.KUBECONFIG!, 'apply', '-f', join(root, 'crds')], {
-      stdio: 'ignore',
-    });
-    const admin = KubeClient.load(vars.KUBECONFIG);
-    for (let i = 0; i < 300; i++) {
-      try {
-        await admin.list(resourcePath(CertificateResource));
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    const admin = await installCrds(vars);
     for (const ns of ['bench-floor', 'bench-operator'])
       await admin.create(resourcePath(NamespaceType), { metadata: { name: ns } });
 

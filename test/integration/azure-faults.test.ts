@@ -160,19 +160,30 @@ describe.skipIf(!vaultUrl)(
       for (const [name] of cases) before.set(name, await env.stored(name));
       for (const [name, fault] of cases) faults.set(name, fault);
       const table: string[] = [];
-      await Promise.all(
-        cases.map(async ([name, , reason, message]) => {
-          const c = await waitForCondition(admin, env.ns, name, 'Ready', 'False', reason, WAIT_MS);
-          const access = condition(c, 'KeyVaultAccessGranted');
-          table.push(`${name}: ${access?.reason}: ${access?.message}`);
-          expect(access?.message, name).toMatch(message);
-          const terminal = reason === 'AccessDenied';
-          expect(condition(c, terminal ? 'Stalled' : 'Reconciling')?.status, name).toBe('True');
-          expect(await env.stored(name), `${name}: store entry kept`).toEqual(before.get(name));
-        }),
-      );
-      console.log(`fault -> reason\n${table.sort().join('\n')}`);
-      for (const [name] of cases) faults.delete(name);
+      try {
+        await Promise.all(
+          cases.map(async ([name, , reason, message]) => {
+            const c = await waitForCondition(
+              admin,
+              env.ns,
+              name,
+              'Ready',
+              'False',
+              reason,
+              WAIT_MS,
+            );
+            const access = condition(c, 'KeyVaultAccessGranted');
+            table.push(`${name}: ${access?.reason}: ${access?.message}`);
+            expect(access?.message, name).toMatch(message);
+            const terminal = reason === 'AccessDenied';
+            expect(condition(c, terminal ? 'Stalled' : 'Reconciling')?.status, name).toBe('True');
+            expect(await env.stored(name), `${name}: store entry kept`).toEqual(before.get(name));
+          }),
+        );
+      } finally {
+        console.log(`fault -> reason\n${table.sort().join('\n')}`);
+        for (const [name] of cases) faults.delete(name);
+      }
       for (const [name] of cases)
         await waitForCondition(admin, env.ns, name, 'Ready', 'True', undefined, WAIT_MS);
     });
@@ -189,40 +200,46 @@ describe.skipIf(!vaultUrl)(
         }
         return undefined;
       });
-      const c = await waitForCondition(
-        admin,
-        env.ns,
-        'throttled',
-        'Ready',
-        'False',
-        'VaultUnavailable',
-        WAIT_MS,
-      );
-      expect(condition(c, 'KeyVaultAccessGranted')?.message).toMatch(/429 Throttled/);
-      await waitForCondition(admin, env.ns, 'throttled', 'Ready', 'True', undefined, WAIT_MS);
-      const after = env.proxy.requests.filter(
-        (r) => keyOf(r.path) === `throttled-${env.ns}` && r.at > throttledAt,
-      );
-      expect(after.length).toBeGreaterThan(0);
-      expect(after[0]!.at - throttledAt).toBeGreaterThanOrEqual(8000);
-      faults.delete('throttled');
+      try {
+        const c = await waitForCondition(
+          admin,
+          env.ns,
+          'throttled',
+          'Ready',
+          'False',
+          'VaultUnavailable',
+          WAIT_MS,
+        );
+        expect(condition(c, 'KeyVaultAccessGranted')?.message).toMatch(/429 Throttled/);
+        await waitForCondition(admin, env.ns, 'throttled', 'Ready', 'True', undefined, WAIT_MS);
+        const after = env.proxy.requests.filter(
+          (r) => keyOf(r.path) === `throttled-${env.ns}` && r.at > throttledAt,
+        );
+        expect(after.length).toBeGreaterThan(0);
+        expect(after[0]!.at - throttledAt).toBeGreaterThanOrEqual(8000);
+      } finally {
+        faults.delete('throttled');
+      }
     });
 
     it('gives up on a vault slower than the deadline (VaultUnavailable) and recovers', async () => {
       await env.privateCertificate('slow', 71);
       await waitForCondition(admin, env.ns, 'slow', 'Ready', 'True', undefined, WAIT_MS);
       faults.set('slow', (operation) => (operation === 'get' ? { delayMs: 45_000 } : undefined));
-      const c = await waitForCondition(
-        admin,
-        env.ns,
-        'slow',
-        'Ready',
-        'False',
-        'VaultUnavailable',
-        WAIT_MS,
-      );
-      expect(condition(c, 'KeyVaultAccessGranted')?.message).toMatch(/timeout/);
-      faults.delete('slow');
+      try {
+        const c = await waitForCondition(
+          admin,
+          env.ns,
+          'slow',
+          'Ready',
+          'False',
+          'VaultUnavailable',
+          WAIT_MS,
+        );
+        expect(condition(c, 'KeyVaultAccessGranted')?.message).toMatch(/timeout/);
+      } finally {
+        faults.delete('slow');
+      }
       await waitForCondition(admin, env.ns, 'slow', 'Ready', 'True', undefined, WAIT_MS);
     }, 180_000);
   },

@@ -81,7 +81,6 @@ export const KeyVaultErrors = {
   unavailable(): Fault {
     return {
       answer: 503,
-      headers: { 'retry-after': '1' },
       body: { error: { code: 'ServiceUnavailable', message: 'The service is unavailable.' } },
     };
   },

@@ -38,6 +38,14 @@ export class VaultTimeoutError extends Error {
   }
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 type PipelinePolicy = NonNullable<KeyClientOptions['additionalPolicies']>[number]['policy'];
 
 /** The operation a Key Vault request performs, from its method and path. */
@@ -148,10 +156,25 @@ export class AzureKeyOperations implements KeyOperations {
 
   listVersions(name: string): Promise<void> {
     return this.call('list', async (abortSignal) => {
-      await this.keys
-        .listPropertiesOfKeyVersions(name, { abortSignal })
-        .byPage({ maxPageSize: 1 })
-        .next();
+      // A failed page's error carries no body (so no inner code such as ForbiddenByRbac):
+      // keep the raw answer and hand its body on with the error.
+      let body: unknown;
+      try {
+        await this.keys
+          .listPropertiesOfKeyVersions(name, {
+            abortSignal,
+            onResponse: (raw) => {
+              body = raw.parsedBody ?? raw.bodyAsText;
+            },
+          })
+          .byPage({ maxPageSize: 1 })
+          .next();
+      } catch (err) {
+        const error = err as { details?: unknown };
+        if (body !== undefined && typeof error === 'object' && error.details === undefined)
+          error.details = typeof body === 'string' ? parseJson(body) : body;
+        throw err;
+      }
     });
   }
 

@@ -34,9 +34,11 @@ interface KeyVaultErrorBody {
 const TRANSIENT_NETWORK =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|aborted|timeout/i;
 
+/** The error object of Key Vault's body: in details.error, in details itself (paged calls), or the raw body. */
 function errorBody(err: ErrorLike): KeyVaultErrorBody['error'] {
-  const fromDetails = (err.details as KeyVaultErrorBody | undefined)?.error;
-  if (fromDetails) return fromDetails;
+  const details = err.details as (KeyVaultErrorBody & KeyVaultErrorBody['error']) | undefined;
+  if (details?.error) return details.error;
+  if (details?.code || details?.innererror || details?.innerError) return details;
   const text = err.response?.bodyAsText;
   if (!text) return undefined;
   try {
