@@ -18,7 +18,7 @@ export interface IntegrationAccountSpec {
    */
   store?: {
     /**
-     * Store each Ready certificate as a Secret named <certificate>-b2bcert, owned by the Certificate. Takes no settings.
+     * Store each Ready certificate as a Secret named <certificate>-b2bcert, owned by the Certificate (deletionPolicy Delete). Takes no settings.
      */
     kubernetes?: {};
   };

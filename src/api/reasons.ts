@@ -42,6 +42,8 @@ export const Reason = {
   Synced: 'Synced',
   StoreWriteFailed: 'StoreWriteFailed',
   StoreConflict: 'StoreConflict',
+  /** Event only: the store entry was changed by someone else and put back. */
+  StoreRestored: 'StoreRestored',
   // Expiring
   ExpiresSoon: 'ExpiresSoon',
   NotExpiring: 'NotExpiring',

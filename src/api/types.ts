@@ -24,6 +24,8 @@ export const Labels = {
   integrationAccount: `${GROUP}/integration-account`,
   certificate: `${GROUP}/certificate`,
   type: `${GROUP}/type`,
+  /** The uid of the Certificate a store Secret belongs to (also when it has no ownerReference). */
+  certificateUid: `${GROUP}/certificate-uid`,
 } as const;
 
 export const CertificateResource: ResourceType = {

@@ -3,7 +3,9 @@
 import { createPrivateKey } from 'node:crypto';
 import { inspectCertificate, type CertificateInfo } from './inspect.ts';
 
-export const MAX_SOURCE_BYTES = 64 * 1024;
+// A Secret or ConfigMap holds at most 1 MiB (the API server's limit), and a CA bundle in one
+// is often over 64 KiB; inline sources are held to 64 KiB by the CRD schema.
+export const MAX_SOURCE_BYTES = 1024 * 1024;
 
 export type ParseFailureReason = 'InvalidCertificate' | 'PrivateKeyInCertificate';
 
@@ -31,7 +33,7 @@ export function parseCertificateSource(input: string | Uint8Array): ParseResult 
   const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.length;
   if (size > MAX_SOURCE_BYTES) {
     return invalid(
-      `the certificate source is ${size} bytes; at most ${MAX_SOURCE_BYTES} (64 KiB) are accepted`,
+      `the certificate source is ${size} bytes; at most ${MAX_SOURCE_BYTES} (1 MiB) are accepted`,
     );
   }
   if (typeof input !== 'string' && input[0] === 0x30) return parseDer(input, 'DER');

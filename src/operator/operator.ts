@@ -4,7 +4,6 @@ import { findCondition } from '../api/conditions.ts';
 import {
   CertificateResource,
   IntegrationAccountResource,
-  Labels,
   skuQuota,
   type Certificate,
   type IntegrationAccount,
@@ -22,7 +21,7 @@ import {
 } from '../kube/client.ts';
 import { Controller } from '../runtime/controller.ts';
 import { Informer, objectKey } from '../runtime/informer.ts';
-import { KubernetesStore, type SecretMetadata } from '../stores/kubernetes-store.ts';
+import { KubernetesStore, secretNameFor, type SecretMetadata } from '../stores/kubernetes-store.ts';
 import { probeAccountVault } from '../vaults/azure/reachability.ts';
 import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
 import { CachingVerifier } from '../vaults/caching.ts';
@@ -188,6 +187,11 @@ export class Operator {
       if (c.spec.key) refs.push(`Secret/${c.metadata.namespace}/${c.spec.key.name}`);
       return refs;
     });
+    // The store Secret's name, whoever holds it: a hand edit gets repaired, and deleting a
+    // foreign Secret of that name (as StoreConflict asks) lets the certificate sync at once.
+    this.certificates.addIndex('storeSecret', (c) => [
+      `${c.metadata.namespace}/${secretNameFor(c.metadata.name)}`,
+    ]);
     this.wireHandlers();
   }
 
@@ -255,8 +259,9 @@ export class Operator {
       for (const c of this.certificates.byIndex('source', `Secret/${namespace}/${name}`)) {
         certs.enqueue(objectKey(c));
       }
-      const owner = s.metadata?.labels?.[Labels.certificate];
-      if (owner) certs.enqueue(`${namespace}/${owner}`);
+      for (const c of this.certificates.byIndex('storeSecret', `${namespace}/${name}`)) {
+        certs.enqueue(objectKey(c));
+      }
     };
     this.secrets.on({ added: onSecret, updated: (_, s) => onSecret(s), deleted: onSecret });
     const onConfigMap = (m: SecretMetadata) => {

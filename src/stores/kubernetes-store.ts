@@ -1,9 +1,9 @@
-// The kubernetes store: one Secret per Ready certificate, `<certificate>-b2bcert`, owned by
-// the Certificate. Writes happen only when the content differs (a content hash annotation,
-// read from the metadata cache, says so); a Secret of that name that is not ours is never
-// touched.
-import { createHash } from 'node:crypto';
-import { API_VERSION, GROUP, Labels, type Certificate } from '../api/types.ts';
+// The kubernetes store: one Secret per Ready certificate (see secret-content.ts for what it
+// holds). Steady state costs nothing: the store remembers the resourceVersion at which it last
+// wrote or read each Secret, and the metadata cache tells whether that is still the current
+// one. Any other version (a hand edit, or one not seen since start-up) is read once, compared
+// and, if it differs, put back. A Secret of that name that is not ours is never touched.
+import { Labels, type Certificate } from '../api/types.ts';
 import {
   SecretType,
   isConflict,
@@ -11,80 +11,39 @@ import {
   resourcePath,
   type KubeClient,
 } from '../kube/client.ts';
+import {
+  differences,
+  desiredSecret,
+  isHandEdit,
+  newSecret,
+  ownedBy,
+  ownerReferences,
+  patchFor,
+  type DesiredSecret,
+  type SecretMetadata,
+  type StoredSecret,
+} from './secret-content.ts';
+import { secretNameFor } from './store-names.ts';
 import { StoreConflictError, type Store, type StoreEntry, type SyncResult } from './store.ts';
 
-export const CONTENT_HASH_ANNOTATION = `${GROUP}/content-hash`;
-
-export interface SecretMetadata {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: { uid: string; kind: string; name: string; apiVersion: string }[];
-  };
-}
+export { CONTENT_HASH_ANNOTATION, type SecretMetadata } from './secret-content.ts';
+export { secretNameFor } from './store-names.ts';
 
 /** Reads Secret metadata from the operator's cache (never Secret data). */
 export type SecretMetadataLookup = (namespace: string, name: string) => SecretMetadata | undefined;
 
-interface DesiredSecret {
-  metadata: Record<string, unknown>;
-  type: 'Opaque';
-  data: Record<string, string>;
-}
-
-export function secretNameFor(certificateName: string): string {
-  return `${certificateName}-b2bcert`;
-}
-
-export function desiredSecret(entry: StoreEntry): DesiredSecret {
-  const { certificate } = entry;
-  const data: Record<string, string> = {
-    'tls.crt': entry.pem,
-    'metadata.json': JSON.stringify(entry.metadata),
-  };
-  if (entry.key) data['key.json'] = JSON.stringify(entry.key);
-  const labels = {
-    [Labels.integrationAccount]: certificate.spec.integrationAccount.name,
-    [Labels.certificate]: certificate.metadata.name,
-    [Labels.type]: certificate.spec.type,
-  };
-  const hash = createHash('sha256').update(JSON.stringify({ data, labels })).digest('hex');
-  return {
-    metadata: {
-      name: secretNameFor(certificate.metadata.name),
-      namespace: certificate.metadata.namespace,
-      labels,
-      annotations: { [CONTENT_HASH_ANNOTATION]: hash },
-      ownerReferences: [
-        {
-          apiVersion: API_VERSION,
-          kind: 'Certificate',
-          name: certificate.metadata.name,
-          uid: certificate.metadata.uid,
-          controller: true,
-          blockOwnerDeletion: false,
-        },
-      ],
-    },
-    type: 'Opaque',
-    data: Object.fromEntries(
-      Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
-    ),
-  };
-}
-
-const ownedBy = (secret: SecretMetadata | undefined, certificate: Certificate): boolean =>
-  secret?.metadata?.ownerReferences?.some((o) => o.uid === certificate.metadata.uid) ?? false;
+const conflict = (name: string) =>
+  new StoreConflictError(
+    `Secret ${name} already exists and is not owned by this Certificate; it is left untouched. Delete or rename it, or rename the Certificate`,
+  );
 
 export class KubernetesStore implements Store {
   readonly type = 'kubernetes';
 
   private readonly client: KubeClient;
   private readonly cachedSecret: SecretMetadataLookup;
+  /** namespace/name -> the version we last wrote or read, and the entry it holds. */
+  private readonly known = new Map<string, { resourceVersion: string; hash: string }>();
 
   constructor(client: KubeClient, cachedSecret: SecretMetadataLookup) {
     this.client = client;
@@ -98,57 +57,95 @@ export class KubernetesStore implements Store {
   async sync(entry: StoreEntry): Promise<SyncResult> {
     const { certificate } = entry;
     const desired = desiredSecret(entry);
-    const name = this.refFor(certificate);
     const namespace = certificate.metadata.namespace;
-    const hash = (desired.metadata.annotations as Record<string, string>)[CONTENT_HASH_ANNOTATION];
-    let current = this.cachedSecret(namespace, name);
+    const key = `${namespace}/${desired.name}`;
+    const cached = this.cachedSecret(namespace, desired.name);
+    const known = this.known.get(key);
+    if (cached && known && known.resourceVersion === cached.metadata?.resourceVersion) {
+      if (known.hash === desired.hash) return { ref: desired.name, written: false };
+      return this.update(desired, cached, certificate, false);
+    }
+    if (!cached) {
+      this.known.delete(key);
+      const created = await this.create(desired, certificate);
+      if (created) return created;
+    }
+    // Changed by someone else, or not seen since start-up: read it, data included, and compare.
+    const current = await this.read(namespace, desired.name);
     if (!current) {
-      try {
-        await this.client.create(resourcePath(SecretType, { namespace }), desired);
-        return { ref: name, written: true };
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        // Not in our cache yet, but there: read it to know whose it is.
-        current = await this.client.get<SecretMetadata>(
-          resourcePath(SecretType, { namespace, name }),
-        );
-      }
+      const created = await this.create(desired, certificate);
+      if (created) return created;
+      throw new Error(`Secret ${desired.name} was deleted and re-created while being written`);
     }
-    if (!ownedBy(current, certificate)) {
-      throw new StoreConflictError(
-        `Secret ${name} already exists and is not owned by this Certificate; it is left untouched. Delete or rename it, or rename the Certificate`,
+    // Our own current entry, changed since: someone else's edit, whatever the annotation says.
+    const ours = known?.hash === desired.hash;
+    return this.update(desired, current, certificate, true, ours);
+  }
+
+  /** Undefined when a Secret of that name already exists. */
+  private async create(
+    desired: DesiredSecret,
+    certificate: Certificate,
+  ): Promise<SyncResult | undefined> {
+    const namespace = certificate.metadata.namespace;
+    try {
+      const created = await this.client.create<SecretMetadata>(
+        resourcePath(SecretType, { namespace }),
+        newSecret(desired, namespace),
       );
+      this.remember(namespace, created, desired);
+      return { ref: desired.name, written: true };
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      return undefined;
     }
-    for (let attempt = 0; ; attempt++) {
-      if (current.metadata?.annotations?.[CONTENT_HASH_ANNOTATION] === hash)
-        return { ref: name, written: false };
-      // Merge patch: data keys we no longer want (key.json of a Private turned Public) go as null.
-      const data: Record<string, string | null> = { 'key.json': null, ...desired.data };
-      try {
-        await this.client.patch(resourcePath(SecretType, { namespace, name }), {
-          ...desired,
-          data,
-          metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion },
-        });
-        return { ref: name, written: true };
-      } catch (err) {
-        // Our cache was a step behind (we wrote it a moment ago): read it again and compare.
-        if (!isConflict(err) || attempt > 0) throw err;
-        current = await this.client.get<SecretMetadata>(
-          resourcePath(SecretType, { namespace, name }),
-        );
-        if (!ownedBy(current, certificate)) {
-          throw new StoreConflictError(
-            `Secret ${name} is no longer owned by this Certificate; it is left untouched`,
-          );
-        }
-      }
+  }
+
+  /**
+   * Brings `current` to the desired entry. Read (data included) it is compared first; from
+   * the cache (no data) it is known to be an older entry of ours.
+   */
+  private async update(
+    desired: DesiredSecret,
+    current: StoredSecret,
+    certificate: Certificate,
+    read: boolean,
+    wasCurrent = false,
+    attempt = 0,
+  ): Promise<SyncResult> {
+    const namespace = certificate.metadata.namespace;
+    const { name } = desired;
+    if (!ownedBy(current, certificate)) throw conflict(name);
+    const found = read ? differences(desired, current, certificate) : [];
+    if (read && found.length === 0) {
+      this.remember(namespace, current, desired);
+      return { ref: name, written: false };
+    }
+    const dataKeys = read ? Object.keys(current.data ?? {}) : undefined;
+    try {
+      const written = await this.client.patch<SecretMetadata>(
+        resourcePath(SecretType, { namespace, name }),
+        patchFor(desired, current, certificate, dataKeys),
+      );
+      this.remember(namespace, written, desired);
+      return {
+        ref: name,
+        written: true,
+        restored: read && (wasCurrent || isHandEdit(desired, current)) ? found : undefined,
+      };
+    } catch (err) {
+      // Written by someone in between (or our cache was a step behind): read it and compare.
+      if (!isConflict(err) || attempt > 0) throw err;
+      const again = await this.read(namespace, name);
+      if (!again) throw err;
+      return this.update(desired, again, certificate, true, wasCurrent, attempt + 1);
     }
   }
 
   async remove(certificate: Certificate): Promise<void> {
     const name = this.refFor(certificate);
     const namespace = certificate.metadata.namespace;
+    this.known.delete(`${namespace}/${name}`);
     const current = await this.read(namespace, name);
     if (!current || !ownedBy(current, certificate)) return;
     try {
@@ -167,22 +164,28 @@ export class KubernetesStore implements Store {
   async release(certificate: Certificate): Promise<void> {
     const name = this.refFor(certificate);
     const namespace = certificate.metadata.namespace;
+    this.known.delete(`${namespace}/${name}`);
     const current = await this.read(namespace, name);
     if (!current || !ownedBy(current, certificate)) return;
-    const owners = (current.metadata?.ownerReferences ?? []).filter(
-      (o) => o.uid !== certificate.metadata.uid,
-    );
+    const owners = ownerReferences(current, certificate, undefined);
     await this.client.patch(resourcePath(SecretType, { namespace, name }), {
       metadata: {
         ownerReferences: owners.length ? owners : null,
+        labels: { [Labels.certificateUid]: null },
         resourceVersion: current.metadata?.resourceVersion,
       },
     });
   }
 
-  private async read(namespace: string, name: string): Promise<SecretMetadata | undefined> {
+  private remember(namespace: string, secret: SecretMetadata, desired: DesiredSecret): void {
+    const resourceVersion = secret.metadata?.resourceVersion;
+    if (resourceVersion)
+      this.known.set(`${namespace}/${desired.name}`, { resourceVersion, hash: desired.hash });
+  }
+
+  private async read(namespace: string, name: string): Promise<StoredSecret | undefined> {
     try {
-      return await this.client.get<SecretMetadata>(resourcePath(SecretType, { namespace, name }));
+      return await this.client.get<StoredSecret>(resourcePath(SecretType, { namespace, name }));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

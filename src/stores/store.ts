@@ -14,6 +14,8 @@ export interface SyncResult {
   ref: string;
   /** False when the store already held exactly this entry (no write). */
   written: boolean;
+  /** What was found changed by someone else in an entry we wrote, and put back. */
+  restored?: string[] | undefined;
 }
 
 /** The store holds an object of that name that is not ours: never overwritten. */
@@ -25,6 +27,6 @@ export interface Store {
   sync(entry: StoreEntry): Promise<SyncResult>;
   /** deletionPolicy Delete: remove what we stored (only if it is ours). */
   remove(certificate: Certificate): Promise<void>;
-  /** deletionPolicy Retain: keep it, but let go of it (owner reference removed). */
+  /** deletionPolicy Retain: keep it, but let go of it (no longer marked as ours). */
   release(certificate: Certificate): Promise<void>;
 }

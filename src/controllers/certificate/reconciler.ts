@@ -148,6 +148,7 @@ export class CertificateReconciler {
               }
             : undefined,
       });
+      if (result.restored) await this.recordRestored(certificate, result.ref, result.restored);
       return { kind: 'synced', ...result };
     } catch (err) {
       if (err instanceof StoreConflictError)
@@ -158,6 +159,21 @@ export class CertificateReconciler {
         message: `writing the store failed: ${errorMessage(err)}`,
       };
     }
+  }
+
+  private async recordRestored(certificate: Certificate, ref: string, what: string[]) {
+    const message = `Secret ${ref} was changed by someone else (${what.join(', ')}); restored what the operator wrote`;
+    this.deps.log.info('store entry restored', {
+      namespace: certificate.metadata.namespace,
+      name: certificate.metadata.name,
+      changed: what.join(', '),
+    });
+    await this.deps.events.record(
+      { apiVersion: API_VERSION, kind: 'Certificate', metadata: certificate.metadata },
+      'Warning',
+      Reason.StoreRestored,
+      message,
+    );
   }
 
   /** Writes status only when it differs, records transition events and metrics. */

@@ -3,13 +3,23 @@
 import { skuQuota, type Certificate, type IntegrationAccount } from '../../api/types.ts';
 import type { SourceState } from './evaluate.ts';
 
-const byAge = (a: Certificate, b: Certificate): number => {
-  const ta = a.metadata.creationTimestamp ? new Date(a.metadata.creationTimestamp).getTime() : 0;
-  const tb = b.metadata.creationTimestamp ? new Date(b.metadata.creationTimestamp).getTime() : 0;
-  return ta - tb || a.metadata.name.localeCompare(b.metadata.name);
-};
+const createdAt = (c: Certificate): number =>
+  c.metadata.creationTimestamp ? new Date(c.metadata.creationTimestamp).getTime() : 0;
 
-/** Oldest first by creation time, then name: the same answer on every run. */
+/** Has been written to the store: it holds its slot against newcomers. */
+const holdsSlot = (c: Certificate): number => (c.status?.store?.ref ? 0 : 1);
+
+/**
+ * Certificates already in the store first, then oldest first, then by name: a newcomer never
+ * pushes out a synced certificate, even created in the same second (timestamps have 1 s
+ * resolution) with a name that sorts first.
+ */
+const byPlace = (a: Certificate, b: Certificate): number =>
+  holdsSlot(a) - holdsSlot(b) ||
+  createdAt(a) - createdAt(b) ||
+  a.metadata.name.localeCompare(b.metadata.name);
+
+/** The certificate's place among its account's certificates: the same answer on every run. */
 export function quotaPosition(
   certificate: Certificate,
   account: IntegrationAccount | undefined,
@@ -17,7 +27,7 @@ export function quotaPosition(
 ): { rank: number; quota: number } {
   const quota = skuQuota[account?.spec.sku ?? 'Standard'];
   if (siblings.length <= quota) return { rank: 0, quota };
-  const ordered = [...siblings].sort(byAge);
+  const ordered = [...siblings].sort(byPlace);
   const rank = ordered.findIndex((c) => c.metadata.uid === certificate.metadata.uid);
   return { rank: rank < 0 ? ordered.length : rank, quota };
 }

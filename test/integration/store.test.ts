@@ -1,0 +1,154 @@
+// The kubernetes store against the real API server: hand edits put back, a foreign Secret's
+// deletion noticed at once, names of any valid length, and no cost in the steady state.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CertificateResource, Labels } from '../../src/api/types.ts';
+import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
+import { selfSigned } from '../support/certs.ts';
+import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
+import { startOperator, type RunningOperator } from '../support/operator.ts';
+import {
+  condition,
+  createAccount,
+  createCertificate,
+  waitForCondition,
+} from '../support/resources.ts';
+
+interface Secret {
+  metadata: {
+    name: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { uid: string; kind: string }[];
+    resourceVersion?: string;
+  };
+  data?: Record<string, string>;
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const decoded = (s: Secret, key: string) =>
+  Buffer.from(s.data?.[key] ?? '', 'base64').toString('utf8');
+
+describe('the kubernetes store', () => {
+  let admin: KubeClient;
+  let ns: string;
+  let op: RunningOperator;
+  const partner = selfSigned('rsa2048', { keyUsage: ['digitalSignature'] });
+  const other = selfSigned('ec256', {});
+  const secretOf = (name: string) =>
+    admin.get<Secret>(resourcePath(SecretType, { namespace: ns, name }));
+  const eventsFor = async (name: string, reason: string) => {
+    const list = await admin.list<{
+      items: { reason: string; type: string; message: string; involvedObject: { name: string } }[];
+    }>(`/api/v1/namespaces/${ns}/events`);
+    return list.items.filter((e) => e.reason === reason && e.involvedObject.name === name);
+  };
+
+  beforeAll(async () => {
+    admin = adminClient();
+    ns = await createNamespace(admin, 'store');
+    await createAccount(admin, ns, 'contoso');
+    op = await startOperator(ns);
+  });
+  afterAll(async () => op?.stop());
+
+  it('puts back a hand-edited tls.crt, metadata.json and a removed label, with a StoreRestored event', async () => {
+    await createCertificate(admin, ns, 'edited', {
+      certificate: { inline: partner.pem },
+      metadata: { partner: 'fabrikam' },
+    });
+    await waitForCondition(admin, ns, 'edited', 'Ready', 'True');
+    const path = resourcePath(SecretType, { namespace: ns, name: 'edited-b2bcert' });
+    const restored = (check: (s: Secret) => boolean, what: string) =>
+      eventually(async () => {
+        const s = await secretOf('edited-b2bcert');
+        return check(s) ? s : undefined;
+      }, what);
+
+    // The content-hash annotation is left alone, as a hand edit would.
+    await admin.patch(path, { data: { 'tls.crt': b64(other.pem) } });
+    await restored((s) => decoded(s, 'tls.crt') === partner.pem, 'tls.crt restored');
+
+    await admin.patch(path, { data: { 'metadata.json': b64('{"partner":"mallory"}') } });
+    await restored(
+      (s) => decoded(s, 'metadata.json') === '{"partner":"fabrikam"}',
+      'metadata.json restored',
+    );
+
+    await admin.patch(
+      path,
+      [{ op: 'remove', path: '/metadata/labels/integration.b2b.dev~1type' }],
+      'json',
+    );
+    const back = await restored(
+      (s) => s.metadata.labels?.[Labels.type] === 'Public',
+      'label restored',
+    );
+    expect(back.metadata.labels?.[Labels.certificate]).toBe('edited');
+
+    const events = await eventually(async () => {
+      const found = await eventsFor('edited', 'StoreRestored');
+      return found.length >= 3 ? found : undefined;
+    }, 'three StoreRestored events');
+    expect(events[0]!.type).toBe('Warning');
+    expect(events.map((e) => e.message).join('\n')).toMatch(/data tls\.crt/);
+    const c = await waitForCondition(admin, ns, 'edited', 'Ready', 'True');
+    expect(condition(c, 'Synced')?.status).toBe('True');
+  });
+
+  it('reads and writes nothing of the store Secret on reconciles where nothing changed', async () => {
+    await createCertificate(admin, ns, 'quiet', { certificate: { inline: partner.pem } });
+    await waitForCondition(admin, ns, 'quiet', 'Ready', 'True');
+    await settle(1_500);
+    const secretRequests = () =>
+      op.requests.filter((r) => r.path.includes(`/secrets/quiet-b2bcert`)).length;
+    const before = secretRequests();
+    const reconciles = async () =>
+      (await op.metrics.reconcileTotal.get()).values
+        .filter((v) => v.labels.kind === 'Certificate')
+        .reduce((sum, v) => sum + v.value, 0);
+    const reconcilesBefore = await reconciles();
+    // Each label change is a new resourceVersion of the Certificate: a reconcile.
+    for (let i = 0; i < 3; i++) {
+      await admin.patch(resourcePath(CertificateResource, { namespace: ns, name: 'quiet' }), {
+        metadata: { labels: { touched: String(i) } },
+      });
+      await settle(500);
+    }
+    await settle(1_000);
+    expect(await reconciles()).toBeGreaterThanOrEqual(reconcilesBefore + 3);
+    expect(secretRequests()).toBe(before);
+  });
+
+  it('syncs at once when the foreign Secret that caused StoreConflict is deleted', async () => {
+    await admin.create(resourcePath(SecretType, { namespace: ns }), {
+      metadata: { name: 'taken-b2bcert' },
+      stringData: { mine: 'yes' },
+    });
+    await createCertificate(admin, ns, 'taken', { certificate: { inline: partner.pem } });
+    await waitForCondition(admin, ns, 'taken', 'Ready', 'False', 'StoreConflict');
+    await admin.delete(resourcePath(SecretType, { namespace: ns, name: 'taken-b2bcert' }));
+    await waitForCondition(admin, ns, 'taken', 'Ready', 'True', undefined, 20_000);
+    const secret = await secretOf('taken-b2bcert');
+    expect(decoded(secret, 'tls.crt')).toBe(partner.pem);
+  });
+
+  it('syncs certificates and accounts whose names are too long for a label or a Secret name', async () => {
+    const account = `${'contoso-'.repeat(12)}long`; // 100 characters
+    const name = `${'fabrikam.'.repeat(27)}partner`; // 250 characters
+    await createAccount(admin, ns, account);
+    await createCertificate(admin, ns, name, {
+      integrationAccount: { name: account },
+      certificate: { inline: partner.pem },
+    });
+    const c = await waitForCondition(admin, ns, name, 'Ready', 'True');
+    const ref = c.status?.store?.ref ?? '';
+    expect(ref.length).toBeLessThanOrEqual(253);
+    const secret = await secretOf(ref);
+    expect(decoded(secret, 'tls.crt')).toBe(partner.pem);
+    expect(secret.metadata.annotations?.[Labels.certificate]).toBe(name);
+    expect(secret.metadata.annotations?.[Labels.integrationAccount]).toBe(account);
+    for (const value of Object.values(secret.metadata.labels ?? {}))
+      expect(value.length).toBeLessThanOrEqual(63);
+  });
+});

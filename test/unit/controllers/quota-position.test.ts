@@ -1,0 +1,51 @@
+// A certificate's place in its account's quota: who keeps a slot when there are too many.
+import { describe, expect, it } from 'vitest';
+import type { Certificate, IntegrationAccount } from '../../../src/api/types.ts';
+import { quotaPosition } from '../../../src/controllers/certificate/gather.ts';
+
+const basic: IntegrationAccount = {
+  apiVersion: 'integration.b2b.dev/v1alpha1',
+  kind: 'IntegrationAccount',
+  metadata: { name: 'contoso', namespace: 'b2b' },
+  spec: { sku: 'Basic' },
+};
+
+const at = (name: string, created: string, synced = false): Certificate => ({
+  apiVersion: 'integration.b2b.dev/v1alpha1',
+  kind: 'Certificate',
+  metadata: { name, namespace: 'b2b', uid: `uid-${name}`, creationTimestamp: new Date(created) },
+  spec: { integrationAccount: { name: 'contoso' }, type: 'Public', certificate: { inline: 'x' } },
+  ...(synced ? { status: { store: { ref: `${name}-b2bcert`, syncedTime: created } } } : {}),
+});
+
+const ranks = (siblings: Certificate[]) =>
+  Object.fromEntries(
+    siblings.map((c) => [c.metadata.name, quotaPosition(c, basic, siblings).rank]),
+  );
+
+describe('quotaPosition', () => {
+  it('keeps a synced certificate in its slot against a newcomer created in the same second whose name sorts first', () => {
+    const second = '2026-01-01T00:00:00Z';
+    const siblings = [at('zeta', second, true), at('omega', second, true), at('alpha', second)];
+    expect(ranks(siblings)).toEqual({ omega: 0, zeta: 1, alpha: 2 });
+  });
+
+  it('keeps a synced certificate in its slot even against an older one that never synced', () => {
+    const siblings = [
+      at('old', '2026-01-01T00:00:00Z'),
+      at('held-1', '2026-01-02T00:00:00Z', true),
+      at('held-2', '2026-01-03T00:00:00Z', true),
+    ];
+    expect(ranks(siblings)).toEqual({ 'held-1': 0, 'held-2': 1, old: 2 });
+  });
+
+  it('orders the rest by creation time, then name, the same on every run', () => {
+    const siblings = [
+      at('c', '2026-01-02T00:00:00Z'),
+      at('b', '2026-01-01T00:00:00Z'),
+      at('a', '2026-01-01T00:00:00Z'),
+    ];
+    expect(ranks(siblings)).toEqual({ a: 0, b: 1, c: 2 });
+    expect(ranks([...siblings].reverse())).toEqual({ a: 0, b: 1, c: 2 });
+  });
+});
