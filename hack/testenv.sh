@@ -55,10 +55,13 @@ binaries() {
       [[ -x "$KUBEBUILDER_ASSETS/$b" ]] || die "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has no executable $b"
     done
     ETCD_BIN="$KUBEBUILDER_ASSETS/etcd"; APISERVER_BIN="$KUBEBUILDER_ASSETS/kube-apiserver"; KUBECTL_DIR="$KUBEBUILDER_ASSETS"
+    # envtest's assets have no kube-controller-manager: then no garbage collector runs.
+    KCM_BIN="$KUBEBUILDER_ASSETS/kube-controller-manager"
   else
     local k8s etcd
     k8s="$("$ROOT/hack/build-k8s.sh")"; etcd="$("$ROOT/hack/build-etcd.sh")"
     ETCD_BIN="$etcd/etcd"; APISERVER_BIN="$k8s/kube-apiserver"; KUBECTL_DIR="$k8s"
+    KCM_BIN="$k8s/kube-controller-manager"
   fi
 }
 
@@ -107,6 +110,27 @@ contexts:
     context: { cluster: testenv, user: $user }
 current-context: $user
 KC
+}
+
+# kube-controller-manager with only the garbage collector, as a cluster runs it, so deleting
+# an owner (background or foreground) really deletes its dependents. Serves its health on
+# loopback only; uses the admin's client certificate.
+start_garbage_collector() {
+  if [[ ! -x "$KCM_BIN" ]]; then
+    echo "warning: no kube-controller-manager at $KCM_BIN: the garbage collector does not run" >&2
+    return 0
+  fi
+  local port
+  port="$(free_port)"
+  mkdir -p "$DIR/kcm"
+  start_bg kube-controller-manager "$KCM_BIN" --kubeconfig="$DIR/admin.kubeconfig" \
+    --authentication-kubeconfig="$DIR/admin.kubeconfig" --authorization-kubeconfig="$DIR/admin.kubeconfig" \
+    --controllers=garbagecollector --leader-elect=false --use-service-account-credentials=false \
+    --bind-address=127.0.0.1 --secure-port="$port" --cert-dir="$DIR/kcm"
+  wait_for kube-controller-manager 60 curl -sfk "https://127.0.0.1:$port/healthz" \
+    || die "kube-controller-manager did not become healthy"
+  echo "export B2B_TEST_GARBAGE_COLLECTOR=1" >>"$DIR/env.tmp"
+  "$KCM_BIN" --version | sed 's/^Kubernetes/kube-controller-manager/' >>"$DIR/versions"
 }
 
 # The Key Vault emulator, when its jar can be obtained (hack/build-lowkey-vault.sh). Without
@@ -188,6 +212,7 @@ up() {
     "$ETCD_BIN" --version | sed -n 1p
     "$KUBECTL_DIR/kubectl" version --client | sed -n 1p
   } >"$DIR/versions"
+  start_garbage_collector
   start_vault_emulator
   trap - ERR
   mv "$DIR/env.tmp" "$DIR/env"

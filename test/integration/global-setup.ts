@@ -16,6 +16,8 @@ export interface TestEnv {
   vaultUrl: string | undefined;
   vaultCaFile: string | undefined;
   tokenAuthority: string | undefined;
+  /** kube-controller-manager's garbage collector runs (not with envtest's assets). */
+  garbageCollector: boolean;
 }
 
 declare module 'vitest' {
@@ -104,6 +106,7 @@ export default function setup(project: TestProject) {
       vaultUrl: vars.B2B_TEST_VAULT_URL,
       vaultCaFile: vars.NODE_EXTRA_CA_CERTS,
       tokenAuthority: vars.AZURE_POD_IDENTITY_AUTHORITY_HOST,
+      garbageCollector: vars.B2B_TEST_GARBAGE_COLLECTOR === '1',
     });
   } catch (err) {
     down();
