@@ -1,7 +1,22 @@
 // CEL rules (x-kubernetes-validations) evaluated with @marcbachmann/cel-js, a maintained CEL
 // implementation for JavaScript with the macros (has, all, exists, filter, map) and the string
-// functions (size, matches, startsWith, endsWith, contains, lowerAscii, ...) the rules use.
-import { parse, type ASTNode } from '@marcbachmann/cel-js';
+// functions (size, matches, startsWith, endsWith, contains, lowerAscii, split, ...) the rules
+// use, plus the few Kubernetes library functions it lacks that are cheap to mirror. A rule it
+// cannot evaluate (e.g. quantity() or ip()) is reported as checked at apply time, not as a fault.
+
+/** The environment of x-kubernetes-validations: `self` of any type, optionals on. */
+const kubernetes = new Environment({
+  unlistedVariablesAreDyn: true,
+  enableOptionalTypes: true,
+  homogeneousAggregateLiterals: false,
+})
+  .registerFunction(
+    'string.replace(string, string): string',
+    (s: string, from: string, to: string) => s.split(from).join(to),
+  )
+  .registerFunction('string.charAt(int): string', (s: string, i: bigint) => [...s][Number(i)] ?? '')
+  .registerFunction('isURL(string): bool', (s: string) => URL.canParse(s));
+import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import type { Schema } from './crd-schema.ts';
 import { isObject } from './input.ts';
 
@@ -13,9 +28,9 @@ export interface CompiledRule {
 }
 
 export function compileRule(rule: string): CompiledRule {
-  let program: ReturnType<typeof parse>;
+  let program: ReturnType<typeof kubernetes.parse>;
   try {
-    program = parse(rule);
+    program = kubernetes.parse(rule);
   } catch (err) {
     const error = (err as Error).message;
     return { transition: false, evaluate: () => ({ error }) };

@@ -43,6 +43,8 @@ export interface SchemaError {
   message: string;
   /** The CEL rule that failed, when it was one. */
   rule?: string;
+  /** The rule could not be evaluated here (a function b2b lacks): the API server decides. */
+  unevaluated?: boolean;
 }
 
 export const crdDirectory = new URL('../../crds/', import.meta.url).pathname;
@@ -257,14 +259,21 @@ function checkRules(schema: Schema, value: unknown, at: string, errors: SchemaEr
     if (rule.transition) continue; // compares with oldSelf: only on update
     const verdict = rule.evaluate(value, schema);
     if (verdict === true) continue;
-    errors.push({
-      field: validation.fieldPath ? `${at}${validation.fieldPath}` : at,
-      message:
-        verdict === false
-          ? `Invalid value: "${typeOf(value)}": ${validation.message ?? `failed rule: ${validation.rule}`}`
-          : `Internal error: the rule ${validation.rule} could not be evaluated: ${verdict.error}`,
-      rule: validation.rule,
-    });
+    const field = validation.fieldPath ? `${at}${validation.fieldPath}` : at;
+    errors.push(
+      verdict === false
+        ? {
+            field,
+            message: `Invalid value: "${typeOf(value)}": ${validation.message ?? `failed rule: ${validation.rule}`}`,
+            rule: validation.rule,
+          }
+        : {
+            field,
+            message: `the rule ${validation.rule} is checked at apply time (b2b cannot evaluate it: ${verdict.error})`,
+            rule: validation.rule,
+            unevaluated: true,
+          },
+    );
   }
 }
 

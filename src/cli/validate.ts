@@ -49,6 +49,8 @@ interface Parsed {
   /** The object after defaulting, when the schema accepted it. */
   valid: Record<string, unknown> | undefined;
   errors: string[];
+  /** CEL rules b2b could not evaluate: the API server checks them at apply time. */
+  notes: string[];
 }
 
 const ourApiGroup = (apiVersion: unknown) =>
@@ -71,7 +73,9 @@ export function validateObjects(
     ]),
   );
   const dataByName = dataObjects(all);
-  return ours.map((p): ObjectResult => {
+  return ours.map((p) => withNotes(judge(p), p.notes));
+
+  function judge(p: Parsed): ObjectResult {
     const where = {
       file: p.source.file,
       line: p.source.line,
@@ -92,7 +96,11 @@ export function validateObjects(
       ...where,
       ...certificateVerdict(certificate, certificates, accounts, dataByName, options),
     };
-  });
+  }
+}
+
+function withNotes(result: ObjectResult, notes: readonly string[]): ObjectResult {
+  return notes.length ? { ...result, message: [result.message, ...notes].join('; ') } : result;
 }
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -115,6 +123,7 @@ function parse(
     name: typeof metadata.name === 'string' ? metadata.name : '(no name)',
     valid: undefined,
     errors: [],
+    notes: [],
   };
   if (!ourApiGroup(object.apiVersion)) return parsed;
   const [group, version] = String(object.apiVersion).split('/');
@@ -133,7 +142,8 @@ function parse(
       `metadata.name: Invalid value: "${metadata.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
     );
   const { value, errors } = validateAgainstSchema(schema, object);
-  parsed.errors.push(...errors.map((e) => `${e.field}: ${e.message}`));
+  for (const e of errors)
+    (e.unevaluated ? parsed.notes : parsed.errors).push(`${e.field}: ${e.message}`);
   if (parsed.errors.length === 0) {
     const valid = value as Record<string, unknown>;
     const uid = key(parsed.namespace, parsed.name);

@@ -2,7 +2,13 @@
 // the schema checks (types, enums, patterns, sizes, unknown fields, defaults) act as the API
 // server's do.
 import { describe, expect, it } from 'vitest';
-import { celRules, loadCrds, validateAgainstSchema } from '../../../src/cli/crd-schema.ts';
+import { compileRule } from '../../../src/cli/cel.ts';
+import {
+  celRules,
+  loadCrds,
+  validateAgainstSchema,
+  type Schema,
+} from '../../../src/cli/crd-schema.ts';
 import { parseManifests } from '../../../src/cli/input.ts';
 import { validateObjects } from '../../../src/cli/validate.ts';
 import { ruleCases, transitionRules } from '../../support/crd-rule-cases.ts';
@@ -110,5 +116,41 @@ describe('the structural schema', () => {
         },
       }),
     ).toEqual(['spec.keyVaults[1]: Duplicate value: ["v"]']);
+  });
+});
+
+describe('CEL beyond the rules of crds/ today', () => {
+  const holds = (rule: string, self: unknown) =>
+    compileRule(rule).evaluate(self, { type: 'object' });
+
+  it('evaluates the string functions, macros and optionals Kubernetes offers', () => {
+    expect(
+      holds("self.name.matches('^[a-z]+$') && self.name.startsWith('con')", { name: 'contoso' }),
+    ).toBe(true);
+    expect(holds("self.name.lowerAscii().split('o').size() == 3", { name: 'COntOs' })).toBe(true);
+    expect(holds("self.name.replace('o', '0') == 'c0nt0s0'", { name: 'contoso' })).toBe(true);
+    expect(
+      holds("self.name.charAt(0) == 'c' && self.name.indexOf('t') == 3", { name: 'contoso' }),
+    ).toBe(true);
+    expect(
+      holds('isURL(self.url) && self.tags.all(t, t.size() < 5)', {
+        url: 'https://a.example',
+        tags: ['a'],
+      }),
+    ).toBe(true);
+    expect(holds("self.?missing.orValue('x') == 'x'", {})).toBe(true);
+    expect(holds("self.name.endsWith('x')", { name: 'contoso' })).toBe(false);
+  });
+
+  it('reports a rule it cannot evaluate as checked at apply time, not as a failure', () => {
+    const schema: Schema = {
+      type: 'object',
+      properties: { size: { type: 'string' } },
+      'x-kubernetes-validations': [{ rule: "quantity(self.size).isLessThan(quantity('1Gi'))" }],
+    };
+    const { errors } = validateAgainstSchema(schema, { size: '1Mi' });
+    expect(errors).toMatchObject([
+      { unevaluated: true, message: expect.stringMatching(/is checked at apply time/) as string },
+    ]);
   });
 });
