@@ -91,7 +91,7 @@ const underQuota = on('Ready', ({ quota, account }) =>
     ? undefined
     : {
         reason: Reason.QuotaExceeded,
-        message: `IntegrationAccount ${account?.metadata.name ?? ''} (sku ${account?.spec.sku ?? 'Standard'}) holds at most ${quota.quota} certificates and this is number ${quota.rank + 1} by creation time; delete a certificate or choose a larger sku`,
+        message: `IntegrationAccount ${account?.metadata.name ?? ''} (sku ${account?.spec.sku ?? 'Standard'}) holds at most ${quota.quota} certificates and this is number ${quota.rank + 1} (certificates already in the store first, then by creation time); delete a certificate or choose a larger sku`,
         terminal: true,
       },
 );
