@@ -23,7 +23,7 @@ export interface InformerHandlers<T> {
   deleted?(obj: T): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   name: string;
   client: KubeClient;
   /** Collection path, e.g. /apis/g/v/certificates or /api/v1/namespaces/x/secrets. */
@@ -31,6 +31,11 @@ export interface InformerOptions {
   labelSelector?: string;
   /** Metadata-only: Secrets' data is never held in memory. */
   metadataOnly?: boolean;
+  /**
+   * Applied to each object before it is cached (drop what nobody reads). managedFields and
+   * kubectl's last-applied-configuration are always dropped first.
+   */
+  transform?: (obj: T) => T;
   /** No byte for this long means the connection is dead: re-watch. */
   idleTimeoutMs?: number;
   /** A full relist this often, whatever the watch says. */
@@ -42,6 +47,40 @@ const METADATA_ACCEPT =
   'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const METADATA_WATCH_ACCEPT =
   'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+interface LooseMetadata {
+  managedFields?: unknown;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Drops what the operator never reads and what can be large or secret: managedFields, and
+ * kubectl's last-applied-configuration, which holds a whole applied object (a Secret's data).
+ */
+function stripUnread<T extends KubeObject>(obj: T): T {
+  const metadata = obj.metadata as LooseMetadata | undefined;
+  if (!metadata) return obj;
+  delete metadata.managedFields;
+  if (metadata.annotations) {
+    delete metadata.annotations[LAST_APPLIED];
+    if (Object.keys(metadata.annotations).length === 0) delete metadata.annotations;
+  }
+  return obj;
+}
+
+/** A transform that keeps only the annotations `keep` accepts. */
+export function keepAnnotations<T extends KubeObject>(keep: (name: string) => boolean) {
+  return (obj: T): T => {
+    const metadata = obj.metadata as LooseMetadata | undefined;
+    if (!metadata?.annotations) return obj;
+    const kept = Object.entries(metadata.annotations).filter(([name]) => keep(name));
+    if (kept.length) metadata.annotations = Object.fromEntries(kept);
+    else delete metadata.annotations;
+    return obj;
+  };
+}
 
 export const objectKey = (obj: KubeObject): string =>
   obj.metadata?.namespace
@@ -76,9 +115,9 @@ export class Informer<T extends KubeObject> {
   /** Counts of what happened, for tests and logs. */
   readonly stats = { lists: 0, watches: 0, restarts: 0, gone: 0, idleTimeouts: 0 };
 
-  private readonly options: InformerOptions;
+  private readonly options: InformerOptions<T>;
 
-  constructor(options: InformerOptions) {
+  constructor(options: InformerOptions<T>) {
     this.options = options;
   }
 
@@ -207,10 +246,13 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  private upsert(key: string, obj: T): void {
-    // managedFields are often the largest part of an object and nobody here reads them.
-    if (obj.metadata && 'managedFields' in obj.metadata)
-      delete (obj.metadata as { managedFields?: unknown }).managedFields;
+  private prepare(obj: T): T {
+    const stripped = stripUnread(obj);
+    return this.options.transform ? this.options.transform(stripped) : stripped;
+  }
+
+  private upsert(key: string, received: T): void {
+    const obj = this.prepare(received);
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     this.reindex(key, old, obj);
@@ -253,7 +295,7 @@ export class Informer<T extends KubeObject> {
       const old = this.cache.get(key);
       this.cache.delete(key);
       this.reindex(key, old, undefined);
-      for (const h of this.handlers) h.deleted?.(old ?? event.object);
+      for (const h of this.handlers) h.deleted?.(old ?? this.prepare(event.object));
       return;
     }
     this.upsert(key, event.object);
