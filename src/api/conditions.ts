@@ -2,7 +2,10 @@
 // condition carries the generation it describes, and abnormal-true conditions (Reconciling,
 // Stalled) are left out when they do not hold, as kstatus expects.
 import { isDeepStrictEqual } from 'node:util';
+import { ConditionType } from './reasons.ts';
 import type { Condition } from './types.ts';
+
+const ownTypes: ReadonlySet<string> = new Set(Object.values(ConditionType));
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -20,14 +23,18 @@ export function findCondition(
   return conditions?.find((c) => c.type === type);
 }
 
-/** The conditions to write: `desired` in order, keeping transition times that still hold. */
+/**
+ * The conditions to write: `desired` in order, keeping transition times that still hold, then
+ * the conditions of types this operator never writes, as they are: other writers own those.
+ */
 export function mergeConditions(
   current: readonly Condition[] | undefined,
   desired: readonly DesiredCondition[],
   generation: number,
   now: Date,
 ): Condition[] {
-  return desired.map((d) => {
+  const others = (current ?? []).filter((c) => !ownTypes.has(c.type));
+  const own = desired.map((d) => {
     const previous = findCondition(current, d.type);
     const lastTransitionTime =
       previous && previous.status === d.status
@@ -42,6 +49,7 @@ export function mergeConditions(
       message: d.message,
     };
   });
+  return [...own, ...others];
 }
 
 /** JSON-normal form: what the API server would store (undefined fields dropped). */

@@ -188,9 +188,11 @@ export class CertificateReconciler {
       const patch: Record<string, unknown> = { ...normalize(status) };
       for (const field of Object.keys(certificate.status ?? {}))
         if (!(field in patch)) patch[field] = null;
+      // The resourceVersion makes this conditional: conditions replace the list whole, so a
+      // condition another writer added since our cache saw the object must not be lost (409).
       await client.patch(
         resourcePath(CertificateResource, { namespace, name, subresource: 'status' }),
-        { status: patch },
+        { metadata: { resourceVersion: certificate.metadata.resourceVersion }, status: patch },
       );
       for (const e of transitionEvents(certificate.status, status, store)) {
         await events.record(

@@ -47,7 +47,11 @@ export class IntegrationAccountReconciler {
     if (sameStatus(account.status, status)) return next;
     await this.deps.client.patch(
       resourcePath(IntegrationAccountResource, { namespace, name, subresource: 'status' }),
-      { status: normalize(status) },
+      // Conditional (resourceVersion): the conditions list is replaced whole.
+      {
+        metadata: { resourceVersion: account.metadata.resourceVersion },
+        status: normalize(status),
+      },
     );
     await this.recordTransitions(account, vaults);
     return next;
