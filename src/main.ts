@@ -44,16 +44,55 @@ async function main(): Promise<number> {
   client.onRequest((r) =>
     metrics.kubeApiRequests.inc({ method: r.method, code: String(r.status) }),
   );
-  const operator = new Operator({ client, settings: config, log, metrics });
+  const elector = config.leaderElect
+    ? new LeaderElector({
+        client,
+        namespace: config.leaderElectionNamespace,
+        name: config.leaderElectionId,
+        identity: `${hostname()}_${process.pid}`,
+        log,
+      })
+    : undefined;
+  const operator = new Operator({
+    client,
+    settings: config,
+    log,
+    metrics,
+    ...(elector ? { isLeader: () => elector.isLeading() } : {}),
+  });
 
-  const shutdown = new AbortController();
+  // SIGTERM stops new work and drains what is in flight; past the deadline (or when
+  // leadership is lost) in-flight work is cancelled: its requests abort, and a reconcile is
+  // level-triggered, so the next run (here or on the next leader) finishes what it began.
+  const stop = new AbortController();
+  const cancel = new AbortController();
+  let lost = false;
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, () => {
-      log.info('shutting down: finishing in-flight work', { signal: sig });
-      shutdown.abort();
+    process.on(sig, () => {
+      if (stop.signal.aborted) return;
+      log.info('shutting down: finishing in-flight work', {
+        signal: sig,
+        inFlight: operator.inFlight,
+        deadlineMs: config.gracefulShutdownTimeoutMs,
+      });
+      stop.abort();
+      setTimeout(() => {
+        log.warn('shutdown deadline passed; cancelling in-flight work');
+        cancel.abort(new Error('shutdown deadline passed'));
+      }, config.gracefulShutdownTimeoutMs).unref();
     });
   }
-  const servers = [metricsServer(metrics), probeServer(() => operator.isRunning)];
+  // Cancelled work that still does not end (a call without a timeout) does not hold the exit.
+  cancel.signal.addEventListener('abort', () => {
+    setTimeout(() => {
+      log.error('in-flight work did not stop after cancelling; exiting');
+      process.exit(stop.signal.aborted && !lost ? 0 : 1);
+    }, 5_000).unref();
+  });
+  // Ready: able to serve as leader or standby (caches synced, or waiting for the lease).
+  const ready = () =>
+    !stop.signal.aborted && (operator.isRunning || elector?.state === 'candidate');
+  const servers = [metricsServer(metrics), probeServer(ready)];
   const metricsPort = await listen(servers[0]!, config.metricsBindAddress);
   const probePort = await listen(servers[1]!, config.healthProbeBindAddress);
   log.info('operator starting', {
@@ -64,21 +103,21 @@ async function main(): Promise<number> {
     probePort,
     allowedVaultHosts: config.allowedVaultHosts,
   });
-  const runOperator = (signal: AbortSignal) => operator.run(signal);
-  if (config.leaderElect) {
-    await new LeaderElector({
-      client,
-      namespace: config.leaderElectionNamespace,
-      name: 'b2b-certificate-operator',
-      identity: `${hostname()}_${process.pid}`,
-      log,
-    }).run(shutdown.signal, runOperator);
+  if (elector) {
+    const result = await elector.run(stop.signal, (leading) => {
+      leading.addEventListener('abort', () => cancel.abort(leading.reason), { once: true });
+      return operator.run(stop.signal, cancel.signal);
+    });
+    lost = result.lost;
   } else {
-    await runOperator(shutdown.signal);
+    await operator.run(stop.signal, cancel.signal);
   }
   for (const s of servers) s.close();
-  log.info('operator stopped');
-  return shutdown.signal.aborted ? 0 : 1;
+  log.info('operator stopped', {
+    ...(lost ? { reason: 'leadership lost' } : {}),
+    drained: !cancel.signal.aborted,
+  });
+  return stop.signal.aborted && !lost ? 0 : 1;
 }
 
 main().then(

@@ -3,6 +3,8 @@
 // plugins); requests and watch streams are plain HTTP through undici, so content types,
 // timeouts and request counting are explicit.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { fetch } from 'undici';
@@ -107,17 +109,45 @@ export interface WatchEvent<T> {
   object: T;
 }
 
+/**
+ * Bounds the requests of one view of a client: every request also ends when `signal()`
+ * aborts, and none is sent once `check()` throws (e.g. leadership has lapsed).
+ */
+export interface RequestFence {
+  signal(): AbortSignal | undefined;
+  check?(): void;
+}
+
+interface Session {
+  listeners: ((r: RequestRecord) => void)[];
+  auth:
+    { headers: Record<string, string>; dispatcher: unknown; tls: string; at: number } | undefined;
+}
+
+/** How often headers (rotating tokens) and TLS files (rotated client certificates) are reread. */
+const AUTH_REFRESH_MS = 10_000;
+
+const readOr = (file: string | undefined, data: string | undefined): string => {
+  try {
+    return file ? readFileSync(file, 'utf8') : (data ?? '');
+  } catch {
+    return '';
+  }
+};
+
 export class KubeClient {
   readonly config: KubeConfig;
   private readonly server: string;
-  private readonly listeners: ((r: RequestRecord) => void)[] = [];
-  private auth: { headers: Record<string, string>; dispatcher: unknown; at: number } | undefined;
+  private readonly session: Session;
+  private readonly fence: RequestFence | undefined;
 
-  constructor(config: KubeConfig) {
+  constructor(config: KubeConfig, session?: Session, fence?: RequestFence) {
     this.config = config;
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/$/, '');
+    this.session = session ?? { listeners: [], auth: undefined };
+    this.fence = fence;
   }
 
   /** From a kubeconfig file, else $KUBECONFIG, in-cluster, or ~/.kube/config. */
@@ -128,9 +158,14 @@ export class KubeClient {
     return new KubeClient(config);
   }
 
+  /** The same client (connections, listeners), with its requests bounded by `fence`. */
+  fenced(fence: RequestFence): KubeClient {
+    return new KubeClient(this.config, this.session, fence);
+  }
+
   /** Observes every request (metrics, tests that count writes). */
   onRequest(listener: (r: RequestRecord) => void): void {
-    this.listeners.push(listener);
+    this.session.listeners.push(listener);
   }
 
   private async open(method: string, path: string, options: RequestOptions) {
@@ -149,8 +184,12 @@ export class KubeClient {
     }
     const signals = [
       options.signal,
+      this.fence?.signal(),
       options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
     ].filter((s): s is AbortSignal => s !== undefined);
+    // Last moment before the request leaves: nothing is sent once the fence closed.
+    for (const s of signals) s.throwIfAborted();
+    this.fence?.check?.();
     const response = await fetch(url, {
       method,
       headers,
@@ -158,25 +197,47 @@ export class KubeClient {
       dispatcher: auth.dispatcher as never,
       signal: signals.length ? AbortSignal.any(signals) : undefined,
     });
-    for (const l of this.listeners) l({ method, path, status: response.status });
-    if (response.status === 401) this.auth = undefined; // an expired token: fetch a fresh one next time
+    for (const l of this.session.listeners) l({ method, path, status: response.status });
+    // An expired token or client certificate: reread credentials before the next request.
+    if (response.status === 401 && this.session.auth) this.session.auth.at = -Infinity;
     return response;
+  }
+
+  /** The client certificate, key and CA the TLS connections are built from. */
+  private tlsMaterial(): string {
+    const user = this.config.getCurrentUser();
+    const cluster = this.config.getCurrentCluster();
+    return createHash('sha256')
+      .update(readOr(user?.certFile, user?.certData))
+      .update('\0')
+      .update(readOr(user?.keyFile, user?.keyData))
+      .update('\0')
+      .update(readOr(cluster?.caFile, cluster?.caData))
+      .digest('hex');
   }
 
   /**
    * Auth headers and the TLS dispatcher. client-node 2.0.1 builds a new undici Agent (a new
-   * connection pool and TLS handshake) for every request and never closes it; we keep the
-   * first and refresh only the headers (rotating bearer tokens) once a minute.
+   * connection pool and TLS handshake) for every request and never closes it; we keep one and
+   * refresh the headers (rotating bearer tokens) every few seconds. The pool is replaced only
+   * when the certificate files changed (a rotated client certificate) or after a 401; the old
+   * one closes once its requests are done.
    */
   private async authenticate(url: URL, method: string) {
-    if (this.auth && Date.now() - this.auth.at < 60_000) return this.auth;
+    const session = this.session;
+    if (session.auth && Date.now() - session.auth.at < AUTH_REFRESH_MS) return session.auth;
     const ctx = new RequestContext(url.toString(), method as HttpMethod);
     await this.config.applySecurityAuthentication(ctx);
-    const fresh = ctx.getDispatcher() as { close?: () => Promise<void> } | undefined;
-    const dispatcher = this.auth?.dispatcher ?? fresh;
-    if (fresh && fresh !== dispatcher) void fresh.close?.();
-    this.auth = { headers: ctx.getHeaders(), dispatcher, at: Date.now() };
-    return this.auth;
+    type Closable = { close?: () => Promise<void> } | undefined;
+    const fresh = ctx.getDispatcher() as Closable;
+    const tls = this.tlsMaterial();
+    const previous = session.auth;
+    const renew = !previous || previous.tls !== tls || previous.at === -Infinity;
+    const dispatcher = renew ? fresh : previous.dispatcher;
+    const unused = (renew ? previous?.dispatcher : fresh) as Closable;
+    if (unused && unused !== dispatcher) void unused.close?.().catch(() => undefined);
+    session.auth = { headers: ctx.getHeaders(), dispatcher, tls, at: Date.now() };
+    return session.auth;
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

@@ -7,12 +7,14 @@ export interface OperatorConfig {
   watchNamespace: string;
   leaderElect: boolean;
   leaderElectionNamespace: string;
+  leaderElectionId: string;
   concurrency: number;
   recheckIntervalMs: number;
   allowedVaultHosts: string[];
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   logLevel: Level;
+  gracefulShutdownTimeoutMs: number;
 }
 
 export const flags = {
@@ -20,12 +22,14 @@ export const flags = {
   'watch-namespace': '',
   'leader-elect': 'false',
   'leader-election-namespace': 'b2b-system',
+  'leader-election-id': 'b2b-certificate-operator',
   concurrency: '4',
   'recheck-interval': '1h',
   'allowed-vault-hosts': '',
   'metrics-bind-address': ':8080',
   'health-probe-bind-address': ':8081',
   'log-level': 'info',
+  'graceful-shutdown-timeout': '20s',
 } as const;
 export type Flag = keyof typeof flags;
 
@@ -71,6 +75,9 @@ export function parseConfig(
   const recheck = parseGoDuration(values['recheck-interval']!);
   if (recheck === undefined || recheck <= 0)
     throw new ConfigError('--recheck-interval must be a duration such as 1h or 90s');
+  const shutdownTimeout = parseGoDuration(values['graceful-shutdown-timeout']!);
+  if (shutdownTimeout === undefined || shutdownTimeout < 0)
+    throw new ConfigError('--graceful-shutdown-timeout must be a duration such as 20s');
   const level = values['log-level'] as Level;
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new ConfigError('--log-level must be debug, info, warn or error');
@@ -79,6 +86,7 @@ export function parseConfig(
     watchNamespace: values['watch-namespace']!,
     leaderElect: values['leader-elect'] === 'true',
     leaderElectionNamespace: values['leader-election-namespace']!,
+    leaderElectionId: values['leader-election-id']!,
     concurrency,
     recheckIntervalMs: recheck,
     allowedVaultHosts: values['allowed-vault-hosts']!.split(',')
@@ -87,5 +95,6 @@ export function parseConfig(
     metricsBindAddress: values['metrics-bind-address']!,
     healthProbeBindAddress: values['health-probe-bind-address']!,
     logLevel: level,
+    gracefulShutdownTimeoutMs: shutdownTimeout,
   };
 }

@@ -3,6 +3,7 @@
 import { findCondition } from '../api/conditions.ts';
 import {
   CertificateResource,
+  GROUP,
   IntegrationAccountResource,
   skuQuota,
   type Certificate,
@@ -20,7 +21,7 @@ import {
   type KubeClient,
 } from '../kube/client.ts';
 import { Controller } from '../runtime/controller.ts';
-import { Informer, objectKey } from '../runtime/informer.ts';
+import { Informer, keepAnnotations, objectKey } from '../runtime/informer.ts';
 import { KubernetesStore, secretNameFor, type SecretMetadata } from '../stores/kubernetes-store.ts';
 import { probeAccountVault } from '../vaults/azure/reachability.ts';
 import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
@@ -45,6 +46,11 @@ export interface OperatorDeps {
   metrics: Metrics;
   now?: () => Date;
   keyVerifier?: KeyVerifier;
+  /**
+   * With leader election: whether this process may still write (false once the lease lapsed).
+   * Checked right before every request of the reconcilers.
+   */
+  isLeader?: () => boolean;
   /** Watch tuning (tests shorten these). */
   informer?: { idleTimeoutMs?: number; relistIntervalMs?: number };
 }
@@ -78,12 +84,34 @@ export class Operator {
   readonly certificateController: Controller;
   readonly accountController: Controller;
   private running = false;
+  private cancelSignal: AbortSignal | undefined;
 
   constructor(deps: OperatorDeps) {
-    const { client, settings, log, metrics } = deps;
+    const { settings, log, metrics } = deps;
+    // Informers read through deps.client; everything the reconcilers do goes through this
+    // view, so cancelling (leadership lost, drain deadline) ends their requests in flight and
+    // a lapsed lease stops the next one before it is sent.
+    const client = deps.client.fenced({
+      signal: () => this.cancelSignal,
+      check: () => {
+        if (deps.isLeader && !deps.isLeader())
+          throw new Error('not sent: this process no longer holds the leader lease');
+      },
+    });
     const ns = settings.watchNamespace || undefined;
     const informer = <T extends object>(name: string, path: string, metadataOnly = false) =>
-      new Informer<T>({ name, client, path, metadataOnly, log, ...deps.informer });
+      new Informer<T>({
+        name,
+        client: deps.client,
+        path,
+        metadataOnly,
+        log,
+        // Of a Secret's or ConfigMap's annotations the operator reads only its own.
+        ...(metadataOnly
+          ? { transform: keepAnnotations<T>((a) => a.startsWith(`${GROUP}/`)) }
+          : {}),
+        ...deps.informer,
+      });
     this.certificates = informer<Certificate>(
       'certificates',
       resourcePath(CertificateResource, { namespace: ns }),
@@ -205,6 +233,11 @@ export class Operator {
     return this.running;
   }
 
+  /** Reconciles running now. */
+  get inFlight(): number {
+    return this.certificateController.busy + this.accountController.busy;
+  }
+
   private wireHandlers(): void {
     const certs = this.certificateController;
     const accounts = this.accountController;
@@ -276,10 +309,12 @@ export class Operator {
   }
 
   /**
-   * Runs until `signal` aborts: caches first, then the controllers. Resolves once in-flight
-   * reconciles have finished.
+   * Runs until `stop` aborts: caches first, then the controllers. Resolves once in-flight
+   * reconciles have finished; `cancel` aborting ends them half-way (their requests abort).
    */
-  async run(signal: AbortSignal): Promise<void> {
+  async run(stop: AbortSignal, cancel?: AbortSignal): Promise<void> {
+    this.cancelSignal = cancel;
+    const signal = cancel ? AbortSignal.any([stop, cancel]) : stop;
     const informers = [this.secrets, this.configMaps, this.accounts, this.certificates];
     const watching = informers.map((i) => i.run(signal));
     await Promise.race([
@@ -291,7 +326,10 @@ export class Operator {
       return;
     }
     this.running = true;
-    await Promise.all([this.certificateController.run(signal), this.accountController.run(signal)]);
+    await Promise.all([
+      this.certificateController.run(signal, cancel),
+      this.accountController.run(signal, cancel),
+    ]);
     this.running = false;
     await Promise.all(watching);
   }

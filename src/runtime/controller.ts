@@ -10,7 +10,11 @@ export interface ReconcileResult {
   requeueAfterMs?: number | undefined;
 }
 
-export type ReconcileFn = (key: string) => Promise<ReconcileResult | undefined>;
+/** `signal` aborts when the work must stop half-way (leadership lost, drain deadline passed). */
+export type ReconcileFn = (
+  key: string,
+  signal: AbortSignal,
+) => Promise<ReconcileResult | undefined>;
 
 export interface ControllerOptions {
   kind: string;
@@ -45,10 +49,17 @@ export class Controller {
     this.queue.addAfter(key, delayMs); // the queue caps long waits
   }
 
-  /** Runs workers until `signal` aborts, then lets in-flight reconciles finish. */
-  async run(signal: AbortSignal): Promise<void> {
-    signal.addEventListener('abort', () => this.queue.shutDown(), { once: true });
-    const workers = Array.from({ length: this.options.concurrency }, () => this.worker());
+  /**
+   * Runs workers until `stop` aborts, then lets in-flight reconciles finish (drain); `cancel`
+   * aborting ends in-flight reconciles too (it implies stop).
+   */
+  async run(stop: AbortSignal, cancel: AbortSignal = new AbortController().signal): Promise<void> {
+    const shutDown = () => this.queue.shutDown();
+    for (const s of [stop, cancel]) {
+      if (s.aborted) shutDown();
+      else s.addEventListener('abort', shutDown, { once: true });
+    }
+    const workers = Array.from({ length: this.options.concurrency }, () => this.worker(cancel));
     await Promise.all(workers);
   }
 
@@ -56,7 +67,7 @@ export class Controller {
     return this.inFlight;
   }
 
-  private async worker(): Promise<void> {
+  private async worker(cancel: AbortSignal): Promise<void> {
     const { kind, reconcile, log, metrics } = this.options;
     for (;;) {
       const key = await this.queue.get();
@@ -65,14 +76,15 @@ export class Controller {
       const started = performance.now();
       let result = 'success';
       try {
-        const outcome = await reconcile(key);
+        const outcome = await reconcile(key, cancel);
         this.queue.forget(key);
         if (outcome?.requeueAfterMs !== undefined) {
           result = 'requeue';
           this.enqueueAfter(key, Math.max(outcome.requeueAfterMs, 0));
         }
       } catch (err) {
-        result = 'error';
+        result = cancel.aborted ? 'cancelled' : 'error';
+        if (cancel.aborted) continue; // stopped on purpose; the next run picks it up
         const failures = this.queue.failures(key);
         const fields = { kind, key, error: errorMessage(err), failures: failures + 1 };
         // Early retries are normal (conflicts, a cache a moment behind); persistent ones are not.
@@ -87,6 +99,8 @@ export class Controller {
       } finally {
         this.inFlight--;
         this.queue.done(key);
+        const ms = Math.round(performance.now() - started);
+        log.debug('reconciled', { kind, key, result, ms });
         metrics?.reconcileTotal.inc({ kind, result });
         metrics?.reconcileDuration.observe({ kind }, (performance.now() - started) / 1000);
         metrics?.workqueueDepth.set({ kind }, this.queue.depth);

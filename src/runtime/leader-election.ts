@@ -1,6 +1,8 @@
-// Leader election with a coordination.k8s.io Lease, as client-go does it: acquire when the
-// lease is free or expired, renew well before it expires, and stop leading (the process
-// exits) when renewal fails, so two operators never reconcile at once.
+// Leader election with a coordination.k8s.io Lease, as client-go does it. Expiry is judged by
+// this process's own monotonic clock from the moment it last saw the record change, never by
+// the holder's renewTime, so clock skew between nodes cannot make two leaders. A leader that
+// cannot renew within the renew deadline (shorter than the lease) stops at once; on a graceful
+// stop it releases the Lease so a standby takes over without waiting for expiry.
 import {
   LeaseType,
   isConflict,
@@ -10,15 +12,17 @@ import {
 } from '../kube/client.ts';
 import { errorMessage, type Logger } from '../operator/log.ts';
 
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  renewTime?: string;
+  acquireTime?: string;
+  leaseTransitions?: number;
+}
+
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
-  spec: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    renewTime?: string;
-    acquireTime?: string;
-    leaseTransitions?: number;
-  };
+  spec: LeaseSpec;
 }
 
 export interface LeaderElectionOptions {
@@ -30,15 +34,59 @@ export interface LeaderElectionOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** Wall clock, only for the times written into the Lease (informational to others). */
+  now?: () => Date;
+  /** Monotonic milliseconds, for every judgement of time. */
+  monotonic?: () => number;
 }
+
+export type ElectionState = 'candidate' | 'leading' | 'stopped';
 
 const microTime = (d: Date) => d.toISOString().replace('Z', '000Z');
 
+/** What makes a record "changed": any field, as client-go compares the whole record. */
+const recordOf = (spec: LeaseSpec) =>
+  JSON.stringify([
+    spec.holderIdentity ?? '',
+    spec.leaseDurationSeconds ?? 0,
+    spec.renewTime ?? '',
+    spec.acquireTime ?? '',
+    spec.leaseTransitions ?? 0,
+  ]);
+
 export class LeaderElector {
   private readonly o: Required<LeaderElectionOptions>;
+  private observed: { record: string; at: number } | undefined;
+  /** Monotonic time at which the last successful renewal was started. */
+  private renewedAt = -Infinity;
+  private stateValue: ElectionState = 'candidate';
 
   constructor(options: LeaderElectionOptions) {
-    this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    this.o = {
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      now: () => new Date(),
+      monotonic: () => performance.now(),
+      ...options,
+    };
+    if (this.o.renewDeadlineMs >= this.o.leaseDurationMs)
+      throw new Error('the renew deadline must be shorter than the lease duration');
+  }
+
+  get state(): ElectionState {
+    return this.stateValue;
+  }
+
+  /**
+   * True while this process may act as leader: it leads and its last renewal started less
+   * than the renew deadline ago. Checked synchronously before each write, so a process that
+   * was frozen (SIGSTOP, a long GC pause) refuses to write before its timers even run.
+   */
+  isLeading(): boolean {
+    return (
+      this.stateValue === 'leading' && this.o.monotonic() - this.renewedAt < this.o.renewDeadlineMs
+    );
   }
 
   private get requestTimeoutMs(): number {
@@ -49,13 +97,19 @@ export class LeaderElector {
     return resourcePath(LeaseType, { namespace: this.o.namespace, name: this.o.name });
   }
 
+  private observe(spec: LeaseSpec): void {
+    const record = recordOf(spec);
+    if (this.observed?.record !== record) this.observed = { record, at: this.o.monotonic() };
+  }
+
   /** One attempt to take or renew the lease; true when we hold it afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const { client, identity, namespace, name } = this.o;
-    const now = new Date();
-    const spec = {
+    const started = this.o.monotonic();
+    const now = this.o.now();
+    const spec: LeaseSpec = {
       holderIdentity: identity,
-      leaseDurationSeconds: Math.round(this.o.leaseDurationMs / 1000),
+      leaseDurationSeconds: Math.ceil(this.o.leaseDurationMs / 1000),
       renewTime: microTime(now),
     };
     let lease: Lease;
@@ -63,53 +117,85 @@ export class LeaderElector {
       lease = await client.request<Lease>('GET', this.path, { timeoutMs: this.requestTimeoutMs });
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      const created = { ...spec, acquireTime: microTime(now), leaseTransitions: 0 };
       try {
         await client.request('POST', resourcePath(LeaseType, { namespace }), {
-          body: {
-            metadata: { name, namespace },
-            spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
-          },
+          body: { metadata: { name, namespace }, spec: created },
           timeoutMs: this.requestTimeoutMs,
         });
-        return true;
       } catch (createErr) {
         if (isConflict(createErr)) return false;
         throw createErr;
       }
+      this.observe(created);
+      this.renewedAt = started;
+      return true;
     }
+    this.observe(lease.spec);
     const held = lease.spec.holderIdentity;
-    const expires =
-      new Date(lease.spec.renewTime ?? 0).getTime() +
-      (lease.spec.leaseDurationSeconds ?? 15) * 1000;
-    if (held && held !== identity && expires > now.getTime()) return false;
-    const transitions = (lease.spec.leaseTransitions ?? 0) + (held === identity ? 0 : 1);
+    const durationMs = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
+    const valid = this.observed!.at + durationMs > this.o.monotonic();
+    if (held && held !== identity && valid) return false;
+    const next: LeaseSpec = {
+      ...lease.spec,
+      ...spec,
+      leaseTransitions: (lease.spec.leaseTransitions ?? 0) + (held === identity ? 0 : 1),
+      ...(held === identity ? {} : { acquireTime: microTime(now) }),
+    };
     try {
       await client.request('PUT', this.path, {
-        body: {
-          ...lease,
-          spec: {
-            ...lease.spec,
-            ...spec,
-            leaseTransitions: transitions,
-            ...(held === identity ? {} : { acquireTime: microTime(now) }),
-          },
-        },
+        body: { ...lease, spec: next },
         timeoutMs: this.requestTimeoutMs,
       });
-      return true;
     } catch (err) {
       if (isConflict(err)) return false;
       throw err;
     }
+    this.observe(next);
+    this.renewedAt = started;
+    return true;
+  }
+
+  /** Gives the lease up (holder cleared), so a standby need not wait for it to expire. */
+  private async release(): Promise<void> {
+    const lease = await this.o.client.request<Lease>('GET', this.path, {
+      timeoutMs: this.requestTimeoutMs,
+    });
+    if (lease.spec.holderIdentity !== this.o.identity) return;
+    const now = microTime(this.o.now());
+    await this.o.client.request('PUT', this.path, {
+      body: {
+        ...lease,
+        spec: {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: now,
+          acquireTime: now,
+        },
+      },
+      timeoutMs: this.requestTimeoutMs,
+    });
   }
 
   /**
    * Waits until this process leads, then calls `lead` with a signal that aborts when
-   * leadership is lost (or `signal` aborts). Resolves when `lead` returns.
+   * leadership is lost (renewal failed past the deadline, or another holder). Resolves when
+   * `lead` returns; `signal` aborting is a graceful stop: `lead` is expected to drain, and the
+   * lease is released afterwards. Returns whether leadership ended by being lost.
    */
-  async run(signal: AbortSignal, lead: (signal: AbortSignal) => Promise<void>): Promise<void> {
-    const { log, retryPeriodMs, renewDeadlineMs } = this.o;
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  async run(
+    signal: AbortSignal,
+    lead: (leading: AbortSignal) => Promise<void>,
+  ): Promise<{ lost: boolean }> {
+    const { log, retryPeriodMs, renewDeadlineMs, identity } = this.o;
+    const lease = `${this.o.namespace}/${this.o.name}`;
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+    log.info('leader election: waiting for the lease', { lease, identity });
     while (!signal.aborted) {
       const acquired = await this.tryAcquireOrRenew().catch((err: unknown) => {
         log.warn('leader election: could not reach the lease', { error: errorMessage(err) });
@@ -118,40 +204,59 @@ export class LeaderElector {
       if (acquired) break;
       await sleep(retryPeriodMs);
     }
-    if (signal.aborted) return;
-    log.info('leader election: leading', {
-      lease: `${this.o.namespace}/${this.o.name}`,
-      identity: this.o.identity,
-    });
+    if (signal.aborted) {
+      this.stateValue = 'stopped';
+      return { lost: false };
+    }
+    this.stateValue = 'leading';
+    log.info('leader election: leading', { lease, identity });
     const leading = new AbortController();
-    signal.addEventListener('abort', () => leading.abort(), { once: true });
-    let lastRenew = Date.now();
+    const lose = (why: string) => {
+      if (leading.signal.aborted) return;
+      this.stateValue = 'stopped'; // isLeading() refuses writes from here on
+      log.error(`leader election: ${why}; stopping`, { lease, identity });
+      leading.abort(new Error(`leadership lost: ${why}`));
+    };
+    let deadline: NodeJS.Timeout | undefined;
+    const armDeadline = () => {
+      clearTimeout(deadline);
+      const left = this.renewedAt + renewDeadlineMs - this.o.monotonic();
+      deadline = setTimeout(() => lose('could not renew the lease in time'), Math.max(0, left));
+    };
+    armDeadline();
     let renewing = false;
-    // The deadline is checked on every tick, not only when a (possibly hanging) renewal returns,
-    // and renewals never overlap; each one times out well within the deadline.
+    // Renewals never overlap, and each times out well within the deadline.
     const renew = setInterval(() => {
-      if (Date.now() - lastRenew > renewDeadlineMs) {
-        if (!leading.signal.aborted) {
-          log.error('leader election: could not renew the lease in time; stopping', {
-            identity: this.o.identity,
-          });
-          leading.abort();
-        }
-        return;
-      }
-      if (renewing) return;
+      if (renewing || leading.signal.aborted) return; // renews while draining, too
       renewing = true;
       void this.tryAcquireOrRenew()
         .then((ok) => {
-          if (ok) lastRenew = Date.now();
+          if (ok && this.isLeading()) armDeadline();
+          else if (!ok) lose('another process holds the lease');
         })
-        .catch(() => undefined)
+        .catch((err: unknown) =>
+          log.warn('leader election: renewal failed', { lease, error: errorMessage(err) }),
+        )
         .finally(() => (renewing = false));
     }, retryPeriodMs);
     try {
       await lead(leading.signal);
     } finally {
       clearInterval(renew);
+      clearTimeout(deadline);
     }
+    const lost = leading.signal.aborted;
+    this.stateValue = 'stopped';
+    if (!lost) {
+      await this.release().then(
+        () => log.info('leader election: lease released', { lease, identity }),
+        (err: unknown) =>
+          log.warn('leader election: could not release the lease', {
+            lease,
+            error: errorMessage(err),
+          }),
+      );
+    }
+    return { lost };
   }
 }

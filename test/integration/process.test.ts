@@ -14,6 +14,7 @@ import {
   operatorClient,
   testenv,
 } from '../support/cluster.ts';
+import { killAll, spawnOperator, waitForLog, type OperatorProcess } from '../support/process.ts';
 import { createAccount, createCertificate, waitForCondition } from '../support/resources.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -115,15 +116,16 @@ describe('leader election', () => {
     const leading: string[] = [];
     const stopA = new AbortController();
     const stopB = new AbortController();
-    const runA = elector('a').run(stopA.signal, async (signal) => {
+    // A graceful stop (stopA) ends leading; the lease is released afterwards.
+    const runA = elector('a').run(stopA.signal, async () => {
       leading.push('a');
-      await new Promise((r) => signal.addEventListener('abort', r));
+      await new Promise((r) => stopA.signal.addEventListener('abort', r));
       leading.push('a stopped');
     });
     await eventually(() => Promise.resolve(leading.includes('a') ? true : undefined), 'a leads');
-    const runB = elector('b').run(stopB.signal, async (signal) => {
+    const runB = elector('b').run(stopB.signal, async () => {
       leading.push('b');
-      await new Promise((r) => signal.addEventListener('abort', r));
+      await new Promise((r) => stopB.signal.addEventListener('abort', r));
     });
     await new Promise((r) => setTimeout(r, 1_000));
     expect(leading).toEqual(['a']); // b waits while a renews
@@ -141,5 +143,47 @@ describe('leader election', () => {
     expect(lease.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
     stopB.abort();
     await runB;
+  });
+});
+
+describe('two replicas with leader election', () => {
+  const leaderArgs = (id: string) => [
+    '--leader-elect',
+    '--leader-election-namespace=b2b-system',
+    `--leader-election-id=${id}`,
+  ];
+
+  it('are both live and Ready: the leader reconciles, the standby waits for the lease', async () => {
+    const admin = adminClient();
+    const ns = await createNamespace(admin, 'replicas');
+    const id = `ready-${Date.now()}`;
+    const procs: OperatorProcess[] = [];
+    try {
+      const a = await spawnOperator({ namespace: ns, args: leaderArgs(id) });
+      procs.push(a);
+      await waitForLog(a, 'leader election: leading');
+      const b = await spawnOperator({ namespace: ns, args: leaderArgs(id) });
+      procs.push(b);
+      await waitForLog(b, 'leader election: waiting for the lease');
+      for (const p of [a, b]) {
+        await eventually(
+          async () => ((await p.probe('/readyz')) === 200 ? true : undefined),
+          `readyz of ${p.pid}`,
+          15_000,
+        );
+        expect(await p.probe('/healthz')).toBe(200);
+      }
+      // The standby is Ready while it waits; it does not lead.
+      expect(b.logs().some((l) => l.msg === 'leader election: leading')).toBe(false);
+      await createAccount(admin, ns, 'contoso');
+      await createCertificate(admin, ns, 'partner', {
+        certificate: { inline: selfSigned('ec256').pem },
+      });
+      await waitForCondition(admin, ns, 'partner', 'Ready', 'True');
+      for (const p of procs) p.child.kill('SIGTERM');
+      expect(await Promise.all(procs.map((p) => p.exited))).toEqual([0, 0]);
+    } finally {
+      killAll(procs);
+    }
   });
 });

@@ -20,16 +20,19 @@ export async function startOperator(
   namespace: string,
   overrides: Partial<Omit<OperatorDeps, 'client' | 'log' | 'metrics' | 'settings'>> & {
     settings?: Partial<OperatorDeps['settings']>;
+    /** Another kubeconfig than the operator user's. */
+    kubeconfig?: string;
   } = {},
 ): Promise<RunningOperator> {
-  const client = KubeClient.load(testenv().operatorKubeconfig);
+  const { kubeconfig, ...deps } = overrides;
+  const client = KubeClient.load(kubeconfig ?? testenv().operatorKubeconfig);
   const requests: RequestRecord[] = [];
   client.onRequest((r) => requests.push(r));
   const logs: string[] = [];
   const log: Logger = createLogger('debug', { namespace }, (line) => logs.push(line));
   const metrics = new Metrics();
   const operator = new Operator({
-    ...overrides,
+    ...deps,
     client,
     log,
     metrics,
@@ -38,7 +41,7 @@ export async function startOperator(
       concurrency: 4,
       recheckIntervalMs: 3_600_000,
       allowedVaultHosts: [],
-      ...overrides.settings,
+      ...deps.settings,
     },
   });
   const abort = new AbortController();

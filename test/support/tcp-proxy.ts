@@ -12,6 +12,8 @@ export class TcpProxy {
   private refusing = false;
   port = 0;
   connections = 0;
+  /** Each chunk is delayed this long (a slow network; order is kept). */
+  latencyMs = 0;
 
   private readonly targetHost: string;
   private readonly targetPort: number;
@@ -34,7 +36,9 @@ export class TcpProxy {
       this.pairs.add(pair);
       const forward = (from: Socket, to: Socket) =>
         from.on('data', (chunk) => {
-          if (!this.frozen) to.write(chunk);
+          if (this.frozen) return;
+          if (this.latencyMs) setTimeout(() => to.write(chunk), this.latencyMs);
+          else to.write(chunk);
         });
       forward(client, upstream);
       forward(upstream, client);
@@ -88,17 +92,25 @@ export class TcpProxy {
   }
 }
 
-/** A proxy in front of the API server of `kubeconfigPath`, and a client that goes through it. */
-export async function clientThroughProxy(
+/** A proxy in front of the API server of `kubeconfigPath`, and that kubeconfig's text through it. */
+export async function kubeconfigThroughProxy(
   kubeconfigPath: string,
-): Promise<{ proxy: TcpProxy; client: KubeClient }> {
+): Promise<{ proxy: TcpProxy; kubeconfig: string }> {
   const text = readFileSync(kubeconfigPath, 'utf8');
   const server = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(text);
   if (!server) throw new Error(`${kubeconfigPath}: no https://127.0.0.1 server`);
   const proxy = new TcpProxy('127.0.0.1', Number(server[1]));
   const port = await proxy.start();
-  const config = new KubeConfig();
   // The serving certificate names 127.0.0.1, so TLS still verifies through the proxy.
-  config.loadFromString(text.replace(server[0], `server: https://127.0.0.1:${port}`));
+  return { proxy, kubeconfig: text.replace(server[0], `server: https://127.0.0.1:${port}`) };
+}
+
+/** A proxy in front of the API server of `kubeconfigPath`, and a client that goes through it. */
+export async function clientThroughProxy(
+  kubeconfigPath: string,
+): Promise<{ proxy: TcpProxy; client: KubeClient }> {
+  const { proxy, kubeconfig } = await kubeconfigThroughProxy(kubeconfigPath);
+  const config = new KubeConfig();
+  config.loadFromString(kubeconfig);
   return { proxy, client: new KubeClient(config) };
 }

@@ -7,7 +7,7 @@ import {
 } from '../../../src/runtime/rate-limiter.ts';
 import { WorkQueue } from '../../../src/runtime/workqueue.ts';
 import { Controller } from '../../../src/runtime/controller.ts';
-import { silentLogger } from '../../../src/operator/log.ts';
+import { createLogger, silentLogger } from '../../../src/operator/log.ts';
 
 const noDelay = () => new WorkQueue<string>(new ExponentialBackoff(0, 0));
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -159,6 +159,38 @@ describe('Controller', () => {
     abort.abort();
     await done;
     expect(finished).toBe(true);
+  });
+});
+
+describe('Controller cancel', () => {
+  it('aborts the signal in-flight reconciles hold, and neither requeues nor logs them as failures', async () => {
+    const seen: AbortSignal[] = [];
+    const logs: string[] = [];
+    const controller = new Controller({
+      kind: 'Test',
+      concurrency: 2,
+      log: createLogger('debug', {}, (line) => logs.push(line)),
+      reconcile: (_key, signal) => {
+        seen.push(signal);
+        return new Promise((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error)),
+        );
+      },
+    });
+    const stop = new AbortController();
+    const cancel = new AbortController();
+    const done = controller.run(stop.signal, cancel.signal);
+    controller.enqueue('a');
+    controller.enqueue('b');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(controller.busy).toBe(2);
+    expect(seen.every((s) => !s.aborted)).toBe(true);
+    cancel.abort(new Error('leadership lost'));
+    await done;
+    expect(seen).toHaveLength(2);
+    expect(seen.every((s) => s.aborted)).toBe(true);
+    expect(controller.queue.depth).toBe(0);
+    expect(logs.join('\n')).not.toMatch(/reconcile failed/);
   });
 });
 

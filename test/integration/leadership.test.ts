@@ -1,0 +1,134 @@
+// Leadership as a fence: a leader that can no longer renew its Lease cancels the work it has
+// in flight before any other process can hold the Lease, and writes nothing after.
+import { describe, expect, it } from 'vitest';
+import { SecretType, isNotFound, resourcePath } from '../../src/kube/client.ts';
+import { createLogger, silentLogger } from '../../src/operator/log.ts';
+import { Metrics } from '../../src/operator/metrics.ts';
+import { Operator } from '../../src/operator/operator.ts';
+import { LeaderElector } from '../../src/runtime/leader-election.ts';
+import type { KeyVerifier } from '../../src/vaults/verifier.ts';
+import { privateUsable } from '../support/certs.ts';
+import {
+  adminClient,
+  createNamespace,
+  eventually,
+  operatorClient,
+  testenv,
+} from '../support/cluster.ts';
+import { WRITE_METHODS } from '../support/operator.ts';
+import { createAccount, createCertificate, getCertificate } from '../support/resources.ts';
+import { clientThroughProxy } from '../support/tcp-proxy.ts';
+
+describe('a leader that loses its lease', () => {
+  it('cancels in-flight reconciles before another process can take the lease, and writes nothing after', async () => {
+    const admin = adminClient();
+    const ns = await createNamespace(admin, 'fence');
+    await createAccount(admin, ns, 'contoso', {
+      keyVaults: [{ name: 'in-cluster', kubernetes: {} }],
+    });
+    const lease = `fence-${Date.now()}`;
+    const elector = (client: ReturnType<typeof operatorClient>, identity: string) =>
+      new LeaderElector({
+        client,
+        namespace: 'b2b-system',
+        name: lease,
+        identity,
+        log: silentLogger,
+        leaseDurationMs: 4_000,
+        renewDeadlineMs: 2_500,
+        retryPeriodMs: 500,
+      });
+    // Leader A talks to the API server through a proxy the test can freeze (a partition).
+    const { proxy, client } = await clientThroughProxy(testenv().operatorKubeconfig);
+    const writes: { at: number; method: string; path: string }[] = [];
+    client.onRequest((r) => {
+      if (WRITE_METHODS.has(r.method)) writes.push({ at: Date.now(), ...r });
+    });
+    // A reconcile held in flight: the key verification waits for the test.
+    let entered!: () => void;
+    const inFlight = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const keyVerifier: KeyVerifier = {
+      async verify(request) {
+        entered();
+        await gate;
+        return {
+          ok: true,
+          vaultUrl: request.vault.vaultUrl,
+          name: request.key.name,
+          version: '1',
+          grants: ['sign'],
+          verifiedAt: new Date(),
+        };
+      },
+    };
+    const a = elector(client, 'a');
+    const logs: string[] = [];
+    const operator = new Operator({
+      client,
+      log: createLogger('debug', {}, (l) => logs.push(l)),
+      metrics: new Metrics(),
+      settings: {
+        watchNamespace: ns,
+        concurrency: 2,
+        recheckIntervalMs: 3_600_000,
+        allowedVaultHosts: [],
+      },
+      keyVerifier,
+      isLeader: () => a.isLeading(),
+    });
+    const stopA = new AbortController();
+    const cancelA = new AbortController();
+    let lostAt = 0;
+    const runA = a.run(stopA.signal, (leading) => {
+      leading.addEventListener('abort', () => {
+        lostAt = Date.now();
+        cancelA.abort(leading.reason);
+      });
+      return operator.run(AbortSignal.any([stopA.signal, leading]), cancelA.signal);
+    });
+    const stopB = new AbortController();
+    let acquiredAt = 0;
+    try {
+      await createCertificate(admin, ns, 'partner', {
+        type: 'Private',
+        certificate: { inline: privateUsable({}, 11).pem },
+        key: { vault: 'in-cluster', name: 'partner-key' },
+      });
+      await inFlight; // A's reconcile of partner is past its finalizer, verifying the key
+      proxy.freeze(); // A can no longer renew
+      const b = elector(operatorClient(), 'b');
+      const runB = b.run(stopB.signal, async () => {
+        acquiredAt = Date.now();
+        await new Promise((r) => stopB.signal.addEventListener('abort', r));
+      });
+      await eventually(() => Promise.resolve(acquiredAt || undefined), 'b to lead', 30_000);
+      expect(lostAt, 'A stopped leading').toBeGreaterThan(0);
+      expect(lostAt, 'A stopped before B could lead').toBeLessThan(acquiredAt);
+      // The partition heals and A's reconcile gets its key verdict: it must not write now.
+      proxy.thaw();
+      release();
+      await Promise.race([runA, new Promise((r) => setTimeout(r, 10_000))]);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(writes.filter((w) => w.at >= acquiredAt)).toEqual([]);
+      const secret = await admin
+        .get(resourcePath(SecretType, { namespace: ns, name: 'partner-b2bcert' }))
+        .catch((err: unknown) => {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        });
+      expect(secret, 'no store entry written by the old leader').toBeUndefined();
+      expect((await getCertificate(admin, ns, 'partner'))?.status?.conditions).toBeUndefined();
+      expect(await runA).toEqual({ lost: true });
+      stopB.abort();
+      await runB;
+    } finally {
+      release();
+      stopA.abort();
+      stopB.abort();
+      proxy.thaw();
+      await proxy.stop();
+    }
+  });
+});
