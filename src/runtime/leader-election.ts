@@ -44,14 +44,18 @@ export type ElectionState = 'candidate' | 'leading' | 'stopped';
 
 const microTime = (d: Date) => d.toISOString().replace('Z', '000Z');
 
-/** What makes a record "changed": any field, as client-go compares the whole record. */
-const recordOf = (spec: LeaseSpec) =>
+/**
+ * What makes a record "changed": any field (client-go compares the whole record), or any
+ * write at all (a new resourceVersion), even one whose times are the same.
+ */
+const recordOf = (lease: Lease) =>
   JSON.stringify([
-    spec.holderIdentity ?? '',
-    spec.leaseDurationSeconds ?? 0,
-    spec.renewTime ?? '',
-    spec.acquireTime ?? '',
-    spec.leaseTransitions ?? 0,
+    lease.metadata.resourceVersion ?? '',
+    lease.spec.holderIdentity ?? '',
+    lease.spec.leaseDurationSeconds ?? 0,
+    lease.spec.renewTime ?? '',
+    lease.spec.acquireTime ?? '',
+    lease.spec.leaseTransitions ?? 0,
   ]);
 
 export class LeaderElector {
@@ -97,8 +101,8 @@ export class LeaderElector {
     return resourcePath(LeaseType, { namespace: this.o.namespace, name: this.o.name });
   }
 
-  private observe(spec: LeaseSpec): void {
-    const record = recordOf(spec);
+  private observe(lease: Lease): void {
+    const record = recordOf(lease);
     if (this.observed?.record !== record) this.observed = { record, at: this.o.monotonic() };
   }
 
@@ -119,19 +123,20 @@ export class LeaderElector {
       if (!isNotFound(err)) throw err;
       const created = { ...spec, acquireTime: microTime(now), leaseTransitions: 0 };
       try {
-        await client.request('POST', resourcePath(LeaseType, { namespace }), {
-          body: { metadata: { name, namespace }, spec: created },
-          timeoutMs: this.requestTimeoutMs,
-        });
+        this.observe(
+          await client.request<Lease>('POST', resourcePath(LeaseType, { namespace }), {
+            body: { metadata: { name, namespace }, spec: created },
+            timeoutMs: this.requestTimeoutMs,
+          }),
+        );
       } catch (createErr) {
         if (isConflict(createErr)) return false;
         throw createErr;
       }
-      this.observe(created);
       this.renewedAt = started;
       return true;
     }
-    this.observe(lease.spec);
+    this.observe(lease);
     const held = lease.spec.holderIdentity;
     const durationMs = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
     const valid = this.observed!.at + durationMs > this.o.monotonic();
@@ -143,15 +148,16 @@ export class LeaderElector {
       ...(held === identity ? {} : { acquireTime: microTime(now) }),
     };
     try {
-      await client.request('PUT', this.path, {
-        body: { ...lease, spec: next },
-        timeoutMs: this.requestTimeoutMs,
-      });
+      this.observe(
+        await client.request<Lease>('PUT', this.path, {
+          body: { ...lease, spec: next },
+          timeoutMs: this.requestTimeoutMs,
+        }),
+      );
     } catch (err) {
       if (isConflict(err)) return false;
       throw err;
     }
-    this.observe(next);
     this.renewedAt = started;
     return true;
   }
