@@ -64,6 +64,8 @@ export class LeaderElector {
   /** Monotonic time at which the last successful renewal was started. */
   private renewedAt = -Infinity;
   private stateValue: ElectionState = 'candidate';
+  /** The holder in the last record read. */
+  private lastHolder: string | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.o = {
@@ -138,6 +140,7 @@ export class LeaderElector {
     }
     this.observe(lease);
     const held = lease.spec.holderIdentity;
+    this.lastHolder = held;
     const durationMs = (lease.spec.leaseDurationSeconds ?? 15) * 1000;
     const valid = this.observed!.at + durationMs > this.o.monotonic();
     if (held && held !== identity && valid) return false;
@@ -164,6 +167,16 @@ export class LeaderElector {
 
   /** Gives the lease up (holder cleared), so a standby need not wait for it to expire. */
   private async release(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.releaseOnce();
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  private async releaseOnce(): Promise<void> {
     const lease = await this.o.client.request<Lease>('GET', this.path, {
       timeoutMs: this.requestTimeoutMs,
     });
@@ -230,26 +243,28 @@ export class LeaderElector {
       deadline = setTimeout(() => lose('could not renew the lease in time'), Math.max(0, left));
     };
     armDeadline();
-    let renewing = false;
+    let renewing: Promise<void> | undefined;
     // Renewals never overlap, and each times out well within the deadline.
     const renew = setInterval(() => {
       if (renewing || leading.signal.aborted) return; // renews while draining, too
-      renewing = true;
-      void this.tryAcquireOrRenew()
+      renewing = this.tryAcquireOrRenew()
         .then((ok) => {
           if (ok && this.isLeading()) armDeadline();
-          else if (!ok) lose('another process holds the lease');
+          // A conflict is retried until the deadline; another holder means it is over.
+          else if (!ok && this.lastHolder && this.lastHolder !== identity)
+            lose('another process holds the lease');
         })
         .catch((err: unknown) =>
           log.warn('leader election: renewal failed', { lease, error: errorMessage(err) }),
         )
-        .finally(() => (renewing = false));
+        .finally(() => (renewing = undefined));
     }, retryPeriodMs);
     try {
       await lead(leading.signal);
     } finally {
       clearInterval(renew);
       clearTimeout(deadline);
+      await renewing; // a renewal racing the release would make it conflict
     }
     const lost = leading.signal.aborted;
     this.stateValue = 'stopped';

@@ -146,7 +146,7 @@ describe('leader election between processes', () => {
       expect(a.logs().find((l) => l.msg === 'operator stopped')).toMatchObject({ drained: true });
       // What was in flight finished: each reconcile started before SIGTERM reported a result.
       const lines = a.logs();
-      const termAt = lines.indexOf(shutdown);
+      const termAt = lines.findIndex((l) => l.msg === shutdown.msg);
       const finishedAfter = lines.slice(termAt).filter((l) => l.msg === 'reconciled');
       expect(finishedAfter.length).toBeGreaterThanOrEqual(Number(shutdown.inFlight));
       expect(finishedAfter.filter((l) => l.result === 'cancelled')).toEqual([]);
