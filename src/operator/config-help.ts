@@ -10,6 +10,7 @@ const descriptions: Record<Flag, string> = {
   'leader-elect': 'hold a Lease before reconciling, so one of several replicas works at a time',
   'leader-election-namespace':
     "namespace of the Lease; in a pod the default is the operator's own (POD_NAMESPACE or its service account's)",
+  'leader-election-id': 'name of the Lease (one per operator installation)',
   concurrency: 'reconciles running at once, per kind',
   'recheck-interval': 'how long a verified vault key and its grants are trusted before a recheck',
   'allowed-vault-hosts':
@@ -17,6 +18,8 @@ const descriptions: Record<Flag, string> = {
   'metrics-bind-address': 'address of the Prometheus /metrics endpoint',
   'health-probe-bind-address': 'address of /healthz and /readyz',
   'log-level': 'debug, info, warn or error (JSON lines on stdout)',
+  'graceful-shutdown-timeout':
+    'on SIGTERM, how long in-flight reconciles may finish before they are cancelled (keep terminationGracePeriodSeconds above it)',
 };
 
 export function operatorUsage(): string {
