@@ -42,8 +42,11 @@ export class KubernetesStore implements Store {
 
   private readonly client: KubeClient;
   private readonly cachedSecret: SecretMetadataLookup;
-  /** namespace/name -> the version we last wrote or read, and the entry it holds. */
-  private readonly known = new Map<string, { resourceVersion: string; hash: string }>();
+  /** namespace/name -> the object and version we last wrote or read, and the entry it holds. */
+  private readonly known = new Map<
+    string,
+    { uid: string | undefined; resourceVersion: string; hash: string }
+  >();
 
   constructor(client: KubeClient, cachedSecret: SecretMetadataLookup) {
     this.client = client;
@@ -66,7 +69,6 @@ export class KubernetesStore implements Store {
       return this.update(desired, cached, certificate, false);
     }
     if (!cached) {
-      this.known.delete(key);
       const created = await this.create(desired, certificate);
       if (created) return created;
     }
@@ -115,7 +117,7 @@ export class KubernetesStore implements Store {
   ): Promise<SyncResult> {
     const namespace = certificate.metadata.namespace;
     const { name } = desired;
-    if (!ownedBy(current, certificate)) throw conflict(name);
+    if (!this.isOurs(current, certificate, namespace, name)) throw conflict(name);
     const found = read ? differences(desired, current, certificate) : [];
     if (read && found.length === 0) {
       this.remember(namespace, current, desired);
@@ -177,10 +179,21 @@ export class KubernetesStore implements Store {
     });
   }
 
+  /** Marked as ours, or the very object we wrote (whose marks someone removed since). */
+  private isOurs(
+    current: SecretMetadata,
+    certificate: Certificate,
+    namespace: string,
+    name: string,
+  ): boolean {
+    const uid = this.known.get(`${namespace}/${name}`)?.uid;
+    return ownedBy(current, certificate) || (uid !== undefined && uid === current.metadata?.uid);
+  }
+
   private remember(namespace: string, secret: SecretMetadata, desired: DesiredSecret): void {
-    const resourceVersion = secret.metadata?.resourceVersion;
+    const { uid, resourceVersion } = secret.metadata ?? {};
     if (resourceVersion)
-      this.known.set(`${namespace}/${desired.name}`, { resourceVersion, hash: desired.hash });
+      this.known.set(`${namespace}/${desired.name}`, { uid, resourceVersion, hash: desired.hash });
   }
 
   private async read(namespace: string, name: string): Promise<StoredSecret | undefined> {

@@ -96,6 +96,28 @@ describe('the kubernetes store', () => {
     expect(condition(c, 'Synced')?.status).toBe('True');
   });
 
+  it('puts back the labels of a Retain entry (no ownerReference), the uid label included', async () => {
+    await createCertificate(admin, ns, 'retained', {
+      certificate: { inline: partner.pem },
+      deletionPolicy: 'Retain',
+    });
+    await waitForCondition(admin, ns, 'retained', 'Ready', 'True');
+    const before = await secretOf('retained-b2bcert');
+    expect(before.metadata.ownerReferences).toBeUndefined();
+    await admin.patch(resourcePath(SecretType, { namespace: ns, name: 'retained-b2bcert' }), {
+      metadata: { labels: { [Labels.certificateUid]: null, [Labels.certificate]: null } },
+    });
+    const back = await eventually(async () => {
+      const s = await secretOf('retained-b2bcert');
+      return s.metadata.labels?.[Labels.certificateUid] && s.metadata.labels[Labels.certificate]
+        ? s
+        : undefined;
+    }, 'labels restored');
+    expect(back.metadata.labels?.[Labels.certificate]).toBe('retained');
+    const c = await waitForCondition(admin, ns, 'retained', 'Ready', 'True');
+    expect(condition(c, 'Synced')?.status).toBe('True');
+  });
+
   it('reads and writes nothing of the store Secret on reconciles where nothing changed', async () => {
     await createCertificate(admin, ns, 'quiet', { certificate: { inline: partner.pem } });
     await waitForCondition(admin, ns, 'quiet', 'Ready', 'True');
