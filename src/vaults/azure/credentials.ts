@@ -18,11 +18,33 @@ export interface AzureAuth {
     | undefined;
 }
 
-export function authorityHostFor(vaultUrl: string): string {
+const ENTRA_ID_HOSTS: readonly string[] = Object.values(AzureAuthorityHosts).map(
+  (h) => new URL(h).host,
+);
+
+/**
+ * AZURE_AUTHORITY_HOST when the operator's environment sets it (the AKS workload identity
+ * webhook does), else the Entra ID of the vault's cloud.
+ */
+export function authorityHostFor(
+  vaultUrl: string,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  if (env.AZURE_AUTHORITY_HOST) return env.AZURE_AUTHORITY_HOST;
   const host = new URL(vaultUrl).hostname;
   if (host.endsWith('.vault.azure.cn')) return AzureAuthorityHosts.AzureChina;
   if (host.endsWith('.vault.usgovcloudapi.net')) return AzureAuthorityHosts.AzureGovernment;
   return AzureAuthorityHosts.AzurePublicCloud;
+}
+
+/**
+ * Entra ID hosts are confirmed by instance discovery (a request to the public cloud's
+ * login host); an authority the operator was configured with (e.g. Azure Stack, a test
+ * endpoint) is trusted as given.
+ */
+function authorityOptions(authorityHost: string) {
+  const known = ENTRA_ID_HOSTS.includes(new URL(authorityHost).host);
+  return { authorityHost, ...(known ? {} : { disableInstanceDiscovery: true }) };
 }
 
 /** `clientSecret` is read by the caller from the Secret named in servicePrincipal. */
@@ -31,20 +53,20 @@ export function createCredential(
   vaultUrl: string,
   clientSecret?: string,
 ): TokenCredential {
-  const authorityHost = authorityHostFor(vaultUrl);
+  const authority = authorityOptions(authorityHostFor(vaultUrl));
   if (auth.servicePrincipal) {
     if (!clientSecret) throw new Error('the service principal needs its client secret');
     return new ClientSecretCredential(
       auth.servicePrincipal.tenantId,
       auth.servicePrincipal.clientId,
       clientSecret,
-      { authorityHost },
+      authority,
     );
   }
   if (auth.workloadIdentity) {
     const { clientId, tenantId } = auth.workloadIdentity;
     return new WorkloadIdentityCredential({
-      authorityHost,
+      ...authority,
       ...(clientId ? { clientId } : {}),
       ...(tenantId ? { tenantId } : {}),
     });
