@@ -1,28 +1,40 @@
--- Argo CD health for integration.b2b.dev Certificate and IntegrationAccount (see
--- docs/operations.md): Stalled -> Degraded, Ready -> Healthy, anything else -> Progressing.
-hs = {}
-if obj.status ~= nil and obj.status.conditions ~= nil then
-  if obj.status.observedGeneration ~= nil and obj.metadata.generation ~= nil
-     and obj.status.observedGeneration < obj.metadata.generation then
-    hs.status = "Progressing"
-    hs.message = "waiting for the operator to observe the latest spec"
+-- Argo CD health for integration.b2b.dev Certificate and IntegrationAccount (docs/operations.md):
+-- a spec not yet observed -> Progressing, Stalled -> Degraded, Ready -> Healthy, anything
+-- else (waiting, retrying, no status yet) -> Progressing. Argo CD opens no string library,
+-- and a condition may lack a reason or a message: only `..` on values known to be strings.
+local function describe(c)
+  local reason = c.reason or ""
+  local message = c.message or ""
+  if reason ~= "" and message ~= "" then
+    return reason .. ": " .. message
+  end
+  return reason .. message
+end
+
+local hs = { status = "Progressing", message = "waiting for the operator" }
+local status = obj.status
+if status == nil or status.conditions == nil then
+  return hs
+end
+local generation = obj.metadata.generation
+if generation ~= nil and status.observedGeneration ~= nil and status.observedGeneration < generation then
+  hs.message = "waiting for the operator to observe the latest spec"
+  return hs
+end
+for _, c in ipairs(status.conditions) do
+  if c.type == "Stalled" and c.status == "True" then
+    hs.status = "Degraded"
+    hs.message = describe(c)
     return hs
   end
-  for _, c in ipairs(obj.status.conditions) do
-    if c.type == "Stalled" and c.status == "True" then
-      hs.status = "Degraded"
-      hs.message = c.reason .. ": " .. c.message
-      return hs
+end
+for _, c in ipairs(status.conditions) do
+  if c.type == "Ready" then
+    if c.status == "True" then
+      hs.status = "Healthy"
     end
-  end
-  for _, c in ipairs(obj.status.conditions) do
-    if c.type == "Ready" then
-      if c.status == "True" then hs.status = "Healthy" else hs.status = "Progressing" end
-      hs.message = c.reason .. ": " .. c.message
-      return hs
-    end
+    hs.message = describe(c)
+    return hs
   end
 end
-hs.status = "Progressing"
-hs.message = "waiting for the operator"
 return hs
