@@ -47,3 +47,32 @@ export function succeeded(result: CommandResult): string {
     throw new Error(`exit ${result.code}\n${result.stderr}\n${result.stdout}`.trim());
   return result.stdout;
 }
+
+/** Stand-ins for the Prometheus Operator's CRDs (test/fixtures), installed once, idempotently. */
+export async function installPrometheusOperatorCrds(): Promise<void> {
+  succeeded(
+    await kubectl(['apply', '--server-side', '-f', 'test/fixtures/prometheus-operator-crds.yaml']),
+  );
+  succeeded(
+    await kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/servicemonitors.monitoring.coreos.com',
+      'crd/prometheusrules.monitoring.coreos.com',
+    ]),
+  );
+}
+
+/** Retries a command while a new CRD's storage initialises (the API server answers 429/404). */
+export async function eventuallySucceeds(
+  attempt: () => Promise<CommandResult>,
+  timeoutMs = 60_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await attempt();
+    if (result.code === 0 || Date.now() > deadline) return succeeded(result);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

@@ -141,3 +141,98 @@ export function crdProblems(doc: unknown): string[] {
     schemaProblems(v.schema?.openAPIV3Schema, v.name),
   );
 }
+
+/** Bytes of a Kubernetes memory quantity such as 1Gi, 512Mi or 500M. */
+export function memoryBytes(quantity: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity);
+  if (!m) throw new Error(`not a memory quantity: ${quantity}`);
+  const unit = {
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+  };
+  return Number(m[1]) * (m[2] ? unit[m[2] as keyof typeof unit] : 1);
+}
+
+interface Container {
+  name: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath?: string } } }[];
+  ports?: { name?: string; containerPort: number }[];
+  livenessProbe?: { httpGet?: { path?: string; port?: string | number } };
+  readinessProbe?: { httpGet?: { path?: string; port?: string | number } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: {
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[] };
+  };
+}
+
+export interface Deployment {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec: {
+    replicas?: number;
+    template: {
+      metadata?: { labels?: Record<string, string> };
+      spec: {
+        serviceAccountName?: string;
+        terminationGracePeriodSeconds?: number;
+        securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type?: string } };
+        containers: Container[];
+      };
+    };
+  };
+}
+
+/** What a production Deployment of the operator must have (issue 10); [] when all is there. */
+export function operatorDeploymentProblems(deployment: Deployment): string[] {
+  const problems: string[] = [];
+  const expect = (ok: boolean, what: string) => ok || problems.push(what);
+  const pod = deployment.spec.template.spec;
+  const c = pod.containers.find((x) => x.name === 'operator');
+  if (!c) return ['no container named operator'];
+  const env = new Map((c.env ?? []).map((e) => [e.name, e]));
+  expect((deployment.spec.replicas ?? 1) >= 2, 'at least 2 replicas');
+  expect(
+    (c.args ?? []).includes('--leader-elect') || env.get('B2B_LEADER_ELECT')?.value === 'true',
+    'leader election on',
+  );
+  expect(pod.securityContext?.runAsNonRoot === true, 'runAsNonRoot');
+  expect(pod.securityContext?.seccompProfile?.type === 'RuntimeDefault', 'seccomp RuntimeDefault');
+  expect(c.securityContext?.readOnlyRootFilesystem === true, 'read-only root filesystem');
+  expect(c.securityContext?.allowPrivilegeEscalation === false, 'no privilege escalation');
+  expect(c.securityContext?.capabilities?.drop?.includes('ALL') === true, 'capabilities dropped');
+  expect(!!c.resources?.requests?.cpu && !!c.resources.requests.memory, 'cpu and memory requests');
+  const limit = c.resources?.limits?.memory;
+  expect(!!limit, 'a memory limit');
+  const heap = /--max-old-space-size=(\d+)/.exec(env.get('NODE_OPTIONS')?.value ?? '');
+  if (!heap || !limit) problems.push('NODE_OPTIONS=--max-old-space-size=<MiB>');
+  else {
+    const share = (Number(heap[1]) * 2 ** 20) / memoryBytes(limit);
+    expect(share >= 0.5 && share <= 0.85, `heap cap ${heap[1]} MiB is not 50-85% of ${limit}`);
+  }
+  const probePort = c.ports?.find((p) => p.name === 'probes');
+  const onProbePort = (port: string | number | undefined) =>
+    port === 'probes' || port === probePort?.containerPort;
+  expect(
+    c.livenessProbe?.httpGet?.path === '/healthz' && onProbePort(c.livenessProbe.httpGet.port),
+    'liveness /healthz on the probe port',
+  );
+  expect(
+    c.readinessProbe?.httpGet?.path === '/readyz' && onProbePort(c.readinessProbe.httpGet.port),
+    'readiness /readyz on the probe port',
+  );
+  expect(pod.terminationGracePeriodSeconds === 30, 'terminationGracePeriodSeconds 30');
+  expect(
+    env.get('POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace',
+    'POD_NAMESPACE from the downward API',
+  );
+  return problems;
+}

@@ -14,7 +14,7 @@ function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return skipped.test(path) ? [] : yamlFiles(path);
-    return /\.ya?ml$/.test(entry.name) ? [relative(root, path)] : [];
+    return /\.ya?ml$|^Kustomization$/.test(entry.name) ? [relative(root, path)] : [];
   });
 }
 
