@@ -1,0 +1,167 @@
+// The shipped manifests, read as files: a production-ready Deployment, alerts on metrics the
+// operator really exports, and a crds/ kustomization that lists every CRD.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { Metrics } from '../../../src/operator/metrics.ts';
+import {
+  memoryBytes,
+  operatorDeploymentProblems,
+  type Deployment,
+} from '../../support/manifests.ts';
+
+const root = new URL('../../..', import.meta.url).pathname;
+const load = (file: string): unknown => parse(readFileSync(join(root, file), 'utf8'));
+
+interface RuleGroups {
+  spec: { groups: { rules: { alert: string; expr: string }[] }[] };
+}
+
+describe('deploy/', () => {
+  it('has a Deployment with everything production needs', () => {
+    const deployment = load('deploy/operator/deployment.yaml') as Deployment;
+    expect(operatorDeploymentProblems(deployment)).toEqual([]);
+  });
+
+  it('the Deployment check finds what is missing', () => {
+    const bare = {
+      kind: 'Deployment',
+      metadata: { name: 'x' },
+      spec: {
+        template: {
+          spec: {
+            containers: [
+              {
+                name: 'operator',
+                resources: { limits: { memory: '1Gi' } },
+                env: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=1024' }],
+              },
+            ],
+          },
+        },
+      },
+    };
+    const problems = operatorDeploymentProblems(bare);
+    expect(problems).toContain('at least 2 replicas');
+    expect(problems).toContain('heap cap 1024 MiB is not 50-85% of 1Gi');
+    expect(problems).toHaveLength(13);
+    expect(memoryBytes('512Mi')).toBe(512 * 2 ** 20);
+  });
+
+  it('alerts only on metrics the operator exports', async () => {
+    const exported = new Set(
+      (await new Metrics().registry.getMetricsAsJSON()).flatMap((m) =>
+        String(m.type) === 'histogram'
+          ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`]
+          : [m.name],
+      ),
+    );
+    const rules = (load('deploy/monitoring/prometheusrule.yaml') as RuleGroups).spec.groups.flatMap(
+      (g) => g.rules,
+    );
+    const used = rules.flatMap((r) => r.expr.match(/\bb2b_[a-z_]+/g) ?? []);
+    expect(used.length).toBeGreaterThan(5);
+    expect(used.filter((name) => !exported.has(name))).toEqual([]);
+    expect(rules.map((r) => r.alert)).toEqual(
+      expect.arrayContaining([
+        'B2BCertificateExpiringSoon',
+        'B2BCertificateNotReady',
+        'B2BReconcileErrors',
+        'B2BKeyVaultFailures',
+        'B2BOperatorNoLeader',
+      ]),
+    );
+  });
+
+  it('crds/Kustomization lists every CRD in crds/', () => {
+    const listed = (load('crds/Kustomization') as { resources: string[] }).resources;
+    const files = readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml'));
+    expect([...listed].sort()).toEqual(files.sort());
+  });
+});
+
+describe('charts/b2b-certificate-operator', () => {
+  const chart = 'charts/b2b-certificate-operator';
+
+  it('ships crds/ byte for byte', () => {
+    const files = readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml'));
+    expect(readdirSync(join(root, chart, 'crds')).sort()).toEqual(files.sort());
+    for (const f of files)
+      expect(readFileSync(join(root, chart, 'crds', f), 'utf8'), f).toBe(
+        readFileSync(join(root, 'crds', f), 'utf8'),
+      );
+  });
+
+  it('has the ClusterRole rules and alert rules of deploy/', () => {
+    const rbac = readFileSync(join(root, 'deploy/operator/rbac.yaml'), 'utf8');
+    const clusterRole = parseAllDocuments(rbac)
+      .map((d) => d.toJS() as { kind: string; rules?: unknown })
+      .find((o) => o.kind === 'ClusterRole');
+    expect(load(`${chart}/files/clusterrole-rules.yaml`)).toEqual(clusterRole?.rules);
+    expect(load(`${chart}/files/prometheus-rules.yaml`)).toEqual(
+      (load('deploy/monitoring/prometheusrule.yaml') as RuleGroups).spec,
+    );
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    devDependencies: Record<string, string>;
+  };
+
+  it('pins the Node image to the exact version the tests run on', () => {
+    const from = /^FROM node:(\S+)$/m.exec(dockerfile)?.[1];
+    expect(from).toMatch(/^\d+\.\d+\.\d+-/);
+    expect(from?.split('-')[0]).toBe(pkg.devDependencies.node);
+  });
+
+  it('installs production dependencies only, runs non-root, and has no HEALTHCHECK', () => {
+    expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
+    expect(dockerfile).toMatch(/^USER 65532:65532$/m);
+    expect(dockerfile).not.toMatch(/^HEALTHCHECK/m);
+  });
+});
+
+describe('GitOps examples', () => {
+  it('argocd-cm holds health.lua verbatim for both kinds', () => {
+    const lua = readFileSync(
+      join(
+        root,
+        'deploy/argocd/resource_customizations/integration.b2b.dev/Certificate/health.lua',
+      ),
+      'utf8',
+    );
+    const cm = load('deploy/argocd/argocd-cm.yaml') as { data: Record<string, string> };
+    expect(cm.data).toEqual({
+      'resource.customizations.health.integration.b2b.dev_Certificate': lua,
+      'resource.customizations.health.integration.b2b.dev_IntegrationAccount': lua,
+    });
+  });
+
+  it('Flux applies crds/ first and health-checks what deploy/operator installs', () => {
+    const docs = parseAllDocuments(
+      readFileSync(join(root, 'deploy/flux/kustomizations.yaml'), 'utf8'),
+    ).map(
+      (d) =>
+        d.toJS() as {
+          kind: string;
+          metadata: { name: string };
+          spec: {
+            path?: string;
+            dependsOn?: { name: string }[];
+            healthChecks?: { kind: string; name: string }[];
+          };
+        },
+    );
+    const byName = new Map(docs.map((d) => [d.metadata.name, d]));
+    expect(byName.get('b2b-crds')?.spec.path).toBe('./crds');
+    expect(byName.get('b2b-operator')?.spec.dependsOn).toEqual([{ name: 'b2b-crds' }]);
+    expect(byName.get('b2b-operator')?.spec.path).toBe('./deploy/operator');
+    const deployment = load('deploy/operator/deployment.yaml') as Deployment;
+    expect(byName.get('b2b-operator')?.spec.healthChecks).toContainEqual(
+      expect.objectContaining({ kind: 'Deployment', name: deployment.metadata.name }),
+    );
+  });
+});
