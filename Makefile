@@ -16,10 +16,13 @@ $(NPM_STAMP): package.json package-lock.json
 deps: $(NPM_STAMP) ## install npm packages and the Debian packages the tests use
 	@hack/install-system-deps.sh
 
-tools: deps ## build (once, cached) etcd, kube-apiserver, kubectl and the Key Vault emulator
+tools: deps ## build (once, cached) etcd, kube-apiserver, kubectl, the Key Vault emulator and the GitOps test tools
 	@hack/build-etcd.sh >/dev/null
 	@hack/build-k8s.sh >/dev/null
 	@hack/build-kstatus.sh >/dev/null
+	@hack/build-argocd-health.sh >/dev/null
+	@hack/build-helm.sh >/dev/null
+	@hack/build-promtool.sh >/dev/null
 	@hack/build-lowkey-vault.sh >/dev/null || { rc=$$?; [[ $$rc -eq 2 && "$${CI:-}" != true ]] || exit $$rc; }
 
 gen: deps ## regenerate src/api/generated.ts from crds/
