@@ -1,13 +1,12 @@
 // What Flux's health checks (kstatus, hack/kstatus) read from the objects in the docs' Flux
 // set-up (deploy/flux/): the CRDs, the operator's Deployment, and every object in examples/
 // once the operator has made it Ready.
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
-import { kubectl, repoRoot, succeeded } from '../support/kubectl.ts';
+import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
+import { kstatus, kubectl, repoRoot, succeeded } from '../support/kubectl.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 
 interface Obj {
@@ -16,12 +15,6 @@ interface Obj {
   metadata: { name: string; namespace?: string; generation?: number };
   spec?: { replicas?: number };
   status?: unknown;
-}
-
-function kstatus(obj: unknown): string {
-  return execFileSync(testenv().kstatus, { input: JSON.stringify(obj), encoding: 'utf8' }).split(
-    '\t',
-  )[0]!;
 }
 
 describe('kstatus on the GitOps examples', () => {

@@ -1,19 +1,13 @@
 // Our conditions as GitOps tools read them: Flux's kstatus library (sigs.k8s.io/cli-utils,
 // built from the Go module proxy as hack/kstatus) computes Current, InProgress or Failed.
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IntegrationAccountResource } from '../../src/api/types.ts';
 import { resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { selfSigned } from '../support/certs.ts';
-import { adminClient, createNamespace, testenv } from '../support/cluster.ts';
+import { adminClient, createNamespace } from '../support/cluster.ts';
+import { kstatus } from '../support/kubectl.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 import { createAccount, createCertificate, waitForCondition } from '../support/resources.ts';
-
-function kstatus(obj: unknown): string {
-  return execFileSync(testenv().kstatus, { input: JSON.stringify(obj), encoding: 'utf8' }).split(
-    '\t',
-  )[0]!;
-}
 
 describe('kstatus (Flux) reading our status', () => {
   let admin: KubeClient;

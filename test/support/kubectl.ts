@@ -1,5 +1,5 @@
 // Runs the test control plane's kubectl as the admin, the way a user types it.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { testenv } from './cluster.ts';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -75,4 +75,11 @@ export async function eventuallySucceeds(
     if (result.code === 0 || Date.now() > deadline) return succeeded(result);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** How Flux's kstatus reads an object: Current, InProgress, Failed... (hack/kstatus). */
+export function kstatus(obj: unknown): string {
+  return execFileSync(testenv().kstatus, { input: JSON.stringify(obj), encoding: 'utf8' }).split(
+    '\t',
+  )[0]!;
 }
