@@ -2,7 +2,7 @@
 // test control plane: server-side dry-run, then for real, twice. No kubelet runs there, so
 // the test checks the stored objects, not running pods. deploy/monitoring/ goes onto
 // stand-in Prometheus Operator CRDs, and its rules through promtool.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,9 +57,7 @@ describe('kubectl apply -k deploy/', () => {
 
   it('installs for real, and again (an unchanged re-apply)', async () => {
     for (let i = 0; i < 2; i++)
-      succeeded(
-        await kubectl(['apply', '-k', 'deploy/', '--server-side', '--field-validation=Strict']),
-      );
+      succeeded(await kubectl(['apply', '-k', 'deploy/', '--server-side', '--validate=strict']));
     const stored = JSON.parse(
       succeeded(
         await kubectl(['get', 'deployment', 'b2b-operator', '-n', 'b2b-system', '-o', 'json']),
@@ -118,16 +116,21 @@ describe('deploy/monitoring/', () => {
     expect(out).toMatch(/servicemonitor.monitoring.coreos.com\/b2b-operator serverside-applied/);
   });
 
-  it('has alert rules that promtool accepts', async () => {
+  it('has alert rules that promtool accepts, and that fire on the series the operator exports', async () => {
     const rule = parse(
       readFileSync(join(repoRoot, 'deploy/monitoring/prometheusrule.yaml'), 'utf8'),
-    ) as {
-      spec: unknown;
-    };
-    const file = join(mkdtempSync(join(tmpdir(), 'b2b-rules-')), 'rules.yaml');
-    writeFileSync(file, JSON.stringify(rule.spec));
-    const result = await run(promtool, ['check', 'rules', file]);
-    expect(result.stdout + result.stderr).toMatch(/SUCCESS: 7 rules found/);
-    expect(result.code).toBe(0);
+    ) as { spec: unknown };
+    const dir = mkdtempSync(join(tmpdir(), 'b2b-rules-'));
+    writeFileSync(join(dir, 'rules.yaml'), JSON.stringify(rule.spec));
+    copyFileSync(
+      join(repoRoot, 'test/fixtures/prometheus-rules-test.yaml'),
+      join(dir, 'rules-test.yaml'),
+    );
+    const checked = await run(promtool, ['check', 'rules', join(dir, 'rules.yaml')]);
+    expect(checked.stdout + checked.stderr).toMatch(/SUCCESS: 7 rules found/);
+    expect(checked.code).toBe(0);
+    const tested = await run(promtool, ['test', 'rules', 'rules-test.yaml'], { cwd: dir });
+    expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+    expect(tested.stdout).toMatch(/SUCCESS/);
   });
 });

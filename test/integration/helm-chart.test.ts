@@ -122,7 +122,7 @@ describe('helm chart', () => {
     );
     const out = await eventuallySucceeds(() =>
       kubectl(
-        ['apply', '--server-side', '--dry-run=server', '--field-validation=Strict', '-f', '-'],
+        ['apply', '--server-side', '--dry-run=server', '--validate=strict', '-f', '-'],
         manifests,
       ),
     );
