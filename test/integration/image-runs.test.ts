@@ -88,10 +88,17 @@ describe('the image contents (production dependencies + src/)', () => {
     const exited = new Promise<number | null>((resolve) =>
       child.on('exit', (code) => resolve(code)),
     );
-    try {
+    let ready = false;
+    // A failed import ends the process at once: report that instead of waiting for a timeout.
+    const endedEarly = exited.then((code) =>
+      ready
+        ? undefined
+        : Promise.reject(new Error(`the operator exited (${code}) before it was ready`)),
+    );
+    const becomeReady = async () => {
       const probePort = await eventually(
         () => Promise.resolve(/"probePort":(\d+)/.exec(output)?.[1]),
-        `the operator's start-up log line (output so far: ${output.slice(0, 2000)})`,
+        "the operator's start-up log line",
         60_000,
       );
       // Generous: a shared machine, and /readyz waits for caches to sync.
@@ -104,6 +111,10 @@ describe('the image contents (production dependencies + src/)', () => {
         90_000,
         250,
       );
+    };
+    try {
+      await Promise.race([becomeReady(), endedEarly]);
+      ready = true;
     } catch (err) {
       child.kill('SIGKILL');
       throw new Error(`${(err as Error).message}\noperator output:\n${output.slice(-4000)}`);
