@@ -24,8 +24,9 @@ tools: deps ## build (once, cached) etcd, kube-apiserver, kubectl, the Key Vault
 	@hack/build-helm.sh >/dev/null
 	@hack/build-lowkey-vault.sh >/dev/null || { rc=$$?; [[ $$rc -eq 2 && "$${CI:-}" != true ]] || exit $$rc; }
 
-gen: deps ## regenerate src/api/generated.ts from crds/
+gen: deps ## regenerate src/api/generated.ts from crds/, and copy crds/ into the Helm chart
 	npm run gen:types
+	cp crds/*.yaml charts/b2b-certificate-operator/crds/
 
 lint: deps ## eslint and prettier
 	npm run lint

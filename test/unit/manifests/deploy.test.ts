@@ -88,7 +88,7 @@ describe('charts/b2b-certificate-operator', () => {
     const files = readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml'));
     expect(readdirSync(join(root, chart, 'crds')).sort()).toEqual(files.sort());
     for (const f of files)
-      expect(readFileSync(join(root, chart, 'crds', f), 'utf8'), f).toBe(
+      expect(readFileSync(join(root, chart, 'crds', f), 'utf8'), `${f} differs: make gen`).toBe(
         readFileSync(join(root, 'crds', f), 'utf8'),
       );
   });
