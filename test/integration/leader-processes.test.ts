@@ -159,4 +159,51 @@ describe('leader election between processes', () => {
       await proxy.stop();
     }
   });
+
+  it('cancels what is still in flight at the shutdown deadline and still exits 0; the next run converges', async () => {
+    const admin = adminClient();
+    const ns = await createNamespace(admin, 'deadline');
+    // A very slow link: a reconcile takes seconds, far longer than the 1 s deadline.
+    const { proxy, kubeconfig } = await kubeconfigThroughProxy(testenv().operatorKubeconfig);
+    proxy.latencyMs = 400;
+    const dir = mkdtempSync(join(testenv().dir, 'deadline-'));
+    writeFileSync(join(dir, 'kubeconfig'), kubeconfig);
+    const procs: OperatorProcess[] = [];
+    try {
+      await createAccount(admin, ns, 'contoso');
+      const names = Array.from({ length: 6 }, (_, i) => `partner-${i}`);
+      for (const name of names)
+        await createCertificate(admin, ns, name, {
+          certificate: { inline: selfSigned('ec256').pem },
+        });
+      const a = await spawnOperator({
+        namespace: ns,
+        args: ['--graceful-shutdown-timeout=1s'],
+        kubeconfig: join(dir, 'kubeconfig'),
+      });
+      procs.push(a);
+      await waitForLog(a, 'reconciled');
+      const termAt = Date.now();
+      a.child.kill('SIGTERM');
+      const shutdown = await waitForLog(a, 'shutting down: finishing in-flight work');
+      expect(shutdown.inFlight).toBeGreaterThan(0);
+      expect(await a.exited).toBe(0);
+      expect(Date.now() - termAt).toBeLessThan(8_000); // 1 s deadline, cancelled requests end at once
+      expect(a.output()).toMatch(/"msg":"shutdown deadline passed; cancelling in-flight work"/);
+      expect(a.logs().find((l) => l.msg === 'operator stopped')).toMatchObject({ drained: false });
+      // Every reconcile in flight ended (its pending request aborted at the deadline).
+      const after = a.logs().slice(a.logs().findIndex((l) => l.msg === shutdown.msg));
+      expect(after.filter((l) => l.msg === 'reconciled').length).toBeGreaterThanOrEqual(
+        Number(shutdown.inFlight),
+      );
+      expect(a.output()).toMatch(/"error":"shutdown deadline passed"/);
+      // Nothing was left half-done: a fresh operator brings every certificate to Ready.
+      const b = await spawnOperator({ namespace: ns });
+      procs.push(b);
+      for (const name of names) await waitForCondition(admin, ns, name, 'Ready', 'True');
+    } finally {
+      killAll(procs);
+      await proxy.stop();
+    }
+  });
 });
