@@ -1,7 +1,9 @@
 // The account's status as data: Ready says the account is usable whatever its vaults do,
 // status.keyVaults carries each vault's health, and lastCheckedTime moves only with a result.
 import { describe, expect, it } from 'vitest';
-import type { IntegrationAccount } from '../../../src/api/types.ts';
+import type { Certificate, IntegrationAccount } from '../../../src/api/types.ts';
+import { evaluateCertificate } from '../../../src/controllers/certificate/evaluate.ts';
+import { selfSigned } from '../../support/certs.ts';
 import {
   buildAccountStatus,
   type VaultHealth,
@@ -135,5 +137,46 @@ describe('VaultHealthSchedule', () => {
     now += 30_000;
     await schedule.health('b2b', vault);
     expect(probes).toBe(4);
+  });
+});
+
+describe('a certificate waiting on its account', () => {
+  const certificate: Certificate = {
+    apiVersion: 'integration.b2b.dev/v1alpha1',
+    kind: 'Certificate',
+    metadata: { name: 'partner', namespace: 'b2b', generation: 1, uid: 'u1' },
+    spec: {
+      integrationAccount: { name: 'contoso' },
+      type: 'Public',
+      certificate: { inline: selfSigned('ec256').pem },
+    },
+  };
+  const evaluate = (status?: IntegrationAccount['status']) =>
+    evaluateCertificate({
+      certificate,
+      account: account(status),
+      quota: { rank: 0, quota: 1000 },
+      source: { found: true, data: certificate.spec.certificate.inline! },
+      now: new Date(),
+      allowedVaultHosts: [],
+    }).failure;
+
+  it('carries the account’s own reason and message', () => {
+    const failure = evaluate({
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'SomeAccountProblem',
+          message: 'what is wrong with the account',
+          lastTransitionTime: '2026-11-26T10:00:00Z',
+        },
+      ],
+    });
+    expect(failure).toMatchObject({ reason: 'IntegrationAccountNotReady', waiting: true });
+    expect(failure?.message).toBe(
+      'IntegrationAccount contoso is not Ready (SomeAccountProblem: what is wrong with the account); waiting for it',
+    );
+    expect(evaluate()?.message).toMatch(/it has no status yet/);
   });
 });
