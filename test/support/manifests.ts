@@ -229,7 +229,14 @@ export function operatorDeploymentProblems(deployment: Deployment): string[] {
     c.readinessProbe?.httpGet?.path === '/readyz' && onProbePort(c.readinessProbe.httpGet.port),
     'readiness /readyz on the probe port',
   );
-  expect(pod.terminationGracePeriodSeconds === 30, 'terminationGracePeriodSeconds 30');
+  // The operator cancels in-flight work after B2B_GRACEFUL_SHUTDOWN_TIMEOUT; the kubelet's
+  // SIGKILL must come later, with time left to release the Lease and exit.
+  const shutdown = /^(\d+)s$/.exec(env.get('B2B_GRACEFUL_SHUTDOWN_TIMEOUT')?.value ?? '');
+  const grace = pod.terminationGracePeriodSeconds ?? 30;
+  expect(
+    !!shutdown && grace >= Number(shutdown[1]) + 5 && grace <= 60,
+    'terminationGracePeriodSeconds 5-40 s above B2B_GRACEFUL_SHUTDOWN_TIMEOUT (in seconds)',
+  );
   expect(
     env.get('POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace',
     'POD_NAMESPACE from the downward API',
