@@ -21,6 +21,84 @@ export interface IntegrationAccountSpec {
      * Store each Ready certificate as a Secret named <certificate>-b2bcert, owned by the Certificate (deletionPolicy Delete). Takes no settings.
      */
     kubernetes?: {};
+    /**
+     * Sync each Ready certificate into this Azure Logic Apps integration account through Azure Resource Manager (api-version 2019-05-01).
+     */
+    azure?: {
+      /**
+       * The Azure subscription ID (a GUID) holding the integration account.
+       */
+      subscriptionId: string;
+      /**
+       * The resource group of the integration account.
+       */
+      resourceGroup: string;
+      /**
+       * The integration account's name in Azure.
+       */
+      name: string;
+      /**
+       * The Azure cloud; the ARM, Microsoft Graph and sign-in endpoints follow it.
+       */
+      cloud?: 'AzurePublic' | 'AzureChina' | 'AzureUSGovernment';
+      /**
+       * Object ID in the tenant of the Azure Logic Apps service principal (application ID 7cd684f4-8a78-49b0-91ec-6a35d38739ba) whose access to the keys of Private certificates is checked. Empty means looked up in Microsoft Graph (needs Application.Read.All).
+       */
+      logicAppsPrincipalId?: string;
+      /**
+       * How the operator authenticates to Azure Resource Manager; exactly one method.
+       */
+      auth: {
+        /**
+         * Azure AD workload identity (the AKS webhook's environment). Fields left empty come from the operator pod's environment.
+         */
+        workloadIdentity?: {
+          /**
+           * Client (application) ID of the identity.
+           */
+          clientId?: string;
+          /**
+           * Tenant (directory) ID of the identity.
+           */
+          tenantId?: string;
+        };
+        /**
+         * A managed identity of the node or pod; clientId selects a user-assigned one.
+         */
+        managedIdentity?: {
+          /**
+           * Client ID of a user-assigned managed identity; empty means system-assigned.
+           */
+          clientId?: string;
+        };
+        /**
+         * A service principal whose client secret is in a Secret of the account's namespace.
+         */
+        servicePrincipal?: {
+          /**
+           * Tenant (directory) ID.
+           */
+          tenantId: string;
+          /**
+           * Client (application) ID.
+           */
+          clientId: string;
+          /**
+           * The Secret key holding the client secret.
+           */
+          clientSecretRef: {
+            /**
+             * Name of the Secret.
+             */
+            name: string;
+            /**
+             * Key within the Secret.
+             */
+            key: string;
+          };
+        };
+      };
+    };
   };
   /**
    * Named vault connections that Private certificates reference by name in spec.key.vault. The private keys stay in these vaults.
@@ -38,6 +116,10 @@ export interface IntegrationAccountSpec {
      * An Azure Key Vault (or Managed HSM) holding the keys.
      */
     azure?: {
+      /**
+       * The vault's ARM resource ID, e.g. /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>. Required when the store is azure: the integration account's certificate references the key by it.
+       */
+      resourceId?: string;
       /**
        * The vault's URL, e.g. https://contoso-kv.vault.azure.net. Only hosts under the Azure Key Vault suffixes (.vault.azure.net, .vault.azure.cn, .vault.usgovcloudapi.net, .managedhsm.azure.net) or those the operator allows with --allowed-vault-hosts are contacted.
        */
@@ -112,9 +194,26 @@ export interface IntegrationAccountStatus {
    */
   observedGeneration?: number;
   /**
-   * The store backend in use (kubernetes).
+   * The store backend in use (kubernetes or azure).
    */
   storeType?: string;
+  /**
+   * The Azure integration account as ARM reports it (azure store only).
+   */
+  azure?: {
+    /**
+     * Its ARM resource ID.
+     */
+    id?: string;
+    /**
+     * Its Azure region.
+     */
+    location?: string;
+    /**
+     * Its sku (Free, Basic or Standard); the certificate quota follows it.
+     */
+    sku?: string;
+  };
   /**
    * Ready, Reconciling and Stalled, as kstatus (Flux) and Argo CD read them.
    *
@@ -261,6 +360,10 @@ export interface CertificateSpec {
      */
     version?: string;
   };
+  /**
+   * The certificate's name in an azure store; defaults to metadata.name. ARM's naming rules apply: 1 to 80 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period.
+   */
+  azureName?: string;
   /**
    * String map synced as-is with the certificate (e.g. partner name).
    */

@@ -44,6 +44,12 @@ export const Reason = {
   StoreConflict: 'StoreConflict',
   /** Event only: the store entry was changed by someone else and put back. */
   StoreRestored: 'StoreRestored',
+  // Synced: the azure store's prerequisites (API.md, "The azure store")
+  AzureAccountNotFound: 'AzureAccountNotFound',
+  AzureAuthorizationFailed: 'AzureAuthorizationFailed',
+  LogicAppsKeyAccessMissing: 'LogicAppsKeyAccessMissing',
+  LogicAppsAccessUnverifiable: 'LogicAppsAccessUnverifiable',
+  KeyNotListedByIntegrationAccount: 'KeyNotListedByIntegrationAccount',
   // Expiring
   ExpiresSoon: 'ExpiresSoon',
   NotExpiring: 'NotExpiring',
