@@ -15,6 +15,10 @@ const descriptions: Record<Flag, string> = {
   'recheck-interval': 'how long a verified vault key and its grants are trusted before a recheck',
   'allowed-vault-hosts':
     'comma-separated vault hosts allowed besides the Azure Key Vault suffixes (e.g. an emulator)',
+  'azure-arm-endpoint':
+    "the azure store's Azure Resource Manager URL instead of its cloud's (test servers); https only",
+  'azure-graph-endpoint':
+    "the azure store's Microsoft Graph URL instead of its cloud's (test servers); https only",
   'metrics-bind-address': 'address of the Prometheus /metrics endpoint',
   'health-probe-bind-address': 'address of /healthz and /readyz',
   'log-level': 'debug, info, warn or error (JSON lines on stdout)',

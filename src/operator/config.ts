@@ -11,6 +11,9 @@ export interface OperatorConfig {
   concurrency: number;
   recheckIntervalMs: number;
   allowedVaultHosts: string[];
+  /** Override the cloud's ARM / Microsoft Graph endpoints (test servers); empty = the cloud's. */
+  azureArmEndpoint: string;
+  azureGraphEndpoint: string;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   logLevel: Level;
@@ -26,6 +29,8 @@ export const flags = {
   concurrency: '4',
   'recheck-interval': '1h',
   'allowed-vault-hosts': '',
+  'azure-arm-endpoint': '',
+  'azure-graph-endpoint': '',
   'metrics-bind-address': ':8080',
   'health-probe-bind-address': ':8081',
   'log-level': 'info',
@@ -78,6 +83,9 @@ export function parseConfig(
   const shutdownTimeout = parseGoDuration(values['graceful-shutdown-timeout']!);
   if (shutdownTimeout === undefined || shutdownTimeout < 0)
     throw new ConfigError('--graceful-shutdown-timeout must be a duration such as 20s');
+  for (const flag of ['azure-arm-endpoint', 'azure-graph-endpoint'] as const)
+    if (values[flag] && !/^https:\/\/[^/]+/.test(values[flag]))
+      throw new ConfigError(`--${flag} must be an https:// URL`);
   const level = values['log-level'] as Level;
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new ConfigError('--log-level must be debug, info, warn or error');
@@ -92,6 +100,8 @@ export function parseConfig(
     allowedVaultHosts: values['allowed-vault-hosts']!.split(',')
       .map((h) => h.trim())
       .filter(Boolean),
+    azureArmEndpoint: values['azure-arm-endpoint']!,
+    azureGraphEndpoint: values['azure-graph-endpoint']!,
     metricsBindAddress: values['metrics-bind-address']!,
     healthProbeBindAddress: values['health-probe-bind-address']!,
     logLevel: level,

@@ -10,7 +10,7 @@ import {
   type IntegrationAccount,
 } from '../api/types.ts';
 import { CertificateReconciler } from '../controllers/certificate/reconciler.ts';
-import type { Lookups } from '../controllers/certificate/gather.ts';
+import { quotaSku, type Lookups } from '../controllers/certificate/gather.ts';
 import { IntegrationAccountReconciler } from '../controllers/integration-account/reconciler.ts';
 import { VaultHealthSchedule } from '../controllers/integration-account/vault-health.ts';
 import {
@@ -22,7 +22,9 @@ import {
 } from '../kube/client.ts';
 import { Controller } from '../runtime/controller.ts';
 import { Informer, keepAnnotations, objectKey } from '../runtime/informer.ts';
+import { AzureStore } from '../stores/azure/azure-store.ts';
 import { KubernetesStore, secretNameFor, type SecretMetadata } from '../stores/kubernetes-store.ts';
+import { StoreRouter } from '../stores/router.ts';
 import { probeAccountVault } from '../vaults/azure/reachability.ts';
 import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
 import { CachingVerifier } from '../vaults/caching.ts';
@@ -37,6 +39,9 @@ export interface OperatorSettings {
   concurrency: number;
   recheckIntervalMs: number;
   allowedVaultHosts: string[];
+  /** Override the cloud's ARM / Microsoft Graph endpoints (test servers). */
+  azureArmEndpoint?: string | undefined;
+  azureGraphEndpoint?: string | undefined;
 }
 
 export interface OperatorDeps {
@@ -142,13 +147,22 @@ export class Operator {
       configMapExists: (namespace, name) =>
         this.configMaps.get(`${namespace}/${name}`) !== undefined,
     };
+    const azureStore = new AzureStore({
+      log: log.child({ store: 'azure' }),
+      recheckIntervalMs: settings.recheckIntervalMs,
+      endpoints: { arm: settings.azureArmEndpoint, graph: settings.azureGraphEndpoint },
+      readSecret,
+    });
+    const store = new StoreRouter(
+      new KubernetesStore(client, (namespace, name) => this.secrets.get(`${namespace}/${name}`)),
+      azureStore,
+      (c) => this.accounts.get(`${c.metadata.namespace}/${c.spec.integrationAccount.name}`),
+    );
     const certificateReconciler = new CertificateReconciler({
       client,
       certificate: (key) => this.certificates.get(key),
       lookups,
-      store: new KubernetesStore(client, (namespace, name) =>
-        this.secrets.get(`${namespace}/${name}`),
-      ),
+      store,
       keyVerifier:
         deps.keyVerifier ??
         verifierByKind({
@@ -188,6 +202,8 @@ export class Operator {
         now,
       }),
       now,
+      azureAccount: (account) => azureStore.accountInfo(account),
+      recheckIntervalMs: settings.recheckIntervalMs,
     });
     this.certificateController = new Controller({
       kind: 'Certificate',
@@ -250,7 +266,7 @@ export class Operator {
     const requeueQuotaSiblings = (c: Certificate) => {
       const account = this.accounts.get(accountKeyOf(c));
       const siblings = this.certificatesOf(c.metadata.namespace, c.spec.integrationAccount.name);
-      if (siblings.length >= skuQuota[account?.spec.sku ?? 'Standard'])
+      if (siblings.length >= skuQuota[quotaSku(account)])
         for (const s of siblings) certs.enqueue(objectKey(s));
     };
     this.certificates.on({
@@ -280,7 +296,11 @@ export class Operator {
         // Only what certificates depend on: readiness, spec (sku, vaults). Not the counts.
         const ready = (x: IntegrationAccount) =>
           findCondition(x.status?.conditions, 'Ready')?.status;
-        if (ready(old) !== ready(a) || old.metadata.generation !== a.metadata.generation) {
+        if (
+          ready(old) !== ready(a) ||
+          old.metadata.generation !== a.metadata.generation ||
+          quotaSku(old) !== quotaSku(a) // the Azure account's real sku changed
+        ) {
           enqueueCertificatesOf(a.metadata.namespace, a.metadata.name);
         }
       },

@@ -1,5 +1,5 @@
-// Where Ready certificates go. The kubernetes store is the first; an Azure integration-account
-// store implements the same interface.
+// Where Ready certificates go: the kubernetes store (Secrets) or the azure store (an Azure
+// Logic Apps integration account), chosen per account by stores/router.ts.
 import type { Certificate } from '../api/types.ts';
 
 /** What a store keeps for one certificate: never key material. */
@@ -16,10 +16,27 @@ export interface SyncResult {
   written: boolean;
   /** What was found changed by someone else in an entry we wrote, and put back. */
   restored?: string[] | undefined;
+  /** How status and events name where it is, e.g. `Secret x` (default) or an Azure resource. */
+  location?: string;
+  /** The store is outside the cluster (no watch): come back at the recheck interval. */
+  recheck?: boolean;
 }
 
 /** The store holds an object of that name that is not ours: never overwritten. */
 export class StoreConflictError extends Error {}
+
+/** A prerequisite of the store failed (its reason is in api/reasons.ts); rechecked later. */
+export class StorePrerequisiteError extends Error {
+  readonly reason: string;
+  readonly terminal: boolean;
+  readonly retryAfterMs: number | undefined;
+  constructor(reason: string, message: string, terminal: boolean, retryAfterMs?: number) {
+    super(message);
+    this.reason = reason;
+    this.terminal = terminal;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
 
 export interface Store {
   readonly type: string;

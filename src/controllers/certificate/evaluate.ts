@@ -13,6 +13,7 @@ import {
   type ExpiryStatus,
 } from '../../certificates/checks.ts';
 import { parseGoDuration } from '../../certificates/duration.ts';
+import { quotaSku } from './source-data.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
 import { vaultConnection } from '../../vaults/connection.ts';
 import type { VaultConnection } from '../../vaults/verifier.ts';
@@ -91,7 +92,7 @@ const underQuota = on('Ready', ({ quota, account }) =>
     ? undefined
     : {
         reason: Reason.QuotaExceeded,
-        message: `IntegrationAccount ${account?.metadata.name ?? ''} (sku ${account?.spec.sku ?? 'Standard'}) holds at most ${quota.quota} certificates and this is number ${quota.rank + 1} (certificates already in the store first, then by creation time); delete a certificate or choose a larger sku`,
+        message: `IntegrationAccount ${account?.metadata.name ?? ''} (sku ${quotaSku(account)}${account?.spec.store?.azure ? ' in Azure' : ''}) holds at most ${quota.quota} certificates and this is number ${quota.rank + 1} (certificates already in the store first, then by creation time); delete a certificate or choose a larger sku`,
         terminal: true,
       },
 );

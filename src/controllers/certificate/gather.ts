@@ -13,7 +13,7 @@ import type { SourceState } from './evaluate.ts';
 import { sourceFromObject, type DataObject } from './source-data.ts';
 
 // The pure parts live in source-data.ts (no Kubernetes client), so `b2b validate` uses them too.
-export { quotaPosition } from './source-data.ts';
+export { quotaPosition, quotaSku } from './source-data.ts';
 
 export interface Lookups {
   account(namespace: string, name: string): IntegrationAccount | undefined;

@@ -15,7 +15,7 @@ import type { EventRecorder } from '../../operator/events.ts';
 import type { Logger } from '../../operator/log.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { StoreConflictError, type Store } from '../../stores/store.ts';
+import { StoreConflictError, StorePrerequisiteError, type Store } from '../../stores/store.ts';
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
 import { errorMessage } from '../../operator/log.ts';
 import { evaluateCertificate, type Evaluation } from './evaluate.ts';
@@ -108,7 +108,7 @@ export class CertificateReconciler {
     await this.report(certificate, result.status, store);
     if (result.retry)
       throw new RetryLater(result.failure?.message ?? 'retrying', result.retryAfterMs);
-    return { requeueAfterMs: this.nextVisit(evaluation, keyVerdict, now) };
+    return { requeueAfterMs: this.nextVisit(evaluation, keyVerdict, store, now) };
   }
 
   private async verifyKey(
@@ -148,11 +148,24 @@ export class CertificateReconciler {
               }
             : undefined,
       });
-      if (result.restored) await this.recordRestored(certificate, result.ref, result.restored);
+      if (result.restored)
+        await this.recordRestored(
+          certificate,
+          result.location ?? `Secret ${result.ref}`,
+          result.restored,
+        );
       return { kind: 'synced', ...result };
     } catch (err) {
       if (err instanceof StoreConflictError)
         return { kind: 'failed', reason: Reason.StoreConflict, message: err.message };
+      if (err instanceof StorePrerequisiteError)
+        return {
+          kind: 'failed',
+          reason: err.reason as Reason,
+          message: err.message,
+          terminal: err.terminal,
+          retryAfterMs: err.retryAfterMs,
+        };
       return {
         kind: 'failed',
         reason: Reason.StoreWriteFailed,
@@ -161,8 +174,8 @@ export class CertificateReconciler {
     }
   }
 
-  private async recordRestored(certificate: Certificate, ref: string, what: string[]) {
-    const message = `Secret ${ref} was changed by someone else (${what.join(', ')}); restored what the operator wrote`;
+  private async recordRestored(certificate: Certificate, location: string, what: string[]) {
+    const message = `${location} was changed by someone else (${what.join(', ')}); restored what the operator wrote`;
     this.deps.log.info('store entry restored', {
       namespace: certificate.metadata.namespace,
       name: certificate.metadata.name,
@@ -220,6 +233,7 @@ export class CertificateReconciler {
   private nextVisit(
     evaluation: Evaluation,
     keyVerdict: KeyVerdict | undefined,
+    store: StoreOutcome,
     now: Date,
   ): number | undefined {
     const moments: number[] = [];
@@ -236,6 +250,9 @@ export class CertificateReconciler {
           this.deps.recheckIntervalMs - (checkedAt ? now.getTime() - checkedAt.getTime() : 0),
         ),
       );
+    // A store outside the cluster has no watch: drift and fixed prerequisites show on a recheck.
+    if ((store.kind === 'synced' && store.recheck) || (store.kind === 'failed' && store.terminal))
+      moments.push(this.deps.recheckIntervalMs);
     return moments.length ? Math.max(0, Math.min(...moments)) : undefined;
   }
 

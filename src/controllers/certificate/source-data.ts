@@ -1,7 +1,13 @@
 // The pure parts of gathering a Certificate's facts: its place in the account's quota, and what
 // a Secret or ConfigMap holds. No Kubernetes client here, so `b2b validate` uses them as well.
-import { skuQuota, type Certificate, type IntegrationAccount } from '../../api/types.ts';
+import { skuQuota, type Certificate, type IntegrationAccount, type Sku } from '../../api/types.ts';
 import type { SourceState } from './evaluate.ts';
+
+/** The azure store's real sku (status.azure, as ARM reports it) decides, else spec.sku. */
+export function quotaSku(account: IntegrationAccount | undefined): Sku {
+  const real = account?.spec.store?.azure ? account.status?.azure?.sku : undefined;
+  return real && real in skuQuota ? (real as Sku) : (account?.spec.sku ?? 'Standard');
+}
 
 const createdAt = (c: Certificate): number =>
   c.metadata.creationTimestamp ? new Date(c.metadata.creationTimestamp).getTime() : 0;
@@ -25,7 +31,7 @@ export function quotaPosition(
   account: IntegrationAccount | undefined,
   siblings: readonly Certificate[],
 ): { rank: number; quota: number } {
-  const quota = skuQuota[account?.spec.sku ?? 'Standard'];
+  const quota = skuQuota[quotaSku(account)];
   if (siblings.length <= quota) return { rank: 0, quota };
   const ordered = [...siblings].sort(byPlace);
   const rank = ordered.findIndex((c) => c.metadata.uid === certificate.metadata.uid);

@@ -8,13 +8,26 @@ import type { KeyVerdict } from '../../vaults/verifier.ts';
 import type { Evaluation, Failure } from './evaluate.ts';
 
 export type StoreOutcome =
-  | { kind: 'synced'; ref: string; written: boolean }
+  | {
+      kind: 'synced';
+      ref: string;
+      written: boolean;
+      /** e.g. `Secret x`; defaults to that. */
+      location?: string | undefined;
+      recheck?: boolean | undefined;
+    }
   | {
       kind: 'failed';
-      reason: typeof Reason.StoreWriteFailed | typeof Reason.StoreConflict;
+      reason: Reason;
       message: string;
+      /** Defaults: StoreConflict terminal, others retried. */
+      terminal?: boolean | undefined;
+      retryAfterMs?: number | undefined;
     }
   | { kind: 'skipped' };
+
+const locationOf = (store: Extract<StoreOutcome, { kind: 'synced' }>) =>
+  store.location ?? `Secret ${store.ref}`;
 
 export interface StatusInputs {
   certificate: Certificate;
@@ -55,7 +68,7 @@ function overallFailure(inputs: StatusInputs): Failure | undefined {
     return {
       reason: store.reason,
       message: store.message,
-      terminal: store.reason === Reason.StoreConflict,
+      terminal: store.terminal ?? store.reason === Reason.StoreConflict,
       condition: 'Ready',
     };
   }
@@ -146,7 +159,7 @@ function syncedCondition(inputs: StatusInputs, failure: Failure | undefined): De
       type,
       status: 'True',
       reason: Reason.Synced,
-      message: `Secret ${store.ref} holds the certificate`,
+      message: `${locationOf(store)} holds the certificate`,
     };
   if (store.kind === 'failed')
     return { type, status: 'False', reason: store.reason, message: store.message };
@@ -169,7 +182,7 @@ function readyCondition(failure: Failure | undefined, store: StoreOutcome): Desi
       reason: failure.reason,
       message: failure.message,
     };
-  const where = store.kind === 'synced' ? ` and synced to Secret ${store.ref}` : '';
+  const where = store.kind === 'synced' ? ` and synced to ${locationOf(store)}` : '';
   return {
     type: ConditionType.Ready,
     status: 'True',
@@ -284,7 +297,12 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
     status,
     failure,
     retry: transient && !failure.waiting,
-    retryAfterMs: keyVerdict && !keyVerdict.ok ? keyVerdict.retryAfterMs : undefined,
+    retryAfterMs:
+      keyVerdict && !keyVerdict.ok
+        ? keyVerdict.retryAfterMs
+        : store.kind === 'failed'
+          ? store.retryAfterMs
+          : undefined,
   };
 }
 
@@ -301,7 +319,7 @@ export function transitionEvents(
     events.push({
       type: 'Normal',
       reason: 'Synced',
-      message: `certificate ${after.thumbprint ?? ''} synced to Secret ${store.ref}`,
+      message: `certificate ${after.thumbprint ?? ''} synced to ${locationOf(store)}`,
     });
   }
   if (now && now.status !== 'True' && (was?.status !== now.status || was.reason !== now.reason)) {

@@ -11,6 +11,7 @@ import {
 import { resourcePath, type KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../operator/events.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
+import type { AzureAccountInfo } from '../../stores/azure/prerequisites.ts';
 import { buildAccountStatus, vaultFromSpec, type VaultHealth } from './status.ts';
 import type { VaultProbes } from './vault-health.ts';
 
@@ -23,6 +24,9 @@ export interface AccountReconcilerDeps {
   /** Azure vaults are left out of status.keyVaults without it. */
   vaultProbes?: VaultProbes | undefined;
   now: () => Date;
+  /** The azure store's view of the Azure account; rejects when ARM cannot tell. */
+  azureAccount?: (account: IntegrationAccount) => Promise<AzureAccountInfo>;
+  recheckIntervalMs?: number;
 }
 
 export class IntegrationAccountReconciler {
@@ -37,13 +41,20 @@ export class IntegrationAccountReconciler {
     if (!account || account.metadata.deletionTimestamp) return undefined;
     const { namespace, name } = account.metadata;
     const { vaults, nextCheckInMs } = await this.vaultHealth(account);
+    const azure = await this.azureFacts(account);
     const status = buildAccountStatus({
       account,
       certificates: this.deps.certificatesOf(namespace, name),
       vaults,
       now: this.deps.now(),
+      azure,
     });
-    const next = nextCheckInMs === undefined ? undefined : { requeueAfterMs: nextCheckInMs };
+    // The Azure account lives outside the cluster: look again at the recheck interval too.
+    const recheck = account.spec.store?.azure
+      ? (this.deps.recheckIntervalMs ?? 3_600_000)
+      : undefined;
+    const nextMs = Math.min(nextCheckInMs ?? Infinity, recheck ?? Infinity);
+    const next = Number.isFinite(nextMs) ? { requeueAfterMs: nextMs } : undefined;
     if (sameStatus(account.status, status)) return next;
     await this.deps.client.patch(
       resourcePath(IntegrationAccountResource, { namespace, name, subresource: 'status' }),
@@ -56,6 +67,16 @@ export class IntegrationAccountReconciler {
     await this.recordTransitions(account, vaults);
     return next;
   };
+
+  /** When ARM cannot tell, the certificates report why (their prerequisite reasons). */
+  private async azureFacts(account: IntegrationAccount): Promise<AzureAccountInfo | undefined> {
+    if (!account.spec.store?.azure || !this.deps.azureAccount) return undefined;
+    try {
+      return await this.deps.azureAccount(account);
+    } catch {
+      return undefined;
+    }
+  }
 
   /** Each vault of the spec, in order: refused by configuration, or probed (when due). */
   private async vaultHealth(

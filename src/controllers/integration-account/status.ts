@@ -9,7 +9,9 @@ import {
   type IntegrationAccount,
   type IntegrationAccountStatus,
 } from '../../api/types.ts';
+import type { AzureAccountInfo } from '../../stores/azure/prerequisites.ts';
 import { vaultConnection, type KeyVaultSpec } from '../../vaults/connection.ts';
+import { quotaSku } from '../certificate/source-data.ts';
 import type { VaultConnection } from '../../vaults/verifier.ts';
 
 export type KeyVaultStatus = NonNullable<IntegrationAccountStatus['keyVaults']>[number];
@@ -63,6 +65,8 @@ export function vaultsFromSpec(
 
 export interface AccountFacts {
   account: IntegrationAccount;
+  /** The azure store's account as ARM reports it; undefined when unknown (kept from before). */
+  azure?: AzureAccountInfo | undefined;
   certificates: readonly Certificate[];
   /** In spec order; a vault not probed yet is left out. */
   vaults: readonly VaultHealth[];
@@ -100,8 +104,10 @@ export function buildAccountStatus({
   certificates,
   vaults,
   now,
+  azure,
 }: AccountFacts): IntegrationAccountStatus {
-  const sku = account.spec.sku ?? 'Standard';
+  // The azure store: the quota of the account's real sku, as ARM reports it.
+  const sku = quotaSku(azure ? { ...account, status: { ...account.status, azure } } : account);
   const quota = skuQuota[sku];
   const ready = certificates.filter(
     (c) => findCondition(c.status?.conditions, ConditionType.Ready)?.status === 'True',
@@ -127,11 +133,15 @@ export function buildAccountStatus({
   const generation = account.metadata.generation ?? 0;
   const status: IntegrationAccountStatus = {
     observedGeneration: generation,
-    storeType: 'kubernetes',
+    storeType: account.spec.store?.azure ? 'azure' : 'kubernetes',
     conditions: mergeConditions(account.status?.conditions, desired, generation, now),
     certificates: { total: certificates.length, ready, quota },
   };
   if (vaults.length)
     status.keyVaults = vaults.map((v) => keyVaultStatus(account.status?.keyVaults, v));
+  if (account.spec.store?.azure) {
+    const known = azure ?? account.status?.azure;
+    if (known) status.azure = { id: known.id, location: known.location, sku: known.sku };
+  }
   return status;
 }

@@ -1,0 +1,674 @@
+// A stateful Azure Resource Manager test server for the azure store: HTTPS on loopback with
+// its own test CA (trusted through NODE_EXTRA_CA_CERTS, never by turning verification off),
+// a managed-identity token endpoint, and the few ARM and Microsoft Graph operations the store
+// uses. Request bodies are validated strictly with the SDKs' own generated mappers; answers
+// are shaped like the examples of Azure/azure-rest-api-specs (Microsoft.Logic 2019-05-01), with
+// ARM's status codes, error bodies, x-ms-request-id and Retry-After. There is no ARM emulator:
+// what this server cannot show is listed in the README ("The azure store").
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MapperValidator } from './arm-mappers.ts';
+
+export const LOGIC_APPS_APP_ID = '7cd684f4-8a78-49b0-91ec-6a35d38739ba';
+export const OPERATOR_OBJECT_ID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+const LOGIC_API = '2019-05-01';
+const AUTHORIZATION_API = '2022-04-01';
+const KEYVAULT_API = '2026-02-01';
+
+export interface ArmCall {
+  method: string;
+  path: string;
+  apiVersion: string | undefined;
+  status: number;
+}
+
+export interface Fault {
+  /** Matches the request (method and path); every request when absent. */
+  match?: (method: string, path: string) => boolean;
+  status: number;
+  retryAfterSeconds?: number;
+  /** How many requests it answers; then it is gone. */
+  times: number;
+}
+
+export interface TestVault {
+  id: string;
+  tenantId: string;
+  vaultUri: string;
+  enableRbacAuthorization: boolean;
+  accessPolicies: { tenantId: string; objectId: string; permissions: { keys: string[] } }[];
+  /** Key names the integration account's listKeyVaultKeys returns. */
+  listedKeys: string[];
+}
+
+export interface RoleDefinition {
+  id: string;
+  roleName: string;
+  permissions: {
+    actions: string[];
+    notActions: string[];
+    dataActions: string[];
+    notDataActions: string[];
+  }[];
+}
+
+export interface RoleAssignment {
+  id: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+}
+
+const lower = (s: string) => s.toLowerCase();
+
+/** ARM answers child IDs with other casing than sent (seen in the spec's own examples). */
+const armCasing = (id: string) =>
+  id
+    .replace(/\/resourceGroups\//i, '/resourcegroups/')
+    .replace(/\/providers\/Microsoft\.KeyVault\//i, '/providers/microsoft.keyvault/');
+
+function makeTlsMaterial(dir: string): { key: string; cert: string; caFile: string } {
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=b2b-arm-test-ca',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  ]);
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+  ]);
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'server.ext',
+    '-out',
+    'server.crt',
+  ]);
+  return {
+    key: readFileSync(join(dir, 'server.key'), 'utf8'),
+    cert: readFileSync(join(dir, 'server.crt'), 'utf8'),
+    caFile: join(dir, 'ca.crt'),
+  };
+}
+
+export class ArmTestServer {
+  /** https://127.0.0.1:<port>: ARM and Microsoft Graph. */
+  url = '';
+  /** http://127.0.0.1:<port>: the managed-identity (IMDS) token endpoint. */
+  tokenAuthority = '';
+  /** PEM of the test CA; append to NODE_EXTRA_CA_CERTS. */
+  caFile = '';
+
+  readonly accounts = new Map<
+    string,
+    { id: string; name: string; location: string; sku: string }
+  >();
+  readonly certificates = new Map<string, Record<string, unknown>>();
+  readonly vaults = new Map<string, TestVault>();
+  readonly roleDefinitions = new Map<string, RoleDefinition>();
+  roleAssignments: RoleAssignment[] = [];
+  /** Microsoft Graph: appId -> object ID. */
+  readonly servicePrincipals = new Map<string, string>([[LOGIC_APPS_APP_ID, randomUUID()]]);
+  /** Actions the operator's identity may not perform (ARM answers 403 AuthorizationFailed). */
+  readonly denied = new Set<string>();
+  /** Graph denies the servicePrincipals lookup (Authorization_RequestDenied). */
+  graphDenied = false;
+  faults: Fault[] = [];
+  /** Connections are reset: ARM unreachable. */
+  down = false;
+  readonly calls: ArmCall[] = [];
+  readonly issuedTokens = new Set<string>();
+  /** Bearer tokens the server saw (to prove none of them reaches a log). */
+  readonly seenTokens = new Set<string>();
+  /** Also accept tokens of another token endpoint (the Key Vault emulator's, when the operator
+   * uses that one: one managed-identity endpoint per process). */
+  acceptForeignTokens = false;
+  /** The most ARM requests in flight at once. */
+  peakInFlight = 0;
+  private inFlight = 0;
+  /** Request bodies that failed validation against the SDK mappers (the test fails on any). */
+  readonly invalidBodies: string[] = [];
+  /** listKeyVaultKeys answers this many keys per page (paging with skipToken). */
+  keysPageSize = 1;
+
+  private readonly logic = new MapperValidator('logic');
+  private readonly authorization = new MapperValidator('authorization');
+  private readonly dir = mkdtempSync(join(tmpdir(), 'arm-test-'));
+  private readonly sockets = new Set<Socket>();
+  private readonly servers: NetServer[] = [];
+
+  async start(): Promise<this> {
+    const tls = makeTlsMaterial(this.dir);
+    this.caFile = tls.caFile;
+    const arm = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+      this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+      res.on('close', () => this.inFlight--);
+      this.handle(req, res).catch((err: unknown) => {
+        this.invalidBodies.push(String(err));
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+    });
+    const imds = createHttpServer((req, res) => this.token(req, res));
+    for (const s of [arm, imds]) {
+      s.on('connection', (socket: Socket) => {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+      });
+      this.servers.push(s);
+    }
+    arm.on('secureConnection', (socket: Socket) => {
+      if (this.down) socket.destroy();
+    });
+    const listen = (s: NetServer) =>
+      new Promise<number>((resolve) =>
+        s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)),
+      );
+    this.url = `https://127.0.0.1:${await listen(arm)}`;
+    this.tokenAuthority = `http://127.0.0.1:${await listen(imds)}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** A CA bundle of this server's CA and `others` (e.g. the Key Vault emulator's). */
+  caBundle(...others: (string | undefined)[]): string {
+    const file = join(this.dir, 'bundle.pem');
+    writeFileSync(
+      file,
+      [this.caFile, ...others.filter((f): f is string => !!f)]
+        .map((f) => readFileSync(f, 'utf8'))
+        .join('\n'),
+    );
+    return file;
+  }
+
+  setDown(down: boolean): void {
+    this.down = down;
+    if (down) for (const s of this.sockets) s.destroy();
+  }
+
+  addAccount(
+    subscriptionId: string,
+    resourceGroup: string,
+    name: string,
+    sku: string,
+    location = 'westeurope',
+  ): string {
+    const id = `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.Logic/integrationAccounts/${name}`;
+    this.accounts.set(lower(id), { id, name, location, sku });
+    return id;
+  }
+
+  addVault(vault: TestVault): void {
+    this.vaults.set(lower(vault.id), vault);
+  }
+
+  certificate(accountId: string, name: string): Record<string, unknown> | undefined {
+    return this.certificates.get(lower(`${accountId}/certificates/${name}`));
+  }
+
+  /** Puts a certificate as someone else would (the portal, Terraform): no validation. */
+  putForeign(accountId: string, name: string, body: Record<string, unknown>): void {
+    const id = `${accountId}/certificates/${name}`;
+    this.certificates.set(lower(id), {
+      ...body,
+      id,
+      name,
+      type: 'Microsoft.Logic/integrationAccounts/certificates',
+    });
+  }
+
+  writes(): ArmCall[] {
+    return this.calls.filter((c) => c.method === 'PUT' || c.method === 'DELETE');
+  }
+
+  // --- the managed-identity token endpoint (IMDS shape) ---
+  private token(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/metadata/identity/oauth2/token' || req.headers.metadata !== 'true') {
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_request"}');
+      return;
+    }
+    const token = `armtest-${randomBytes(16).toString('hex')}`;
+    this.issuedTokens.add(token);
+    const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        access_token: token,
+        expires_in: '3600',
+        expires_on: String(expiresOn),
+        ext_expires_in: '3600',
+        not_before: String(expiresOn - 3600),
+        resource: url.searchParams.get('resource') ?? '',
+        token_type: 'Bearer',
+      }),
+    );
+  }
+
+  // --- ARM and Graph ---
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', this.url);
+    const method = req.method ?? 'GET';
+    const path = decodeURIComponent(url.pathname);
+    const apiVersion = url.searchParams.get('api-version') ?? undefined;
+    const requestId = randomUUID();
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      this.calls.push({ method, path, apiVersion, status });
+      res.writeHead(status, {
+        'x-ms-request-id': requestId,
+        'x-ms-correlation-request-id': randomUUID(),
+        ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),
+        ...headers,
+      });
+      res.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+    const error = (
+      status: number,
+      code: string,
+      message: string,
+      headers?: Record<string, string>,
+    ) => send(status, { error: { code, message } }, headers);
+
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer) this.seenTokens.add(bearer);
+    if (!bearer || (!this.issuedTokens.has(bearer) && !this.acceptForeignTokens))
+      return error(401, 'InvalidAuthenticationToken', 'The access token is invalid.', {
+        'www-authenticate':
+          'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token"',
+      });
+    const fault = this.faults.find((f) => f.times > 0 && (!f.match || f.match(method, path)));
+    if (fault) {
+      fault.times--;
+      if (fault.status === 429)
+        return error(
+          429,
+          'TooManyRequests',
+          'The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:05:00.',
+          {
+            'retry-after': String(fault.retryAfterSeconds ?? 1),
+          },
+        );
+      return error(
+        fault.status,
+        'InternalServerError',
+        'Encountered internal server error. Diagnostic information: timestamp, request id and correlation id.',
+      );
+    }
+    const deny = (action: string, scope: string) =>
+      error(
+        403,
+        'AuthorizationFailed',
+        `The client '${OPERATOR_OBJECT_ID}' with object id '${OPERATOR_OBJECT_ID}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+      );
+
+    // Microsoft Graph: the Logic Apps service principal's object ID.
+    const sp = /^\/v1\.0\/servicePrincipals\(appId='([^']+)'\)$/.exec(path);
+    if (sp) {
+      if (this.graphDenied)
+        return error(
+          403,
+          'Authorization_RequestDenied',
+          'Insufficient privileges to complete the operation.',
+        );
+      const id = this.servicePrincipals.get(sp[1]!);
+      if (!id)
+        return error(
+          404,
+          'Request_ResourceNotFound',
+          `Resource '${sp[1]!}' does not exist or one of its queried reference-property objects are not present.`,
+        );
+      return send(200, {
+        '@odata.context': `${this.url}/v1.0/$metadata#servicePrincipals(id)/$entity`,
+        id,
+      });
+    }
+
+    const account =
+      /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Logic\/integrationAccounts\/[^/]+)(.*)$/i.exec(
+        path,
+      );
+    if (account) {
+      if (apiVersion !== LOGIC_API)
+        return error(
+          400,
+          'InvalidApiVersionParameter',
+          `The api-version '${apiVersion ?? ''}' is invalid. The supported versions are '${LOGIC_API}'.`,
+        );
+      const accountId = account[1]!;
+      const rest = account[2]!;
+      const found = this.accounts.get(lower(accountId));
+      const rg = /resourceGroups\/([^/]+)/i.exec(accountId)![1]!;
+      const notFound = () =>
+        error(
+          404,
+          'ResourceNotFound',
+          `The Resource 'Microsoft.Logic/integrationAccounts/${accountId.split('/').pop()!}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+        );
+      if (rest === '' && method === 'GET') {
+        if (this.denied.has('Microsoft.Logic/integrationAccounts/read'))
+          return deny('Microsoft.Logic/integrationAccounts/read', accountId);
+        if (!found) return notFound();
+        return this.respond(send, 200, 'IntegrationAccount', this.logic, {
+          properties: { state: 'Enabled' },
+          sku: { name: found.sku },
+          id: found.id,
+          name: found.name,
+          type: 'Microsoft.Logic/integrationAccounts',
+          location: found.location,
+        });
+      }
+      if (rest === '/listKeyVaultKeys' && method === 'POST') {
+        if (this.denied.has('Microsoft.Logic/integrationAccounts/listKeyVaultKeys/action'))
+          return deny('Microsoft.Logic/integrationAccounts/listKeyVaultKeys/action', accountId);
+        if (!found) return notFound();
+        const body = this.parse(text, 'ListKeyVaultKeysDefinition', this.logic);
+        if (!body)
+          return error(
+            400,
+            'InvalidRequestContent',
+            'The request content was invalid and could not be deserialized.',
+          );
+        const vault = this.vaults.get(
+          lower((body.keyVault as { id: string }).id.replace(/^\/?/, '/')),
+        );
+        if (!vault)
+          return error(
+            400,
+            'KeyVaultNotFound',
+            `The key vault '${(body.keyVault as { id: string }).id}' could not be found.`,
+          );
+        const start = Number(body.skipToken ?? 0);
+        const page = vault.listedKeys.slice(start, start + this.keysPageSize);
+        const next =
+          start + this.keysPageSize < vault.listedKeys.length
+            ? String(start + this.keysPageSize)
+            : undefined;
+        return this.respond(send, 200, 'KeyVaultKeyCollection', this.logic, {
+          value: page.map((k) => ({
+            kid: `${vault.vaultUri.replace(/\/$/, '')}/keys/${k}`,
+            attributes: { enabled: true, created: 1498072075, updated: 1498072075 },
+          })),
+          ...(next ? { skipToken: next } : {}),
+        });
+      }
+      const cert = /^\/certificates\/([^/]+)$/.exec(rest);
+      if (cert) {
+        const id = `${found?.id ?? accountId}/certificates/${cert[1]!}`;
+        const action = { GET: 'read', PUT: 'write', DELETE: 'delete' }[method];
+        if (!action)
+          return error(
+            405,
+            'MethodNotAllowed',
+            `The requested resource does not support http method '${method}'.`,
+          );
+        if (this.denied.has(`Microsoft.Logic/integrationAccounts/certificates/${action}`))
+          return deny(`Microsoft.Logic/integrationAccounts/certificates/${action}`, id);
+        if (!found) return notFound();
+        const current = this.certificates.get(lower(id));
+        if (method === 'GET') {
+          if (!current)
+            return error(
+              404,
+              'IntegrationAccountCertificateNotFound',
+              `The integration account certificate '${cert[1]!}' could not be found.`,
+            );
+          return this.respond(send, 200, 'IntegrationAccountCertificate', this.logic, current);
+        }
+        if (method === 'DELETE') {
+          if (!current) return send(204);
+          this.certificates.delete(lower(id));
+          return send(200);
+        }
+        const body = this.parse(text, 'IntegrationAccountCertificate', this.logic);
+        if (!body)
+          return error(
+            400,
+            'InvalidRequestContent',
+            'The request content was invalid and could not be deserialized.',
+          );
+        const properties = (body.properties ?? {}) as Record<string, unknown>;
+        const key = properties.key as
+          { keyVault: { id: string }; keyName: string; keyVersion?: string } | undefined;
+        const now = new Date().toISOString();
+        const stored = {
+          properties: {
+            ...properties,
+            ...(key
+              ? {
+                  key: {
+                    ...key,
+                    keyVault: {
+                      id: armCasing(key.keyVault.id),
+                      name: key.keyVault.id.split('/').pop(),
+                      type: 'Microsoft.KeyVault/vaults',
+                    },
+                  },
+                }
+              : {}),
+            createdTime:
+              (current?.properties as { createdTime?: string } | undefined)?.createdTime ?? now,
+            changedTime: now,
+          },
+          id,
+          name: cert[1]!,
+          type: 'Microsoft.Logic/integrationAccounts/certificates',
+        };
+        this.certificates.set(lower(id), stored);
+        return this.respond(
+          send,
+          current ? 200 : 201,
+          'IntegrationAccountCertificate',
+          this.logic,
+          stored,
+        );
+      }
+      return error(404, 'NotFound', `No route for ${method} ${path}`);
+    }
+
+    const scopeOf = (p: string, suffix: RegExp) => p.replace(suffix, '');
+    if (/\/providers\/Microsoft\.Authorization\/roleAssignments$/i.test(path) && method === 'GET') {
+      if (apiVersion !== AUTHORIZATION_API)
+        return error(
+          400,
+          'InvalidApiVersionParameter',
+          `unsupported api-version ${apiVersion ?? ''}`,
+        );
+      const scope = scopeOf(path, /\/providers\/Microsoft\.Authorization\/roleAssignments$/i);
+      if (this.denied.has('Microsoft.Authorization/roleAssignments/read'))
+        return deny('Microsoft.Authorization/roleAssignments/read', scope);
+      const principal = /assignedTo\('([^']+)'\)/.exec(url.searchParams.get('$filter') ?? '')?.[1];
+      // ARM's list at a scope: assignments at, above and below it.
+      const related = this.roleAssignments.filter(
+        (a) =>
+          (!principal || a.principalId === principal) &&
+          (lower(scope).startsWith(lower(a.scope)) || lower(a.scope).startsWith(lower(scope))),
+      );
+      const skip = Number(url.searchParams.get('$skiptoken') ?? 0);
+      const page = related.slice(skip, skip + 1);
+      const next =
+        skip + 1 < related.length
+          ? `${this.url}${path}?api-version=${AUTHORIZATION_API}&$filter=${encodeURIComponent(url.searchParams.get('$filter') ?? '')}&$skiptoken=${skip + 1}`
+          : undefined;
+      return this.respond(send, 200, 'RoleAssignmentListResult', this.authorization, {
+        value: page.map((a) => ({
+          properties: {
+            roleDefinitionId: a.roleDefinitionId,
+            principalId: a.principalId,
+            principalType: 'ServicePrincipal',
+            scope: a.scope,
+            createdOn: '2026-01-01T00:00:00Z',
+            updatedOn: '2026-01-01T00:00:00Z',
+            createdBy: null,
+            updatedBy: OPERATOR_OBJECT_ID,
+            condition: null,
+            conditionVersion: null,
+            description: null,
+          },
+          id: a.id,
+          type: 'Microsoft.Authorization/roleAssignments',
+          name: a.id.split('/').pop(),
+        })),
+        ...(next ? { nextLink: next } : {}),
+      });
+    }
+    if (
+      /\/providers\/Microsoft\.Authorization\/roleDefinitions\/[^/]+$/i.test(path) &&
+      method === 'GET'
+    ) {
+      if (apiVersion !== AUTHORIZATION_API)
+        return error(
+          400,
+          'InvalidApiVersionParameter',
+          `unsupported api-version ${apiVersion ?? ''}`,
+        );
+      if (this.denied.has('Microsoft.Authorization/roleDefinitions/read'))
+        return deny('Microsoft.Authorization/roleDefinitions/read', path);
+      const definition = [...this.roleDefinitions.values()].find((d) =>
+        lower(d.id).endsWith(lower(path.split('/').pop()!)),
+      );
+      if (!definition)
+        return error(
+          404,
+          'RoleDefinitionDoesNotExist',
+          'The specified role definition with ID does not exist.',
+        );
+      return this.respond(send, 200, 'RoleDefinition', this.authorization, {
+        properties: {
+          roleName: definition.roleName,
+          type: 'BuiltInRole',
+          description: definition.roleName,
+          assignableScopes: ['/'],
+          permissions: definition.permissions,
+          createdOn: '2020-01-01T00:00:00Z',
+          updatedOn: '2026-01-01T00:00:00Z',
+          createdBy: null,
+          updatedBy: null,
+        },
+        id: definition.id,
+        type: 'Microsoft.Authorization/roleDefinitions',
+        name: definition.id.split('/').pop(),
+      });
+    }
+    const vault =
+      /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/i.exec(
+        path,
+      );
+    if (vault && method === 'GET') {
+      if (apiVersion !== KEYVAULT_API)
+        return error(
+          400,
+          'InvalidApiVersionParameter',
+          `unsupported api-version ${apiVersion ?? ''}`,
+        );
+      if (this.denied.has('Microsoft.KeyVault/vaults/read'))
+        return deny('Microsoft.KeyVault/vaults/read', path);
+      const v = this.vaults.get(lower(path));
+      if (!v)
+        return error(
+          404,
+          'ResourceNotFound',
+          `The Resource 'Microsoft.KeyVault/vaults/${path.split('/').pop()!}' was not found.`,
+        );
+      return send(200, {
+        id: v.id,
+        name: v.id.split('/').pop(),
+        type: 'Microsoft.KeyVault/vaults',
+        location: 'westeurope',
+        tags: {},
+        properties: {
+          sku: { family: 'A', name: 'standard' },
+          tenantId: v.tenantId,
+          accessPolicies: v.enableRbacAuthorization ? [] : v.accessPolicies,
+          enabledForDeployment: false,
+          enableRbacAuthorization: v.enableRbacAuthorization,
+          vaultUri: v.vaultUri,
+          provisioningState: 'Succeeded',
+        },
+      });
+    }
+    return error(404, 'NotFound', `No route for ${method} ${path}`);
+  }
+
+  private parse(
+    text: string,
+    model: string,
+    validator: MapperValidator,
+  ): Record<string, unknown> | undefined {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      this.invalidBodies.push(`${model}: not JSON`);
+      return undefined;
+    }
+    const errors = validator.validate(model, body, { request: true });
+    if (errors.length) {
+      this.invalidBodies.push(...errors);
+      return undefined;
+    }
+    return body as Record<string, unknown>;
+  }
+
+  /** Our own answers must match the SDK's models too, or the test server is wrong. */
+  private respond(
+    send: (status: number, body: unknown) => void,
+    status: number,
+    model: string,
+    validator: MapperValidator,
+    body: unknown,
+  ): void {
+    const errors = validator.validate(model, body, { request: false });
+    if (errors.length)
+      throw new Error(
+        `the ARM test server's ${model} answer does not match the SDK model: ${errors.join('; ')}`,
+      );
+    send(status, body);
+  }
+}
