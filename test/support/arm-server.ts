@@ -269,7 +269,10 @@ export class ArmTestServer {
   // --- the managed-identity token endpoint (IMDS shape) ---
   private token(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== '/metadata/identity/oauth2/token' || req.headers.metadata !== 'true') {
+    if (
+      url.pathname.replace(/\/$/, '') !== '/metadata/identity/oauth2/token' ||
+      req.headers.metadata !== 'true'
+    ) {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"invalid_request"}');
       return;
     }

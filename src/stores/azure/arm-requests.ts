@@ -121,7 +121,9 @@ export class ArmRequests {
       } finally {
         this.release(sub);
       }
-      this.options.log.warn('ARM request failed', {
+      // A 404 is an answer the caller expects (no such certificate yet), not a failure.
+      const level = failure.status === 404 ? 'debug' : 'warn';
+      this.options.log[level]('ARM request failed', {
         operation,
         status: failure.status,
         code: failure.code,
