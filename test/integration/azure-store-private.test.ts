@@ -117,6 +117,9 @@ describe.skipIf(!vaultUrl)(
       return { name: `cert-${n}`, keyName, version, accountId, vaultId };
     }
 
+    const refusedWith = (name: string, reason: string) =>
+      waitForCondition(admin, ns, name, 'Ready', 'False', reason, 90_000);
+
     beforeAll(async () => {
       admin = adminClient();
       arm = await new ArmTestServer().start();
@@ -177,15 +180,7 @@ describe.skipIf(!vaultUrl)(
 
     it('reports the Logic Apps principal missing sign on an RBAC vault', async () => {
       const c = await setUp({ rbac: true, role: NO_SIGN });
-      const cert = await waitForCondition(
-        admin,
-        ns,
-        c.name,
-        'Ready',
-        'False',
-        'LogicAppsKeyAccessMissing',
-        90_000,
-      );
+      const cert = await refusedWith(c.name, 'LogicAppsKeyAccessMissing');
       expect(condition(cert, 'Ready')?.message).toMatch(
         /lacks sign on key .*data actions Microsoft\.KeyVault\/vaults\/keys\/sign\/action/,
       );
@@ -195,15 +190,7 @@ describe.skipIf(!vaultUrl)(
 
     it('reports the Logic Apps principal missing decrypt in an access-policy vault', async () => {
       const c = await setUp({ rbac: false, accessPolicyKeys: ['Get', 'List', 'Sign'] });
-      const cert = await waitForCondition(
-        admin,
-        ns,
-        c.name,
-        'Ready',
-        'False',
-        'LogicAppsKeyAccessMissing',
-        90_000,
-      );
+      const cert = await refusedWith(c.name, 'LogicAppsKeyAccessMissing');
       expect(condition(cert, 'Ready')?.message).toMatch(
         /lacks decrypt on key .*add an access policy for object ID/,
       );
@@ -213,15 +200,7 @@ describe.skipIf(!vaultUrl)(
       arm.denied.add('Microsoft.Authorization/roleAssignments/read');
       try {
         const c = await setUp({ rbac: true, role: CRYPTO_USER });
-        const cert = await waitForCondition(
-          admin,
-          ns,
-          c.name,
-          'Ready',
-          'False',
-          'LogicAppsAccessUnverifiable',
-          90_000,
-        );
+        const cert = await refusedWith(c.name, 'LogicAppsAccessUnverifiable');
         expect(condition(cert, 'Ready')?.message).toMatch(
           /operator's identity lacks Microsoft\.Authorization\/roleAssignments\/read on \/subscriptions\/.*\/keys\//,
         );
@@ -234,15 +213,7 @@ describe.skipIf(!vaultUrl)(
       arm.denied.add('Microsoft.Logic/integrationAccounts/listKeyVaultKeys/action');
       try {
         const c = await setUp({ rbac: true, role: CRYPTO_USER });
-        const cert = await waitForCondition(
-          admin,
-          ns,
-          c.name,
-          'Ready',
-          'False',
-          'LogicAppsAccessUnverifiable',
-          90_000,
-        );
+        const cert = await refusedWith(c.name, 'LogicAppsAccessUnverifiable');
         expect(condition(cert, 'Ready')?.message).toContain(
           'Microsoft.Logic/integrationAccounts/listKeyVaultKeys/action',
         );
@@ -250,15 +221,7 @@ describe.skipIf(!vaultUrl)(
         arm.denied.delete('Microsoft.Logic/integrationAccounts/listKeyVaultKeys/action');
       }
       const unlisted = await setUp({ rbac: true, role: CRYPTO_USER, keys: ['someone-elses'] });
-      const cert = await waitForCondition(
-        admin,
-        ns,
-        unlisted.name,
-        'Ready',
-        'False',
-        'KeyNotListedByIntegrationAccount',
-        90_000,
-      );
+      const cert = await refusedWith(unlisted.name, 'KeyNotListedByIntegrationAccount');
       expect(condition(cert, 'Ready')?.message).toMatch(/does not list key .*listKeyVaultKeys/);
     });
   },

@@ -24,6 +24,10 @@ import {
 const SUB = '34adfa4f-cedf-4dc0-ba29-b6d1a69ab345';
 const RG = 'b2b-rg';
 
+const azureStore = (name: string) => ({
+  azure: { subscriptionId: SUB, resourceGroup: RG, name, auth: { managedIdentity: {} } },
+});
+
 interface AzureCert {
   properties: {
     publicCertificate?: string;
@@ -39,9 +43,6 @@ describe('the azure store (operator process against the ARM test server)', () =>
   let op: OperatorProcess | undefined;
   let accountId: string;
 
-  const azureStore = (name: string) => ({
-    azure: { subscriptionId: SUB, resourceGroup: RG, name, auth: { managedIdentity: {} } },
-  });
   const azureCert = (name: string) => arm.certificate(accountId, name) as AzureCert | undefined;
   const derOf = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
   const events = async () =>
@@ -269,14 +270,7 @@ describe('the azure store: the account and its real sku', () => {
     arm.addAccount(SUB, RG, 'basic-ia', 'Basic');
     await createAccount(admin, ns, 'contoso', {
       sku: 'Standard',
-      store: {
-        azure: {
-          subscriptionId: SUB,
-          resourceGroup: RG,
-          name: 'basic-ia',
-          auth: { managedIdentity: {} },
-        },
-      },
+      store: azureStore('basic-ia'),
     });
     for (const name of ['one', 'two', 'three']) {
       await createCertificate(admin, ns, name, {
@@ -301,14 +295,7 @@ describe('the azure store: the account and its real sku', () => {
 
   it('reports a missing Azure account and a denied write, each with its own reason', async () => {
     await createAccount(admin, ns, 'missing', {
-      store: {
-        azure: {
-          subscriptionId: SUB,
-          resourceGroup: RG,
-          name: 'nope',
-          auth: { managedIdentity: {} },
-        },
-      },
+      store: azureStore('nope'),
     });
     await createCertificate(admin, ns, 'lost', {
       integrationAccount: { name: 'missing' },
@@ -330,14 +317,7 @@ describe('the azure store: the account and its real sku', () => {
     arm.addAccount(SUB, RG, 'readonly-ia', 'Standard');
     arm.denied.add('Microsoft.Logic/integrationAccounts/certificates/write');
     await createAccount(admin, ns, 'readonly', {
-      store: {
-        azure: {
-          subscriptionId: SUB,
-          resourceGroup: RG,
-          name: 'readonly-ia',
-          auth: { managedIdentity: {} },
-        },
-      },
+      store: azureStore('readonly-ia'),
     });
     await createCertificate(admin, ns, 'denied', {
       integrationAccount: { name: 'readonly' },
