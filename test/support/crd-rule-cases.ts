@@ -17,6 +17,13 @@ const account = (spec: Record<string, unknown>) => ({
   spec,
 });
 
+const azureStore = {
+  subscriptionId: '34adfa4f-cedf-4dc0-ba29-b6d1a69ab345',
+  resourceGroup: 'b2b-rg',
+  name: 'contoso-ia',
+  auth: { managedIdentity: {} },
+};
+
 export interface RuleCase {
   what: string;
   /** The rule, exactly as in the CRD. */
@@ -47,8 +54,34 @@ export const ruleCases: RuleCase[] = [
   },
   {
     what: 'a store without a backend',
-    rule: 'has(self.kubernetes)',
+    rule: '[has(self.kubernetes), has(self.azure)].filter(x, x).size() == 1',
     manifest: account({ store: {} }),
+  },
+  {
+    what: 'a store with two backends',
+    rule: '[has(self.kubernetes), has(self.azure)].filter(x, x).size() == 1',
+    manifest: account({ store: { kubernetes: {}, azure: azureStore } }),
+  },
+  {
+    what: 'an azure store with a kubernetes vault',
+    rule: '!has(self.store) || !has(self.store.azure) || !has(self.keyVaults) || self.keyVaults.all(v, has(v.azure) && has(v.azure.resourceId))',
+    manifest: account({
+      store: { azure: azureStore },
+      keyVaults: [{ name: 'in-cluster', kubernetes: {} }],
+    }),
+  },
+  {
+    what: 'an azureName outside ARM naming rules',
+    rule: "!has(self.azureName) || (self.azureName.matches('^[A-Za-z0-9_.()-]+$') && !self.azureName.endsWith('.'))",
+    manifest: certificate({ certificate: { inline: pem }, azureName: 'fabrikam.' }),
+  },
+  {
+    what: 'a name longer than ARM allows, without azureName',
+    rule: 'has(self.spec.azureName) || self.metadata.name.size() <= 80',
+    manifest: {
+      ...certificate({ certificate: { inline: pem } }),
+      metadata: { name: 'a'.repeat(81) },
+    },
   },
   {
     what: 'a vault that is both azure and kubernetes',

@@ -82,7 +82,9 @@ describe('b2b validate', () => {
     expect(code).toBe(1);
     expect(stdout).toMatch(/^FAIL\s+Certificate b2b\/contoso-signing\s+MissingDataEncipherment: /m);
     expect(stdout).toMatch(/^OK\s+Certificate b2b\/northwind-edi\s+Valid: /m);
-    expect(stdout).toMatch(/5 objects: 4 ok, 1 failed, 0 warnings, 0 resolved at apply time/);
+    // examples/azure/account.yaml included (make demo's `kubectl apply -f examples/` is not recursive).
+    expect(stdout).toMatch(/^OK\s+IntegrationAccount b2b\/contoso-azure\s+Ready: /m);
+    expect(stdout).toMatch(/6 objects: 5 ok, 1 failed, 0 warnings, 0 resolved at apply time/);
   });
 
   it('exits 0 when nothing fails; a source elsewhere is resolved at apply time', async () => {
