@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 TESTENV_DIR ?= $(CURDIR)/.testenv
 
-.PHONY: help deps tools lint typecheck unit integration test testenv testenv-down install run demo bench gen
+.PHONY: help deps tools lint typecheck unit integration test testenv testenv-down install run demo bench bench-vault gen
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -59,3 +59,6 @@ demo: tools ## local control plane, operator, examples applied, then `kubectl ge
 
 bench: tools ## benchmarks (see docs/benchmarks.md)
 	npm run --silent bench
+
+bench-vault: tools ## Private certificates sharing keys in the Key Vault emulator: vault requests per key version (docs/benchmarks.md)
+	node_modules/.bin/node bench/vault-certificates.ts
