@@ -20,6 +20,7 @@ import {
 import { NamespaceType, resourcePath } from '../src/kube/client.ts';
 import { buildCertificate, name, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
+import { importKey } from '../test/support/vault-keys.ts';
 import { installCrds, pool, readEnv, root } from './support.ts';
 
 const { values } = parseArgs({
@@ -51,8 +52,6 @@ const diff = (later: Map<string, number>, earlier: Map<string, number>) =>
     .map(([k, v]) => `${k.replace(/operation="(\w+)",code="(\w+)"/, '$1 $2')}: ${v}`)
     .join(', ');
 
-const bytes = (s: string | undefined) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
-
 /** In the environment the test environment wrote: keys, certificates, operator, figures. */
 async function measure(dir: string) {
   const vars = readEnv(dir);
@@ -64,20 +63,7 @@ async function measure(dir: string) {
   });
   const pems: string[] = [];
   for (let k = 0; k < KEYS; k++) {
-    const pair = keyPair('rsa2048', k);
-    const jwk = pair.privateKey.export({ format: 'jwk' });
-    await keys.importKey(`bench-key-${k}`, {
-      kty: 'RSA',
-      n: bytes(jwk.n),
-      e: bytes(jwk.e),
-      d: bytes(jwk.d),
-      p: bytes(jwk.p),
-      q: bytes(jwk.q),
-      dp: bytes(jwk.dp),
-      dq: bytes(jwk.dq),
-      qi: bytes(jwk.qi),
-      keyOps: ['sign', 'verify', 'encrypt', 'decrypt', 'wrapKey', 'unwrapKey'],
-    });
+    await importKey(keys, `bench-key-${k}`, keyPair('rsa2048', k).privateKey);
   }
   // Every certificate is its own (subject and serial), only the keys are shared.
   for (let i = 0; i < N; i++) {

@@ -3,7 +3,6 @@
 // proxy in front of the real emulator, TLS verified on both legs. The operator runs as its own
 // process trusting the proxy's test CA. Also: the request metric counts what really goes on
 // the wire, and a key id on another host never receives a connection.
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
@@ -11,24 +10,14 @@ import { privateUsable } from '../support/certs.ts';
 import { adminClient, createNamespace, testenv } from '../support/cluster.ts';
 import { keyPair } from '../support/keys.ts';
 import { caBundle, startOperatorProcess } from '../support/operator-process.ts';
-import { condition, waitForCondition } from '../support/resources.ts';
+import { condition, waitForCondition, kubectlApply } from '../support/resources.ts';
 import { importKey, NO_EMULATOR, vaultAdmin } from '../support/vault.ts';
 import { KeyVaultErrors, VaultFaultProxy, type Fault } from '../support/vault-proxy.ts';
 
-const { vaultUrl, vaultCaFile, kubectl, adminKubeconfig } = testenv();
+const { vaultUrl, vaultCaFile } = testenv();
 const WAIT_MS = 90_000;
 
-function apply(namespace: string, manifest: unknown): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      kubectl,
-      ['--kubeconfig', adminKubeconfig, '-n', namespace, 'apply', '-f', '-'],
-      (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-    );
-    child.stdin!.end(JSON.stringify(manifest));
-  });
-}
+const apply = kubectlApply;
 
 /** An account whose one vault is the proxy, and a way to add Private certificates to it. */
 async function environment(prefix: string, recheck: string) {

@@ -3,32 +3,21 @@
 // non-admin kubeconfig, an account whose vault authenticates with managed identity (the
 // emulator's token endpoint), --allowed-vault-hosts naming the emulator's host. The vault is
 // reached through a TCP proxy so it can be taken down without stopping the shared emulator.
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { privateUsable, selfSigned } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
 import { keyPair } from '../support/keys.ts';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.ts';
-import { condition, getCertificate, waitForCondition } from '../support/resources.ts';
+import { condition, getCertificate, waitForCondition, kubectlApply } from '../support/resources.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { addVaultAlias, importKey, NO_EMULATOR, vaultAdmin } from '../support/vault.ts';
 
-const { vaultUrl, vaultCaFile, kubectl, adminKubeconfig } = testenv();
+const { vaultUrl, vaultCaFile } = testenv();
 const RECHECK_S = 4;
 const WAIT_MS = 60_000;
 
-function apply(namespace: string, manifest: unknown): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      kubectl,
-      ['--kubeconfig', adminKubeconfig, '-n', namespace, 'apply', '-f', '-'],
-      (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-    );
-    child.stdin!.end(JSON.stringify(manifest));
-  });
-}
+const apply = kubectlApply;
 
 const certificate = (name: string, pem: string, key: { name: string; version?: string }) => ({
   apiVersion: 'integration.b2b.dev/v1alpha1',

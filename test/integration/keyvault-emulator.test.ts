@@ -7,6 +7,7 @@ import { KeyClient } from '@azure/keyvault-keys';
 import { describe, expect, it } from 'vitest';
 import { keyPair } from '../support/keys.ts';
 import { testenv } from '../support/cluster.ts';
+import { importKey } from '../support/vault-keys.ts';
 
 const { vaultUrl } = testenv();
 
@@ -15,20 +16,9 @@ describe.skipIf(!vaultUrl)('Key Vault emulator (Lowkey Vault)', () => {
     const client = new KeyClient(vaultUrl!, new ManagedIdentityCredential(), {
       disableChallengeResourceVerification: true,
     });
-    const jwk = keyPair('rsa2048', 21).privateKey.export({ format: 'jwk' });
-    const bytes = (s: string | undefined) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
+    const jwk = keyPair('rsa2048', 21).publicKey.export({ format: 'jwk' });
     const name = `harness-${Date.now()}`;
-    await client.importKey(name, {
-      kty: 'RSA',
-      n: bytes(jwk.n),
-      e: bytes(jwk.e),
-      d: bytes(jwk.d),
-      p: bytes(jwk.p),
-      q: bytes(jwk.q),
-      dp: bytes(jwk.dp),
-      dq: bytes(jwk.dq),
-      qi: bytes(jwk.qi),
-    });
+    await importKey(client, name, keyPair('rsa2048', 21).privateKey);
     const got = await client.getKey(name);
     // Lowkey Vault encodes n as a Java BigInteger: a leading 0x00 byte (its README, not Azure's way).
     const n = Buffer.from(got.key?.n ?? new Uint8Array());

@@ -9,7 +9,8 @@ import {
   type IntegrationAccountSpec,
 } from '../../src/api/types.ts';
 import { isNotFound, resourcePath, type KubeClient } from '../../src/kube/client.ts';
-import { eventually } from './cluster.ts';
+import { execFile } from 'node:child_process';
+import { eventually, testenv } from './cluster.ts';
 
 export function createAccount(
   client: KubeClient,
@@ -94,4 +95,18 @@ export function waitForCondition(
     `Certificate ${namespace}/${name} ${type}=${status}${reason ? ` (${reason})` : ''}`,
     timeoutMs,
   );
+}
+
+/** `kubectl apply -f -` as the admin, the way a user applies a manifest. */
+export function kubectlApply(namespace: string, manifest: unknown): Promise<string> {
+  const { kubectl, adminKubeconfig } = testenv();
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      kubectl,
+      ['--kubeconfig', adminKubeconfig, '-n', namespace, 'apply', '-f', '-'],
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+    child.stdin!.end(JSON.stringify(manifest));
+  });
 }

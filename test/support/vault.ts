@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { ManagedIdentityCredential } from '@azure/identity';
-import { KeyClient, type KeyVaultKey } from '@azure/keyvault-keys';
-import type { KeyObject } from 'node:crypto';
+import { KeyClient } from '@azure/keyvault-keys';
 import { testenv } from './cluster.ts';
+
+export { importKey } from './vault-keys.ts';
 
 /** Where the vault tests are skipped, the one line that says why and how to run them. */
 export const NO_EMULATOR =
@@ -16,41 +17,6 @@ export function vaultAdmin(vaultUrl = testenv().vaultUrl!): KeyClient {
   return new KeyClient(vaultUrl, new ManagedIdentityCredential(), {
     disableChallengeResourceVerification: true,
   });
-}
-
-const bytes = (s: string | undefined) => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
-
-/** Imports an RSA or EC private key; Lowkey Vault needs unwrapKey beside decrypt. */
-export async function importKey(
-  client: KeyClient,
-  name: string,
-  privateKey: KeyObject,
-  properties: { enabled?: boolean; expiresOn?: Date; notBefore?: Date } = {},
-): Promise<KeyVaultKey> {
-  const jwk = privateKey.export({ format: 'jwk' });
-  const key =
-    jwk.kty === 'EC'
-      ? {
-          kty: 'EC' as const,
-          crv: jwk.crv as 'P-256',
-          x: bytes(jwk.x),
-          y: bytes(jwk.y),
-          d: bytes(jwk.d),
-          keyOps: ['sign', 'verify'],
-        }
-      : {
-          kty: 'RSA' as const,
-          n: bytes(jwk.n),
-          e: bytes(jwk.e),
-          d: bytes(jwk.d),
-          p: bytes(jwk.p),
-          q: bytes(jwk.q),
-          dp: bytes(jwk.dp),
-          dq: bytes(jwk.dq),
-          qi: bytes(jwk.qi),
-          keyOps: ['sign', 'verify', 'encrypt', 'decrypt', 'wrapKey', 'unwrapKey'],
-        };
-  return client.importKey(name, key, properties);
 }
 
 /** Makes `aliasUrl` (e.g. a proxy's https://localhost:<port>) reach the emulator's vault. */
