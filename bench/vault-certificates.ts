@@ -68,8 +68,7 @@ async function measure(dir: string) {
   // Every certificate is its own (subject and serial), only the keys are shared.
   for (let i = 0; i < N; i++) {
     const pair = keyPair('rsa2048', i % KEYS);
-    const serial = Buffer.alloc(8);
-    serial.writeUInt32BE(i + 1, 4);
+    const serial = Buffer.from((0x100000 + i).toString(16), 'hex'); // DER: no leading zero byte
     pems.push(
       pem(
         buildCertificate({
