@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
-import { privateUsable } from '../support/certs.ts';
+import { privateUsable, selfSigned } from '../support/certs.ts';
 import { adminClient, createNamespace, testenv } from '../support/cluster.ts';
 import { keyPair } from '../support/keys.ts';
 import { caBundle, startOperatorProcess } from '../support/operator-process.ts';
@@ -266,6 +266,36 @@ describe.skipIf(!vaultUrl)(
       // CryptographyClient makes before its first operation.
       expect(second.length).toBeLessThanOrEqual(5);
       expect(await env.operator.keyVaultRequests()).toBe(env.proxy.count());
+    });
+
+    it('refuses an EC key on a Private certificate without asking the vault about it', async () => {
+      const key = `ec-${env.ns}`;
+      await importKey(vaultAdmin(), key, keyPair('ec256', 83).privateKey);
+      await kubectlApply(env.ns, {
+        apiVersion: 'integration.b2b.dev/v1alpha1',
+        kind: 'Certificate',
+        metadata: { name: 'ec' },
+        spec: {
+          integrationAccount: { name: 'contoso' },
+          type: 'Private',
+          certificate: {
+            inline: selfSigned('ec256', { keyUsage: ['digitalSignature', 'keyAgreement'] }, 83).pem,
+          },
+          key: { vault: 'main', name: key },
+        },
+      });
+      const c = await waitForCondition(
+        env.admin,
+        env.ns,
+        'ec',
+        'Ready',
+        'False',
+        'UnsupportedKeyAlgorithm',
+        WAIT_MS,
+      );
+      expect(condition(c, 'CertificateValid')?.message).toMatch(/RSA/);
+      expect(c.status?.key).toBeUndefined();
+      expect(env.proxy.requests.filter((r) => keyOf(r.path) === key)).toEqual([]);
     });
 
     it('never connects to a host named by a key id the vault returned', async () => {

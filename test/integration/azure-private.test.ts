@@ -5,7 +5,7 @@
 // reached through a TCP proxy so it can be taken down without stopping the shared emulator.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
-import { privateUsable, selfSigned } from '../support/certs.ts';
+import { privateUsable } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
 import { keyPair } from '../support/keys.ts';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.ts';
@@ -215,46 +215,6 @@ describe.skipIf(!vaultUrl)(
       await waitForCondition(admin, ns, 'late', 'Ready', 'False', 'KeyNotFound', WAIT_MS);
       await importKey(keys(), name, keyPair('rsa2048', 48).privateKey);
       await waitForCondition(admin, ns, 'late', 'Ready', 'True', undefined, WAIT_MS);
-    });
-
-    it('refuses an EC key on a Private certificate without asking the vault', async () => {
-      // Its own account and vault address, so no other certificate's recheck is counted.
-      const ecProxy = new TcpProxy('127.0.0.1', Number(new URL(vaultUrl!).port));
-      const ecVault = `https://localhost:${await ecProxy.start()}`;
-      try {
-        await addVaultAlias(ecVault);
-        const ec = keyPair('ec256', 49);
-        const key = await importKey(vaultAdmin(ecVault), `ec-${ns}`, ec.privateKey);
-        const connectionsBefore = ecProxy.connections;
-        await apply(ns, {
-          apiVersion: 'integration.b2b.dev/v1alpha1',
-          kind: 'IntegrationAccount',
-          metadata: { name: 'ec-account' },
-          spec: {
-            keyVaults: [
-              { name: 'main', azure: { vaultUrl: ecVault, auth: { managedIdentity: {} } } },
-            ],
-          },
-        });
-        const pem = selfSigned('ec256', { keyUsage: ['digitalSignature', 'keyAgreement'] }, 49).pem;
-        const ecCertificate = certificate('ec', pem, { name: key.name });
-        ecCertificate.spec.integrationAccount.name = 'ec-account';
-        await apply(ns, ecCertificate);
-        const c = await waitForCondition(
-          admin,
-          ns,
-          'ec',
-          'Ready',
-          'False',
-          'UnsupportedKeyAlgorithm',
-          WAIT_MS,
-        );
-        expect(condition(c, 'CertificateValid')?.message).toMatch(/RSA/);
-        expect(c.status?.key).toBeUndefined();
-        expect(ecProxy.connections).toBe(connectionsBefore);
-      } finally {
-        await ecProxy.stop();
-      }
     });
 
     it('is VaultUnavailable while the vault is down, keeps the last good store entry, and recovers without a restart', async () => {

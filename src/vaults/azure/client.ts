@@ -51,6 +51,7 @@ type PipelinePolicy = NonNullable<KeyClientOptions['additionalPolicies']>[number
 /** The operation a Key Vault request performs, from its method and path. */
 export function operationOf(method: string, url: string): string {
   const path = new URL(url).pathname.replace(/\/$/, '');
+  if (method === 'GET' && path === '/keys') return 'listKeys';
   if (method === 'GET' && /^\/keys\/[^/]+\/versions$/.test(path)) return 'list';
   if (method === 'GET' && /^\/keys\/[^/]+(\/[^/]+)?$/.test(path)) return 'get';
   const action = /^\/keys\/[^/]+(?:\/[^/]*)?\/(sign|decrypt)$/.exec(path);

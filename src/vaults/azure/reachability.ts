@@ -8,6 +8,7 @@ import { Reason } from '../../api/reasons.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { VaultConnection } from '../verifier.ts';
 import { credentialFor, type ReadSecret } from './credentials.ts';
+import { requestCountingPolicy } from './client.ts';
 import { classifyVaultError } from './errors.ts';
 
 export interface ReachabilityVerdict {
@@ -26,20 +27,24 @@ export async function probeVaultReachable(
   const keys = new KeyClient(vault.vaultUrl, credential, {
     disableChallengeResourceVerification: vault.extraHost,
     retryOptions: { maxRetries: 0 },
+    // Counts what goes on the wire, the 401 challenge of this new client too.
+    additionalPolicies: [
+      {
+        policy: requestCountingPolicy((operation, code) =>
+          metrics?.keyVaultRequests.inc({ operation, code }),
+        ),
+        position: 'perRetry',
+      },
+    ],
   });
   try {
     await keys
       .listPropertiesOfKeys({ abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
       .byPage({ maxPageSize: 1 })
       .next();
-    metrics?.keyVaultRequests.inc({ operation: 'listKeys', code: '200' });
     return { reachable: true, reason: Reason.Reachable, message: '' };
   } catch (err) {
     const status = (err as { statusCode?: number }).statusCode;
-    metrics?.keyVaultRequests.inc({
-      operation: 'listKeys',
-      code: status ? String(status) : 'error',
-    });
     const error = classifyVaultError(err);
     if (error.reason === Reason.AccessDenied) {
       return {

@@ -244,6 +244,7 @@ describe('probeAzureKey with a key restricted to RSA-PSS', () => {
 
 describe('operationOf: the metric names the operation of each request on the wire', () => {
   it('reads it from the method and path', () => {
+    expect(operationOf('GET', `${vaultUrl}/keys?api-version=7.6&maxresults=1`)).toBe('listKeys');
     expect(operationOf('GET', `${vaultUrl}/keys/k/?api-version=7.6`)).toBe('get');
     expect(operationOf('GET', `${vaultUrl}/keys/k/0123abcd?api-version=7.6`)).toBe('get');
     expect(operationOf('GET', `${vaultUrl}/keys/k/versions?api-version=7.6&maxresults=1`)).toBe(
