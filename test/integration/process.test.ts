@@ -7,13 +7,7 @@ import { LeaseType, resourcePath } from '../../src/kube/client.ts';
 import { silentLogger } from '../../src/operator/log.ts';
 import { LeaderElector } from '../../src/runtime/leader-election.ts';
 import { selfSigned } from '../support/certs.ts';
-import {
-  adminClient,
-  createNamespace,
-  eventually,
-  operatorClient,
-  testenv,
-} from '../support/cluster.ts';
+import { adminClient, createNamespace, eventually, operatorClient } from '../support/cluster.ts';
 import { killAll, spawnOperator, waitForLog, type OperatorProcess } from '../support/process.ts';
 import { createAccount, createCertificate, waitForCondition } from '../support/resources.ts';
 
@@ -32,30 +26,9 @@ describe('the operator process', () => {
   it('serves probes and metrics, reconciles, and exits 0 on SIGTERM', async () => {
     const admin = adminClient();
     const ns = await createNamespace(admin, 'process');
-    const metricsPort = 30000 + Math.floor(Math.random() * 10000);
-    const probePort = metricsPort + 1;
-    const child = spawn(
-      process.execPath,
-      [
-        'src/main.ts',
-        `--metrics-bind-address=127.0.0.1:${metricsPort}`,
-        `--health-probe-bind-address=127.0.0.1:${probePort}`,
-      ],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          B2B_KUBECONFIG: testenv().operatorKubeconfig,
-          B2B_WATCH_NAMESPACE: ns,
-          B2B_LOG_LEVEL: 'debug',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Ports picked by the OS (a shared machine), read from the start-up log.
+    const proc = await spawnOperator({ namespace: ns });
+    const { child, exited, probePort, metricsPort } = proc;
     try {
       await eventually(
         async () =>
@@ -78,6 +51,7 @@ describe('the operator process', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+    const output = proc.output();
     const lines = output.trim().split('\n');
     for (const line of lines)
       expect(() => JSON.parse(line) as unknown, `not a JSON log line: ${line}`).not.toThrow();
