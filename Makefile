@@ -22,6 +22,7 @@ tools: deps ## build (once, cached) etcd, kube-apiserver, kubectl, the Key Vault
 	@hack/build-kstatus.sh >/dev/null
 	@hack/build-argocd-health.sh >/dev/null
 	@hack/build-helm.sh >/dev/null
+	@hack/build-promtool.sh >/dev/null
 	@hack/build-lowkey-vault.sh >/dev/null || { rc=$$?; [[ $$rc -eq 2 && "$${CI:-}" != true ]] || exit $$rc; }
 
 gen: deps ## regenerate src/api/generated.ts from crds/, and copy crds/ into the Helm chart
