@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { privateUsable, selfSigned } from '../support/certs.ts';
-import { adminClient, createNamespace, testenv } from '../support/cluster.ts';
+import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
 import { keyPair } from '../support/keys.ts';
 import { caBundle, startOperatorProcess } from '../support/operator-process.ts';
 import { condition, waitForCondition, kubectlApply } from '../support/resources.ts';
@@ -310,5 +310,26 @@ describe.skipIf(!vaultUrl)(
       }
       expect(elsewhereConnections).toBe(0);
     });
+
+    it('stops on SIGTERM within the vault deadline while a vault hangs', async () => {
+      env.proxy.fault = ({ path }) =>
+        keyOf(path) === `hung-${env.ns}` ? { delayMs: 120_000 } : undefined;
+      await env.privateCertificate('hung', 84);
+      await eventually(
+        () =>
+          Promise.resolve(
+            env.proxy.requests.some(
+              (r) => keyOf(r.path) === `hung-${env.ns}` && r.status === 'pending',
+            ) || undefined,
+          ),
+        'a request to the hung vault',
+        WAIT_MS,
+      );
+      const started = Date.now();
+      const code = await env.operator.stop();
+      expect(code).toBe(0);
+      // In-flight reconciles finish first; a hung vault call ends at its 30 s deadline.
+      expect(Date.now() - started).toBeLessThan(45_000);
+    }, 120_000);
   },
 );
