@@ -171,6 +171,7 @@ export class Operator {
             (namespace, name) =>
               this.secrets.get(`${namespace}/${name}`)?.metadata?.resourceVersion,
             now,
+            settings.recheckIntervalMs,
           ),
           azure: new CachingVerifier(
             new AzureKeyVerifier({

@@ -65,27 +65,44 @@ export function probeKey(
 export type SecretVersionLookup = (namespace: string, name: string) => string | undefined;
 
 /**
- * Reads the key Secret only when its resourceVersion moved: the verdict (never the key) is
- * kept per certificate and key, with the resourceVersion it was made from.
+ * Reads the key Secret only when its resourceVersion moved or the recheck interval passed: the
+ * verdict (never the key) is kept per certificate and key, with the resourceVersion it was
+ * made from and when. A cached failure is not reused for a certificate whose spec just changed
+ * (the user acted on it); verdicts nobody asked for within the interval are dropped.
  */
 export class KubernetesKeyVerifier implements KeyVerifier {
   private readonly client: KubeClient;
   private readonly secretVersion: SecretVersionLookup;
   private readonly now: () => Date;
-  private readonly verdicts = new Map<string, { resourceVersion: string; verdict: KeyVerdict }>();
+  private readonly recheckIntervalMs: number;
+  private readonly verdicts = new Map<
+    string,
+    { resourceVersion: string; verdict: KeyVerdict; checkedAt: number; usedAt: number }
+  >();
+  private lastSweep: number;
 
   constructor(
     client: KubeClient,
     secretVersion: SecretVersionLookup,
     now: () => Date = () => new Date(),
+    recheckIntervalMs = 3_600_000,
   ) {
     this.client = client;
     this.secretVersion = secretVersion;
     this.now = now;
+    this.recheckIntervalMs = recheckIntervalMs;
+    this.lastSweep = now().getTime();
+  }
+
+  /** How many verdicts are kept. */
+  get size(): number {
+    return this.verdicts.size;
   }
 
   async verify(request: KeyVerificationRequest): Promise<KeyVerdict> {
     const { namespace, key, certificate } = request;
+    const now = this.now().getTime();
+    this.sweep(now);
     const id = JSON.stringify([
       namespace,
       request.vault.name,
@@ -100,15 +117,34 @@ export class KubernetesKeyVerifier implements KeyVerifier {
       return fail(Reason.KeyNotFound, `${describe(request)} not found`);
     }
     const known = this.verdicts.get(id);
-    if (known?.resourceVersion === resourceVersion) return known.verdict;
+    const reusable =
+      known?.resourceVersion === resourceVersion &&
+      now - known.checkedAt < this.recheckIntervalMs &&
+      (known.verdict.ok || !request.specChanged);
+    if (known && reusable) {
+      known.usedAt = now;
+      return known.verdict;
+    }
     const read = await this.readAndProbe(request);
-    if (read.verdict.ok || read.verdict.terminal)
+    const checkedAt = this.now();
+    const verdict = read.verdict.ok ? read.verdict : { ...read.verdict, checkedAt };
+    if (verdict.ok || verdict.terminal)
       this.verdicts.set(id, {
         resourceVersion: read.resourceVersion ?? resourceVersion,
-        verdict: read.verdict,
+        verdict,
+        checkedAt: checkedAt.getTime(),
+        usedAt: checkedAt.getTime(),
       });
     else this.verdicts.delete(id);
-    return read.verdict;
+    return verdict;
+  }
+
+  /** Every certificate asks at least once an interval: an entry idle for longer is stale anyway. */
+  private sweep(now: number): void {
+    if (now - this.lastSweep < this.recheckIntervalMs) return;
+    this.lastSweep = now;
+    for (const [id, entry] of this.verdicts)
+      if (now - entry.usedAt >= this.recheckIntervalMs) this.verdicts.delete(id);
   }
 
   private async readAndProbe(

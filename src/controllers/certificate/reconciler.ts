@@ -241,15 +241,15 @@ export class CertificateReconciler {
     if (next) moments.push(next.getTime() - now.getTime() + 1000);
     // Verified keys are re-verified (grants get revoked, keys rotate); denied, missing, disabled,
     // expired and mismatched ones are rechecked too: they are fixed in the vault, which nothing
-    // watches. The interval runs from when the vault was asked (a cached verdict is older).
+    // watches. The interval runs from when the vault was asked (a cached verdict is older); a
+    // verdict already older than that was reused past its recheck, and asking again in a second
+    // would only get it again: the next check is then a whole interval away.
     const checkedAt = keyVerdict?.ok ? keyVerdict.verifiedAt : keyVerdict?.checkedAt;
-    if (keyVerdict?.ok || (keyVerdict && RECHECKED_KEY_REASONS.has(keyVerdict.reason)))
-      moments.push(
-        Math.max(
-          1000,
-          this.deps.recheckIntervalMs - (checkedAt ? now.getTime() - checkedAt.getTime() : 0),
-        ),
-      );
+    if (keyVerdict?.ok || (keyVerdict && RECHECKED_KEY_REASONS.has(keyVerdict.reason))) {
+      const age = checkedAt ? now.getTime() - checkedAt.getTime() : 0;
+      const left = this.deps.recheckIntervalMs - age;
+      moments.push(left > 0 ? Math.max(1000, left) : this.deps.recheckIntervalMs);
+    }
     // A store outside the cluster has no watch: drift and fixed prerequisites show on a recheck.
     if ((store.kind === 'synced' && store.recheck) || (store.kind === 'failed' && store.terminal))
       moments.push(this.deps.recheckIntervalMs);
