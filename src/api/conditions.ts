@@ -57,6 +57,16 @@ export function normalize<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
+/**
+ * A merge patch that makes the status `desired`: a field the current status has and the
+ * desired one does not is sent as null (a merge patch keeps what it does not name).
+ */
+export function statusPatch(current: object | undefined, desired: object): Record<string, unknown> {
+  const patch: Record<string, unknown> = { ...normalize(desired) };
+  for (const field of Object.keys(current ?? {})) if (!(field in patch)) patch[field] = null;
+  return patch;
+}
+
 export function sameStatus(current: unknown, desired: unknown): boolean {
   return isDeepStrictEqual(normalize(current ?? {}), normalize(desired ?? {}));
 }

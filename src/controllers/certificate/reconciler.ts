@@ -2,7 +2,7 @@
 // latest object from the cache, so running it twice is harmless, and it writes only what
 // differs.
 import { Reason } from '../../api/reasons.ts';
-import { findCondition, normalize, sameStatus } from '../../api/conditions.ts';
+import { findCondition, sameStatus, statusPatch } from '../../api/conditions.ts';
 import {
   API_VERSION,
   CertificateResource,
@@ -198,9 +198,7 @@ export class CertificateReconciler {
     const { client, events, metrics } = this.deps;
     const { namespace, name } = certificate.metadata;
     if (!sameStatus(certificate.status, status)) {
-      const patch: Record<string, unknown> = { ...normalize(status) };
-      for (const field of Object.keys(certificate.status ?? {}))
-        if (!(field in patch)) patch[field] = null;
+      const patch = statusPatch(certificate.status, status);
       // The resourceVersion makes this conditional: conditions replace the list whole, so a
       // condition another writer added since our cache saw the object must not be lost (409).
       await client.patch(

@@ -1,7 +1,7 @@
 // The IntegrationAccount reconciler: gathers the account's certificates and the health of each
 // of its vaults, and writes Ready and status.certificates / status.keyVaults when they change.
 import { ConditionType, Reason } from '../../api/reasons.ts';
-import { findCondition, normalize, sameStatus } from '../../api/conditions.ts';
+import { findCondition, sameStatus, statusPatch } from '../../api/conditions.ts';
 import {
   API_VERSION,
   IntegrationAccountResource,
@@ -61,7 +61,7 @@ export class IntegrationAccountReconciler {
       // Conditional (resourceVersion): the conditions list is replaced whole.
       {
         metadata: { resourceVersion: account.metadata.resourceVersion },
-        status: normalize(status),
+        status: statusPatch(account.status, status),
       },
     );
     await this.recordTransitions(account, vaults);

@@ -5,6 +5,7 @@
 import { KeyClient } from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
 import { Reason } from '../../api/reasons.ts';
+import { KubeApiError } from '../../kube/client.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { VaultConnection } from '../verifier.ts';
 import { credentialFor, type ReadSecret } from './credentials.ts';
@@ -73,13 +74,33 @@ export async function probeAccountVault(
   readSecret: ReadSecret,
   metrics?: Metrics,
 ): Promise<ReachabilityVerdict> {
-  const credential = await credentialFor(
-    namespace,
-    vault.name,
-    vault.vaultUrl,
-    vault.azureAuth,
-    readSecret,
-  );
+  let credential: Awaited<ReturnType<typeof credentialFor>>;
+  try {
+    credential = await credentialFor(
+      namespace,
+      vault.name,
+      vault.vaultUrl,
+      vault.azureAuth,
+      readSecret,
+    );
+  } catch (err) {
+    // The service principal's Secret could not be read (RBAC, the API server): this vault's
+    // problem, shown in its entry and rechecked like any unreachable vault.
+    const ref = vault.azureAuth?.servicePrincipal?.clientSecretRef;
+    const what = ref
+      ? `the service principal's secret (Secret ${ref.name}, key ${ref.key}) in namespace ${namespace}`
+      : `the credential of key vault ${vault.name}`;
+    const detail = err instanceof Error ? err.message : String(err);
+    const hint =
+      err instanceof KubeApiError && err.status === 403
+        ? ": grant get on Secrets to the operator's ServiceAccount"
+        : '';
+    return {
+      reachable: false,
+      reason: Reason.AuthenticationFailed,
+      message: `the operator could not read ${what}${hint} (${detail})`,
+    };
+  }
   if (!credential.ok)
     return { reachable: false, reason: Reason.AuthenticationFailed, message: credential.message };
   return probeVaultReachable(vault, credential.credential, metrics);

@@ -32,7 +32,8 @@ function secretApi() {
   const client = {
     get: () => {
       api.gets++;
-      if (api.forbidden) return Promise.reject(new KubeApiError(403, 'Forbidden', 'GET secret'));
+      if (api.forbidden)
+        return Promise.reject(new KubeApiError(403, { reason: 'Forbidden' }, 'GET secret'));
       return Promise.resolve({
         metadata: { resourceVersion: '7' },
         data: { 'tls.key': Buffer.from(keyPem).toString('base64') },

@@ -1,0 +1,144 @@
+// The account reconciler over plain data: a status field the account no longer has is removed
+// by the patch (a merge patch keeps what it does not name), so a steady account costs no
+// writes; one vault whose service principal Secret cannot be read is that vault's problem, not
+// a reconcile that writes no status at all.
+import { describe, expect, it } from 'vitest';
+import type { IntegrationAccount } from '../../../src/api/types.ts';
+import { IntegrationAccountReconciler } from '../../../src/controllers/integration-account/reconciler.ts';
+import { VaultHealthSchedule } from '../../../src/controllers/integration-account/vault-health.ts';
+import { KubeApiError, type KubeClient } from '../../../src/kube/client.ts';
+import type { EventRecorder } from '../../../src/operator/events.ts';
+import { probeAccountVault } from '../../../src/vaults/azure/reachability.ts';
+
+const now = new Date('2026-02-01T00:00:00Z');
+
+/** JSON merge patch (RFC 7386), as the API server applies it. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** An account held in memory; status patches are merged into it and counted. */
+function accountApi(initial: IntegrationAccount) {
+  const state = { account: initial, patches: [] as unknown[] };
+  const client = {
+    patch: (_path: string, body: { status: unknown }) => {
+      state.patches.push(body);
+      state.account = mergePatch(state.account, body) as IntegrationAccount;
+      return Promise.resolve(state.account);
+    },
+  } as unknown as KubeClient;
+  const events = { record: () => Promise.resolve() } as unknown as EventRecorder;
+  return { state, client, events };
+}
+
+describe('IntegrationAccountReconciler', () => {
+  it('clears status.keyVaults when the last vault is removed, then writes nothing more', async () => {
+    const { state, client, events } = accountApi({
+      apiVersion: 'integration.b2b.dev/v1alpha1',
+      kind: 'IntegrationAccount',
+      metadata: { name: 'acc', namespace: 'ns', generation: 2 },
+      spec: {},
+      status: {
+        observedGeneration: 1,
+        storeType: 'kubernetes',
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Ready',
+            message: 'the account is ready',
+            observedGeneration: 1,
+            lastTransitionTime: '2026-01-01T00:00:00Z',
+          },
+        ],
+        certificates: { total: 0, ready: 0, quota: 500 },
+        keyVaults: [
+          {
+            name: 'old',
+            reachable: true,
+            reason: 'Reachable',
+            message: '',
+            lastCheckedTime: '2026-01-01T00:00:00Z',
+          },
+        ],
+      },
+    });
+    const reconciler = new IntegrationAccountReconciler({
+      client,
+      account: () => state.account,
+      certificatesOf: () => [],
+      events,
+      allowedVaultHosts: [],
+      now: () => now,
+    });
+    for (let i = 0; i < 3; i++) await reconciler.reconcile('ns/acc');
+    expect(state.account.status?.keyVaults).toBeUndefined();
+    expect(state.patches).toHaveLength(1);
+  });
+
+  it("turns an unreadable service principal Secret into that vault's entry", async () => {
+    const { state, client, events } = accountApi({
+      apiVersion: 'integration.b2b.dev/v1alpha1',
+      kind: 'IntegrationAccount',
+      metadata: { name: 'acc', namespace: 'ns', generation: 1 },
+      spec: {
+        keyVaults: [
+          { name: 'local', kubernetes: {} },
+          {
+            name: 'bad',
+            azure: {
+              vaultUrl: 'https://x.vault.azure.net',
+              auth: {
+                servicePrincipal: {
+                  tenantId: 't',
+                  clientId: 'c',
+                  clientSecretRef: { name: 'sp', key: 'k' },
+                },
+              },
+            },
+          },
+        ],
+      },
+    });
+    const reconciler = new IntegrationAccountReconciler({
+      client,
+      account: () => state.account,
+      certificatesOf: () => [],
+      events,
+      allowedVaultHosts: [],
+      vaultProbes: new VaultHealthSchedule({
+        probe: (namespace, vault) =>
+          probeAccountVault(namespace, vault, () =>
+            Promise.reject(
+              new KubeApiError(
+                403,
+                { reason: 'Forbidden', message: 'secrets "sp" is forbidden' },
+                'GET secret sp',
+              ),
+            ),
+          ),
+        recheckIntervalMs: 3_600_000,
+        now: () => now,
+      }),
+      now: () => now,
+    });
+    await reconciler.reconcile('ns/acc');
+    expect(state.patches).toHaveLength(1);
+    const vaults = state.account.status?.keyVaults ?? [];
+    expect(vaults.map((v) => [v.name, v.reachable])).toEqual([
+      ['local', true],
+      ['bad', false],
+    ]);
+    expect(vaults[1]).toMatchObject({ reason: 'AuthenticationFailed' });
+    expect(vaults[1]?.message).toMatch(/Secret sp.*namespace ns/);
+  });
+});
