@@ -7,6 +7,8 @@ import {
   type IntegrationAccount,
 } from '../api/types.ts';
 import { EventType, KubeClient, SecretType, isNotFound, resourcePath } from '../kube/client.ts';
+import { ownedBy, type SecretMetadata } from '../stores/secret-content.ts';
+import { secretNameFor } from '../stores/store-names.ts';
 import { UsageError, flag, has, type ParsedArgs } from './args.ts';
 import type { Io } from './main.ts';
 import {
@@ -30,10 +32,10 @@ export async function runStatus(io: Io, args: ParsedArgs): Promise<number> {
   const [what, name, ...extra] = args.positional;
   if (what !== undefined && (what !== 'certificate' || name === undefined || extra.length))
     throw new UsageError('expected `b2b status` or `b2b status certificate NAME`');
-  const { client, namespace } = connect(args);
-  if (name !== undefined) return explain(io, client, namespace, name, format);
   const all = has(args, 'all-namespaces');
   if (all && has(args, 'namespace')) throw new UsageError('-A and -n exclude each other');
+  const { client, namespace } = connect(args);
+  if (name !== undefined) return explain(io, client, namespace, name, format);
   const ns = all ? undefined : namespace;
   const [accounts, certificates] = await Promise.all([
     client.list<{ items: IntegrationAccount[] }>(
@@ -48,8 +50,7 @@ export async function runStatus(io: Io, args: ParsedArgs): Promise<number> {
   return 0;
 }
 
-interface Secret {
-  metadata: { ownerReferences?: { uid: string }[] };
+interface Secret extends SecretMetadata {
   data?: Record<string, string>;
 }
 
@@ -91,8 +92,8 @@ const eventTime = (e: EventSummary) =>
   e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? '';
 
 async function storeEntry(client: KubeClient, certificate: Certificate): Promise<StoreEntry> {
-  const { namespace, name: certificateName, uid } = certificate.metadata;
-  const name = `${certificateName}-b2bcert`;
+  const { namespace } = certificate.metadata;
+  const name = secretNameFor(certificate.metadata.name);
   try {
     const secret = await client.get<Secret>(resourcePath(SecretType, { namespace, name }));
     const keyJson = secret.data?.['key.json'];
@@ -100,7 +101,7 @@ async function storeEntry(client: KubeClient, certificate: Certificate): Promise
       name,
       secret: {
         keys: Object.keys(secret.data ?? {}).sort(),
-        ownedByThisCertificate: (secret.metadata.ownerReferences ?? []).some((o) => o.uid === uid),
+        ownedByThisCertificate: ownedBy(secret, certificate),
         keyReference: keyJson ? Buffer.from(keyJson, 'base64').toString('utf8') : undefined,
       },
     };
