@@ -73,7 +73,10 @@ export function validateObjects(
     ]),
   );
   const dataByName = dataObjects(all);
-  return ours.map((p) => withNotes(judge(p), p.notes));
+  // Other objects are reported only when the API server would refuse them (e.g. a Secret value
+  // that is not a string), as certificates read them.
+  const reported = all.filter((p) => ourApiGroup(p.source.object.apiVersion) || p.errors.length);
+  return reported.map((p) => withNotes(judge(p), p.notes));
 
   function judge(p: Parsed): ObjectResult {
     const where = {
@@ -125,6 +128,7 @@ function parse(
     errors: [],
     notes: [],
   };
+  if (isDataObject(object)) parsed.errors.push(...dataValueErrors(object));
   if (!ourApiGroup(object.apiVersion)) return parsed;
   const [group, version] = String(object.apiVersion).split('/');
   const crd = crds.find((c) => c.group === group && c.kind === kind);
@@ -195,17 +199,39 @@ const siblingsOf = (certificates: readonly Certificate[], namespace: string, acc
     (c) => c.metadata.namespace === namespace && c.spec.integrationAccount.name === account,
   );
 
+const isDataObject = ({ apiVersion, kind }: Record<string, unknown>) =>
+  apiVersion === 'v1' && (kind === 'Secret' || kind === 'ConfigMap');
+
+/** What the API server refuses in a Secret's or ConfigMap's data: values that are not strings. */
+function dataValueErrors(object: Record<string, unknown>): string[] {
+  const errors: string[] = [];
+  for (const field of ['data', 'stringData', 'binaryData']) {
+    const values = object[field];
+    if (values === undefined || values === null) continue;
+    if (!isObject(values)) {
+      errors.push(`${field}: Invalid value: must be a map of strings, not ${typeof values}`);
+      continue;
+    }
+    for (const [k, v] of Object.entries(values))
+      if (typeof v !== 'string')
+        errors.push(
+          `${field}[${k}]: Invalid value: ${JSON.stringify(v)}: must be a string, not ${Array.isArray(v) ? 'a list' : typeof v} (quote it in YAML)`,
+        );
+  }
+  return errors;
+}
+
 /** Secrets and ConfigMaps of the input, as the API server would store them (stringData merged). */
 function dataObjects(all: readonly Parsed[]): Map<string, DataObject> {
   const found = new Map<string, DataObject>();
   for (const p of all) {
-    const { apiVersion, kind } = p.source.object;
-    if (apiVersion !== 'v1' || (kind !== 'Secret' && kind !== 'ConfigMap')) continue;
+    // one the API server refuses is not there for the certificates
+    if (!isDataObject(p.source.object) || p.errors.length) continue;
     const o = p.source.object as DataObject & { stringData?: Record<string, string> };
     const data = { ...(o.data ?? {}) };
     for (const [k, v] of Object.entries(o.stringData ?? {}))
       data[k] = Buffer.from(v).toString('base64');
-    found.set(`${kind}/${key(p.namespace, p.name)}`, { data, binaryData: o.binaryData ?? {} });
+    found.set(`${p.kind}/${key(p.namespace, p.name)}`, { data, binaryData: o.binaryData ?? {} });
   }
   return found;
 }

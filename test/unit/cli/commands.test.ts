@@ -179,6 +179,43 @@ describe('b2b validate', () => {
       /metadata.name: Invalid value: "Contoso_EU": a lowercase RFC 1123 subdomain/,
     );
   });
+
+  it('reports a Secret or ConfigMap whose values are not strings, instead of crashing', async () => {
+    const { code, stdout } = await run(
+      ['validate', '-', '-o', 'json'],
+      [
+        'apiVersion: v1',
+        'kind: Secret',
+        'metadata: {name: src}',
+        'stringData:',
+        '  tls.crt: 12345',
+        '---',
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        'metadata: {name: cm}',
+        'binaryData: {tls.crt: [1]}',
+        '---',
+        'apiVersion: integration.b2b.dev/v1alpha1',
+        'kind: Certificate',
+        'metadata: {name: c}',
+        'spec:',
+        '  integrationAccount: {name: acc}',
+        '  type: Public',
+        '  certificate: {secretRef: {name: src}}',
+      ].join('\n'),
+    );
+    expect(code).toBe(1);
+    const { results } = JSON.parse(stdout) as {
+      results: { kind: string; name: string; level: string; reason: string; message: string }[];
+    };
+    expect(results.map((r) => [r.kind, r.name, r.level, r.reason])).toEqual([
+      ['Secret', 'src', 'fail', 'Invalid'],
+      ['ConfigMap', 'cm', 'fail', 'Invalid'],
+      ['Certificate', 'c', 'pending', expect.any(String) as string],
+    ]);
+    expect(results[0]!.message).toMatch(/stringData\[tls\.crt\]: .*must be a string/);
+    expect(results[1]!.message).toMatch(/binaryData\[tls\.crt\]: .*must be a string/);
+  });
 });
 
 describe('b2b help and version', () => {
