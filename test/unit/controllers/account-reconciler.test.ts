@@ -9,22 +9,9 @@ import { VaultHealthSchedule } from '../../../src/controllers/integration-accoun
 import { KubeApiError, type KubeClient } from '../../../src/kube/client.ts';
 import type { EventRecorder } from '../../../src/operator/events.ts';
 import { probeAccountVault } from '../../../src/vaults/azure/reachability.ts';
+import { mergePatch } from '../../support/merge-patch.ts';
 
 const now = new Date('2026-02-01T00:00:00Z');
-
-/** JSON merge patch (RFC 7386), as the API server applies it. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> =
-    target && typeof target === 'object' && !Array.isArray(target)
-      ? { ...(target as Record<string, unknown>) }
-      : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
 
 /** An account held in memory; status patches are merged into it and counted. */
 function accountApi(initial: IntegrationAccount) {

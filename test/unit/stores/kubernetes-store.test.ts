@@ -6,6 +6,7 @@ import type { Certificate } from '../../../src/api/types.ts';
 import { KubeApiError, type KubeClient } from '../../../src/kube/client.ts';
 import { KubernetesStore, type SecretMetadata } from '../../../src/stores/kubernetes-store.ts';
 import { secretNameFor } from '../../../src/stores/store-names.ts';
+import { mergePatch } from '../../support/merge-patch.ts';
 
 interface Stored {
   metadata: {
@@ -16,19 +17,6 @@ interface Stored {
     ownerReferences?: NonNullable<SecretMetadata['metadata']>['ownerReferences'];
   };
   [field: string]: unknown;
-}
-
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> =
-    target && typeof target === 'object' && !Array.isArray(target)
-      ? { ...(target as Record<string, unknown>) }
-      : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
 }
 
 /** Secrets of one namespace in memory, with the API server's uid and resourceVersion rules. */

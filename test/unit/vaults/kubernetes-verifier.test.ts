@@ -26,9 +26,10 @@ function request(overrides: Partial<KeyVerificationRequest> = {}): KeyVerificati
   };
 }
 
-/** A key Secret at resourceVersion 7 that the API answers (or forbids) as told. */
+/** A verifier of a key Secret at resourceVersion 7 that the API answers (or forbids) as told. */
 function secretApi() {
   const api = { gets: 0, forbidden: false };
+  const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
   const client = {
     get: () => {
       api.gets++;
@@ -40,7 +41,13 @@ function secretApi() {
       });
     },
   } as unknown as KubeClient;
-  return { api, client };
+  const verifier = new KubernetesKeyVerifier(
+    client,
+    () => '7',
+    () => new Date(clock.t),
+    interval,
+  );
+  return { api, clock, verifier };
 }
 
 /** When the certificate reconciler would visit again after this verdict (a Secret store). */
@@ -56,30 +63,23 @@ function nextVisitMs(verdict: KeyVerdict, now: Date): number | undefined {
 
 describe('KubernetesKeyVerifier', () => {
   it('rechecks one interval after the last real check, not every second once the verdict is old', async () => {
-    const { api, client } = secretApi();
-    let t = Date.parse('2026-01-01T00:00:00Z');
-    const verifier = new KubernetesKeyVerifier(
-      client,
-      () => '7',
-      () => new Date(t),
-      interval,
-    );
+    const { api, clock, verifier } = secretApi();
     const first = await verifier.verify(request());
     expect(first.ok).toBe(true);
     expect(api.gets).toBe(1);
 
-    t += interval / 2; // within the interval: the verdict is reused
+    clock.t += interval / 2; // within the interval: the verdict is reused
     const reused = await verifier.verify(request());
     expect(api.gets).toBe(1);
-    expect(nextVisitMs(reused, new Date(t))).toBe(interval / 2);
+    expect(nextVisitMs(reused, new Date(clock.t))).toBe(interval / 2);
 
-    t += interval / 2 + 5_000; // past it: the key is read and probed again
+    clock.t += interval / 2 + 5_000; // past it: the key is read and probed again
     const second = await verifier.verify(request());
     expect(second.ok).toBe(true);
     expect(api.gets).toBe(2);
-    expect(nextVisitMs(second, new Date(t))).toBe(interval);
+    expect(nextVisitMs(second, new Date(clock.t))).toBe(interval);
 
-    t += 1000;
+    clock.t += 1000;
     await verifier.verify(request());
     expect(api.gets).toBe(2);
   });
@@ -98,45 +98,31 @@ describe('KubernetesKeyVerifier', () => {
   });
 
   it('does not keep AccessDenied once the user acted on it or the interval passed', async () => {
-    const { api, client } = secretApi();
-    let t = Date.parse('2026-01-01T00:00:00Z');
-    const verifier = new KubernetesKeyVerifier(
-      client,
-      () => '7',
-      () => new Date(t),
-      interval,
-    );
+    const { api, clock, verifier } = secretApi();
     api.forbidden = true;
     const denied = await verifier.verify(request());
     expect(denied).toMatchObject({ ok: false, reason: 'AccessDenied' });
-    expect(nextVisitMs(denied, new Date(t))).toBe(interval);
+    expect(nextVisitMs(denied, new Date(clock.t))).toBe(interval);
 
     api.forbidden = false; // RBAC granted, and the user touched the certificate
     expect((await verifier.verify(request({ specChanged: true }))).ok).toBe(true);
 
     api.forbidden = true;
-    t += interval + 1;
+    clock.t += interval + 1;
     expect((await verifier.verify(request())).ok).toBe(false);
     api.forbidden = false; // RBAC granted, nobody touched anything: the recheck finds it
-    t += interval + 1;
+    clock.t += interval + 1;
     expect((await verifier.verify(request())).ok).toBe(true);
   });
 
   it('drops the verdicts nobody asked for within the interval', async () => {
-    const { api, client } = secretApi();
+    const { api, clock, verifier } = secretApi();
     api.forbidden = true;
-    let t = Date.parse('2026-01-01T00:00:00Z');
-    const verifier = new KubernetesKeyVerifier(
-      client,
-      () => '7',
-      () => new Date(t),
-      interval,
-    );
     const withFingerprint = (i: number) =>
       request({ certificate: { ...certificate, sha256Fingerprint: `F${i}` } });
     for (let i = 0; i < 100; i++) await verifier.verify(withFingerprint(i));
     expect(verifier.size).toBe(100);
-    t += interval + 1;
+    clock.t += interval + 1;
     await verifier.verify(withFingerprint(0));
     expect(verifier.size).toBe(1);
   });
