@@ -17,6 +17,7 @@ import type { Io } from './main.ts';
 import { connect } from './status-command.ts';
 
 const POLL_MS = 1000;
+const CLEANUP_MS = 10_000;
 
 export async function runCheckApi(io: Io, args: ParsedArgs): Promise<number> {
   const [what, ...extra] = args.positional;
@@ -28,24 +29,50 @@ export async function runCheckApi(io: Io, args: ParsedArgs): Promise<number> {
   const format = flag(args, 'output') ?? 'human';
   if (!['human', 'json'].includes(format))
     throw new UsageError(`-o must be human or json, not ${format}`);
-  const { client, namespace } = connect(args);
   const deadline = Date.now() + waitMs;
-  const crds = await until(deadline, () => crdsServed(client, namespace));
-  const operator =
-    crds === true ? await operatorAnswers(client, namespace, deadline) : 'not checked';
-  if (format === 'json') {
-    io.stdout(JSON.stringify({ crds, operator }, null, 2) + '\n');
-  } else if (crds !== true) {
-    io.stderr(`error: the CRDs are not served: ${crds}\n`);
-  } else {
-    io.stdout(`The CRDs are installed and served (${GROUP}/${VERSION}).\n`);
-    if (operator === true)
-      io.stdout(
-        `The operator answers: it processed a probe IntegrationAccount in namespace ${namespace}.\n`,
-      );
-    else io.stderr(`error: the operator does not answer: ${operator}\n`);
+  let crds: true | string = 'not checked';
+  let operator: true | string = 'not checked';
+  try {
+    const connected = connect(args);
+    const { namespace } = connected;
+    // --wait bounds the whole check: a request that hangs ends with it, not after its own timeout.
+    const client = connected.client.fenced({ signal: () => untilDeadline(deadline) });
+    crds = await until(deadline, () => crdsServed(client, namespace));
+    if (crds === true)
+      operator = await operatorAnswers(client, connected.client, namespace, deadline);
+    if (format === 'json') io.stdout(JSON.stringify({ crds, operator }, null, 2) + '\n');
+    else report(io, namespace, crds, operator);
+  } catch (err) {
+    if (format !== 'json') throw err;
+    const error = err instanceof Error ? err.message : String(err);
+    io.stdout(JSON.stringify({ crds, operator, error }, null, 2) + '\n');
+    return 1;
   }
   return crds === true && operator === true ? 0 : 1;
+}
+
+function report(io: Io, namespace: string, crds: true | string, operator: true | string): void {
+  if (crds !== true) {
+    io.stderr(`error: the CRDs are not served: ${crds}\n`);
+    return;
+  }
+  io.stdout(`The CRDs are installed and served (${GROUP}/${VERSION}).\n`);
+  if (operator === true)
+    io.stdout(
+      `The operator answers: it processed a probe IntegrationAccount in namespace ${namespace}.\n`,
+    );
+  else io.stderr(`error: the operator does not answer: ${operator}\n`);
+}
+
+/** Aborts at the deadline, with a reason that names --wait. */
+function untilDeadline(deadline: number): AbortSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new Error('no answer within --wait')),
+    Math.max(0, deadline - Date.now()),
+  );
+  timer.unref();
+  return controller.signal;
 }
 
 /** Retries `probe` until it returns true or the deadline passes; then its last answer. */
@@ -77,8 +104,10 @@ async function crdsServed(client: KubeClient, namespace: string): Promise<true |
   return true;
 }
 
+/** `cleanup` deletes the probe account: after the deadline too, so that none is left behind. */
 async function operatorAnswers(
   client: KubeClient,
+  cleanup: KubeClient,
   namespace: string,
   deadline: number,
 ): Promise<true | string> {
@@ -104,6 +133,9 @@ async function operatorAnswers(
         : `probe IntegrationAccount ${namespace}/${probe.metadata.name} has no status from the operator yet (is it running and watching ${namespace}?)`;
     });
   } finally {
-    await client.delete(path).catch(() => undefined);
+    await cleanup
+      .fenced({ signal: () => AbortSignal.timeout(CLEANUP_MS) })
+      .delete(path)
+      .catch(() => undefined);
   }
 }
