@@ -4,11 +4,22 @@
 // certificate's public key (the only part of the certificate a probe uses, so certificates
 // sharing a key share its probe). Transient failures are not cached: they are retried with
 // the reconcile's backoff. A cached failure is not reused for a certificate whose spec just
-// changed (the user acted on it). A vault that said Retry-After (429, 503) is not asked again,
-// for any key, before then: the status write of the failure itself enqueues the certificate
-// again at once. Entries nobody asked for within the interval are dropped.
+// changed (the user acted on it). A vault that said Retry-After (429, 503) is not asked again
+// by the same namespace and identity, for any key, before then (the status write of the
+// failure itself enqueues the certificate again at once); a fresh cached verdict is still
+// answered, and other keys are told only that the vault is throttled, never the key's name.
+// Entries nobody asked for within the interval are dropped.
 import { createHash } from 'node:crypto';
+import { Reason } from '../api/reasons.ts';
 import type { KeyVerdict, KeyVerificationRequest, KeyVerifier } from './verifier.ts';
+
+type Failure = Extract<KeyVerdict, { ok: false }>;
+interface Hold {
+  until: number;
+  /** The verdict the vault gave, for the key (cache id) it was given about. */
+  id: string;
+  verdict: Failure;
+}
 
 export class CachingVerifier implements KeyVerifier {
   private readonly inner: KeyVerifier;
@@ -16,8 +27,8 @@ export class CachingVerifier implements KeyVerifier {
   private readonly now: () => number;
   private readonly cache = new Map<string, { verdict: KeyVerdict; at: number }>();
   private readonly inFlight = new Map<string, Promise<KeyVerdict>>();
-  /** Per vault and identity: the answer to give until the vault's Retry-After has passed. */
-  private readonly holds = new Map<string, { until: number; verdict: KeyVerdict }>();
+  /** Per namespace, identity and vault: until when the vault's Retry-After holds, and for whom. */
+  private readonly holds = new Map<string, Hold>();
   private lastSweep: number;
 
   constructor(inner: KeyVerifier, ttlMs: number, now: () => number = Date.now) {
@@ -42,16 +53,13 @@ export class CachingVerifier implements KeyVerifier {
     ]);
   }
 
-  static vaultKey({ vault }: KeyVerificationRequest): string {
-    return JSON.stringify([vault.kind, vault.vaultUrl, vault.azureAuth ?? null]);
+  /** Another tenant's throttling is theirs: the hold is per namespace and identity too. */
+  static vaultKey({ namespace, vault }: KeyVerificationRequest): string {
+    return JSON.stringify([namespace, vault.kind, vault.vaultUrl, vault.azureAuth ?? null]);
   }
 
   verify(request: KeyVerificationRequest): Promise<KeyVerdict> {
     this.sweep();
-    const vaultId = CachingVerifier.vaultKey(request);
-    const hold = this.holds.get(vaultId);
-    if (hold && this.now() < hold.until)
-      return Promise.resolve({ ...hold.verdict, retryAfterMs: hold.until - this.now() });
     const id = CachingVerifier.key(request);
     const cached = this.cache.get(id);
     const reusable = cached && (cached.verdict.ok || !request.specChanged);
@@ -59,6 +67,10 @@ export class CachingVerifier implements KeyVerifier {
       return Promise.resolve(cached.verdict);
     const running = this.inFlight.get(id);
     if (running) return running;
+    const vaultId = CachingVerifier.vaultKey(request);
+    const hold = this.holds.get(vaultId);
+    if (hold && this.now() < hold.until)
+      return Promise.resolve(heldVerdict(hold, id, request, hold.until - this.now()));
     const probe = this.inner
       .verify(request)
       .then((verdict) => {
@@ -70,7 +82,7 @@ export class CachingVerifier implements KeyVerifier {
         }
         this.cache.delete(id);
         if (verdict.retryAfterMs)
-          this.holds.set(vaultId, { until: at + verdict.retryAfterMs, verdict });
+          this.holds.set(vaultId, { until: at + verdict.retryAfterMs, id, verdict });
         return verdict;
       })
       .finally(() => this.inFlight.delete(id));
@@ -90,4 +102,21 @@ export class CachingVerifier implements KeyVerifier {
   get size(): number {
     return this.cache.size;
   }
+}
+
+/** The throttled key keeps its own message (no status flip); others learn only the vault's wait. */
+function heldVerdict(
+  hold: Hold,
+  id: string,
+  { vault }: KeyVerificationRequest,
+  retryAfterMs: number,
+): KeyVerdict {
+  if (hold.id === id) return { ...hold.verdict, retryAfterMs };
+  return {
+    ok: false,
+    reason: Reason.VaultUnavailable,
+    message: `vault ${vault.vaultUrl} throttled until ${new Date(hold.until).toISOString()} (Retry-After)`,
+    terminal: false,
+    retryAfterMs,
+  };
 }

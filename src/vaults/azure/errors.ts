@@ -19,6 +19,8 @@ interface ErrorLike {
   code?: string;
   message?: string;
   details?: unknown;
+  /** Azure AD's answer, on an AuthenticationError. */
+  errorResponse?: { error?: string; errorDescription?: string };
   response?: { headers?: { get?(name: string): string | undefined }; bodyAsText?: string | null };
 }
 
@@ -62,6 +64,19 @@ const DISABLED = /not allowed on a disabled|is disabled|is not enabled/i;
 // The SDK refuses a key outside its dates before sending anything (CryptographyClient.ensureValid).
 const OUTSIDE_DATES = /expired at|can't be used before|not allowed on an expired|is expired/i;
 
+/**
+ * Azure AD's failures carry a trace id, correlation id and time that change on every attempt:
+ * keep the AADSTS code and its first sentence, so the same failure reads the same (no status
+ * rewrite per retry).
+ */
+export function stableSignInMessage(message: string): string {
+  const aadsts = /(AADSTS\d+):\s*(.*?\.)(?=\s|$)/s.exec(message);
+  if (aadsts) return `${aadsts[1]}: ${aadsts[2]}`;
+  return message
+    .replace(/\s*(Trace ID|Correlation ID|Timestamp):\s*\S+( \d{2}:\d{2}:\d{2}(\.\d+)?Z?)?/gi, '')
+    .trim();
+}
+
 export function classifyVaultError(error: unknown): VaultErrorClass {
   const err = (error ?? {}) as ErrorLike;
   const status = err.statusCode;
@@ -70,6 +85,17 @@ export function classifyVaultError(error: unknown): VaultErrorClass {
   const code = inner ?? body?.code ?? err.code ?? (status ? String(status) : (err.name ?? 'Error'));
   const message = body?.message ?? err.message ?? '';
   const detail = `${status ? `${status} ` : ''}${code}`;
+  // Azure AD's answers first: their text ("Application '…' is disabled") is not Key Vault's.
+  if (err.name === 'CredentialUnavailableError' || err.name === 'AuthenticationError') {
+    const signIn = stableSignInMessage(err.errorResponse?.errorDescription ?? err.message ?? '');
+    const aadError = err.errorResponse?.error ?? code;
+    return {
+      reason: Reason.AuthenticationFailed,
+      terminal: false,
+      code: /AADSTS\d+/.exec(signIn)?.[0] ?? code,
+      detail: `${status ? `${status} ` : ''}${aadError}: ${signIn}`,
+    };
+  }
   if (inner === 'KeyDisabled' || (status !== undefined && DISABLED.test(message)))
     return { reason: Reason.KeyDisabled, terminal: true, code, detail };
   const outsideDates = (status === undefined || status === 403) && OUTSIDE_DATES.test(message);
@@ -77,16 +103,12 @@ export function classifyVaultError(error: unknown): VaultErrorClass {
     return { reason: Reason.KeyExpired, terminal: true, code, detail: `${detail}: ${message}` };
   if (status === 403) return { reason: Reason.AccessDenied, terminal: true, code, detail };
   if (status === 404) return { reason: Reason.KeyNotFound, terminal: true, code, detail };
-  if (
-    status === 401 ||
-    err.name === 'CredentialUnavailableError' ||
-    err.name === 'AuthenticationError'
-  ) {
+  if (status === 401) {
     return {
       reason: Reason.AuthenticationFailed,
       terminal: false,
       code,
-      detail: `${detail}: ${message}`.trim(),
+      detail: `${detail}: ${stableSignInMessage(message)}`.trim(),
     };
   }
   if (status === 429 || (status !== undefined && status >= 500)) {
