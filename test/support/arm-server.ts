@@ -5,7 +5,6 @@
 // are shaped like the examples of Azure/azure-rest-api-specs (Microsoft.Logic 2019-05-01), with
 // ARM's status codes, error bodies, x-ms-request-id and Retry-After. There is no ARM emulator:
 // what this server cannot show is listed in the README ("The azure store").
-import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
@@ -18,6 +17,7 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MapperValidator } from './arm-mappers.ts';
+import { testCa } from './test-ca.ts';
 
 export const LOGIC_APPS_APP_ID = '7cd684f4-8a78-49b0-91ec-6a35d38739ba';
 export const OPERATOR_OBJECT_ID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
@@ -77,60 +77,6 @@ const armCasing = (id: string) =>
     .replace(/\/resourceGroups\//i, '/resourcegroups/')
     .replace(/\/providers\/Microsoft\.KeyVault\//i, '/providers/microsoft.keyvault/');
 
-function makeTlsMaterial(dir: string): { key: string; cert: string; caFile: string } {
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=b2b-arm-test-ca',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-  ]);
-  run([
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-  ]);
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run([
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'server.ext',
-    '-out',
-    'server.crt',
-  ]);
-  return {
-    key: readFileSync(join(dir, 'server.key'), 'utf8'),
-    cert: readFileSync(join(dir, 'server.crt'), 'utf8'),
-    caFile: join(dir, 'ca.crt'),
-  };
-}
-
 export class ArmTestServer {
   /** https://127.0.0.1:<port>: ARM and Microsoft Graph. */
   url = '';
@@ -178,7 +124,7 @@ export class ArmTestServer {
   private readonly servers: NetServer[] = [];
 
   async start(): Promise<this> {
-    const tls = makeTlsMaterial(this.dir);
+    const tls = testCa('arm');
     this.caFile = tls.caFile;
     const arm = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
       this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
