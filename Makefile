@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 TESTENV_DIR ?= $(CURDIR)/.testenv
 
-.PHONY: help deps tools lint typecheck unit integration test testenv testenv-down install run demo bench bench-vault gen
+.PHONY: help deps tools lint typecheck unit integration test testenv testenv-down install run demo bench bench-vault gen mutation
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -42,6 +42,9 @@ integration: tools ## integration tests against a real kube-apiserver (started a
 	npm run test:integration
 
 test: lint typecheck unit integration ## everything: lint, type-check, unit and integration tests
+
+mutation: deps ## mutation testing of the pure decision code with Stryker (slow; not part of `test`; see docs/mutation.md)
+	npx stryker run
 
 testenv: tools ## start the local control plane in the background; writes .testenv/env
 	@TESTENV_DIR=$(TESTENV_DIR) hack/testenv.sh up

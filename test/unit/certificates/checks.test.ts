@@ -1,8 +1,18 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { expiryStatus, verifyCertificateSource } from '../../../src/certificates/checks.ts';
+import { Reason } from '../../../src/api/reasons.ts';
+import {
+  certificateChecks,
+  dataEnciphermentForPrivate,
+  expiryStatus,
+  firstFailure,
+  rsaKeyForPrivate,
+  verifyCertificateSource,
+  withinValidityWindow,
+  type CertificateFacts,
+} from '../../../src/certificates/checks.ts';
 import { parseGoDuration } from '../../../src/certificates/duration.ts';
-import { inspectCertificate } from '../../../src/certificates/inspect.ts';
+import { inspectCertificate, type CertificateInfo } from '../../../src/certificates/inspect.ts';
 import { privateUsable, selfSigned } from '../../support/certs.ts';
 import { buildCertificate, pem } from '../../support/der-builder.ts';
 import { keyPair } from '../../support/keys.ts';
@@ -159,5 +169,210 @@ describe('parseGoDuration', () => {
 
   it.each(['', 'h', '10', '10d', '1h 30m', '-1h', 'abc'])('refuses %j', (text) => {
     expect(parseGoDuration(text)).toBeUndefined();
+  });
+});
+
+// Each row as plain data, cert-manager `policies` style: facts in, failure (or none) out.
+describe('certificate check rows', () => {
+  const base = inspectCertificate(privateUsable({ notBefore, notAfter }).der);
+  const info = (over: Partial<CertificateInfo> = {}): CertificateInfo => ({ ...base, ...over });
+  const facts = (
+    over: Partial<CertificateInfo> = {},
+    type: 'Public' | 'Private' = 'Private',
+    now = inWindow,
+  ): CertificateFacts => ({ type, certificate: info(over), now });
+
+  describe('withinValidityWindow', () => {
+    it.each([
+      ['one ms before notBefore', new Date(notBefore.getTime() - 1), 'CertificateNotYetValid'],
+      ['at notBefore', notBefore, undefined],
+      ['inside the window', inWindow, undefined],
+      ['one ms before notAfter', new Date(notAfter.getTime() - 1), undefined],
+      ['at notAfter', notAfter, 'CertificateExpired'],
+      ['after notAfter', new Date(notAfter.getTime() + DAY), 'CertificateExpired'],
+    ])('%s: %s', (_, now, reason) => {
+      expect(withinValidityWindow(facts({}, 'Public', now))?.reason).toBe(reason);
+    });
+
+    it('says when a certificate becomes usable and when it expired, terminally', () => {
+      expect(withinValidityWindow(facts({}, 'Public', new Date(0)))).toEqual({
+        reason: 'CertificateNotYetValid',
+        message: 'the certificate is not valid before 2026-01-01T00:00:00Z; it becomes usable then',
+        terminal: true,
+      });
+      expect(withinValidityWindow(facts({}, 'Public', notAfter))).toEqual({
+        reason: 'CertificateExpired',
+        message:
+          'the certificate expired at 2027-01-01T00:00:00Z; renew it and update the certificate source',
+        terminal: true,
+      });
+    });
+
+    it('keeps milliseconds in the message when the date has them', () => {
+      const odd = new Date('2026-01-01T00:00:00.500Z');
+      const failure = withinValidityWindow(facts({ notBefore: odd }, 'Public', notBefore));
+      expect(failure?.message).toContain('2026-01-01T00:00:00.500Z');
+    });
+  });
+
+  describe('rsaKeyForPrivate', () => {
+    it.each([
+      ['Public', 'EC', 256, undefined],
+      ['Public', 'RSA-PSS', 2048, undefined],
+      ['Private', 'RSA', 2048, undefined],
+      ['Private', 'EC', 384, 'EC 384-bit key'],
+      ['Private', 'Ed25519', 256, 'Ed25519 256-bit key'],
+      ['Private', 'Ed448', 456, 'Ed448 456-bit key'],
+      ['Private', 'DSA', 2048, 'DSA 2048-bit key'],
+      ['Private', 'RSA-PSS', 3072, 'RSA-PSS 3072-bit key'],
+    ] as const)('%s %s %i: %s', (type, algorithm, size, names) => {
+      const failure = rsaKeyForPrivate(facts({ publicKey: { algorithm, size } }, type));
+      if (names === undefined) return expect(failure).toBeUndefined();
+      expect(failure?.reason).toBe('UnsupportedKeyAlgorithm');
+      expect(failure?.terminal).toBe(true);
+      expect(failure?.message).toContain(`this certificate has a ${names}`);
+    });
+
+    it('explains the RSA-PSS case in words and the others without it', () => {
+      expect(rsaKeyForPrivate(facts({ publicKey: { algorithm: 'EC', size: 256 } }))?.message).toBe(
+        'a Private certificate needs an RSA key (B2B messages are signed and decrypted with RSA in the vault); this certificate has a EC 256-bit key',
+      );
+      expect(
+        rsaKeyForPrivate(facts({ publicKey: { algorithm: 'RSA-PSS', size: 2048 } }))?.message,
+      ).toBe(
+        'a Private certificate needs an RSA key (B2B messages are signed and decrypted with RSA in the vault); this certificate has a RSA-PSS 2048-bit key (id-RSASSA-PSS: the key is restricted to PSS signatures and cannot decrypt with RSA-OAEP); reissue it with an rsaEncryption key',
+      );
+    });
+  });
+
+  describe('dataEnciphermentForPrivate', () => {
+    it.each([
+      ['Public', undefined, undefined],
+      ['Public', [], undefined],
+      ['Private', ['dataEncipherment'], undefined],
+      ['Private', ['digitalSignature', 'dataEncipherment'], undefined],
+      ['Private', undefined, 'it has no Key Usage extension'],
+      ['Private', [], 'its Key Usage is empty'],
+      ['Private', ['keyEncipherment'], 'its Key Usage is keyEncipherment'],
+      [
+        'Private',
+        ['digitalSignature', 'keyEncipherment'],
+        'its Key Usage is digitalSignature, keyEncipherment',
+      ],
+    ] as const)('%s with %j: %s', (type, keyUsage, has) => {
+      const failure = dataEnciphermentForPrivate(
+        facts({ keyUsage: keyUsage && [...keyUsage] }, type),
+      );
+      if (has === undefined) return expect(failure).toBeUndefined();
+      expect(failure).toEqual({
+        reason: 'MissingDataEncipherment',
+        message: `a Private certificate's Key Usage must include Data Encipherment for B2B encryption, but ${has}; reissue the certificate with dataEncipherment`,
+        terminal: true,
+      });
+    });
+  });
+
+  it('runs the rows in API.md order', () => {
+    expect(certificateChecks).toEqual([
+      withinValidityWindow,
+      rsaKeyForPrivate,
+      dataEnciphermentForPrivate,
+    ]);
+  });
+
+  it('firstFailure returns the first failing check and runs none after it', () => {
+    const calls: string[] = [];
+    const pass = (name: string) => () => void calls.push(name);
+    const fail = (name: string) => () => {
+      calls.push(name);
+      return { reason: Reason.QuotaExceeded, message: name, terminal: false };
+    };
+    expect(firstFailure([pass('a'), fail('b'), fail('c')], {})?.message).toBe('b');
+    expect(calls).toEqual(['a', 'b']);
+    expect(firstFailure([pass('d')], {})).toBeUndefined();
+    expect(firstFailure([], {})).toBeUndefined();
+  });
+});
+
+describe('verifyCertificateSource verdicts', () => {
+  const source = privateUsable({ notBefore, notAfter });
+
+  it('passes the parse result through when every row passes', () => {
+    const verdict = verifyCertificateSource(source.pem + source.pem, 'Private', inWindow);
+    expect(verdict).toMatchObject({ ok: true, ignoredCertificates: 1 });
+    expect(verdict.ok && verdict.certificate.thumbprint).toBe(
+      inspectCertificate(source.der).thumbprint,
+    );
+  });
+
+  it('turns a parse failure into a terminal failure without a certificate', () => {
+    expect(verifyCertificateSource('', 'Public', inWindow)).toEqual({
+      ok: false,
+      failure: {
+        reason: 'InvalidCertificate',
+        message: 'the certificate source is empty',
+        terminal: true,
+      },
+    });
+  });
+
+  it('keeps the inspected certificate with a row failure', () => {
+    const verdict = verifyCertificateSource(source.der, 'Public', notAfter);
+    expect(verdict.ok).toBe(false);
+    if (verdict.ok) return;
+    expect(verdict.failure.reason).toBe('CertificateExpired');
+    expect(verdict.certificate?.notAfter.toISOString()).toBe(notAfter.toISOString());
+  });
+});
+
+describe('expiryStatus messages', () => {
+  const cert = inspectCertificate(privateUsable({ notBefore, notAfter }).der);
+  const warning = 30 * DAY;
+  const warnAt = new Date(notAfter.getTime() - warning);
+
+  it.each([
+    [
+      'before notBefore',
+      new Date(notBefore.getTime() - 1),
+      false,
+      'the certificate is not valid before 2026-01-01T00:00:00Z; it expires at 2027-01-01T00:00:00Z',
+      notBefore,
+    ],
+    ['at notBefore', notBefore, false, 'the certificate expires at 2027-01-01T00:00:00Z', warnAt],
+    [
+      'one ms before the window',
+      new Date(warnAt.getTime() - 1),
+      false,
+      'the certificate expires at 2027-01-01T00:00:00Z',
+      warnAt,
+    ],
+    [
+      'at the window',
+      warnAt,
+      true,
+      'the certificate expires at 2027-01-01T00:00:00Z; renew it before then',
+      notAfter,
+    ],
+    [
+      'one ms before notAfter',
+      new Date(notAfter.getTime() - 1),
+      true,
+      'the certificate expires at 2027-01-01T00:00:00Z; renew it before then',
+      notAfter,
+    ],
+    ['at notAfter', notAfter, true, 'the certificate expired at 2027-01-01T00:00:00Z', undefined],
+  ])('%s', (_, now, expiring, message, next) => {
+    expect(expiryStatus(cert, now, warning)).toEqual({
+      expiring,
+      message,
+      nextTransition: next,
+    });
+  });
+
+  it('opens the window at notBefore when the warning is longer than the validity', () => {
+    expect(expiryStatus(cert, notBefore, 400 * DAY)).toMatchObject({
+      expiring: true,
+      nextTransition: notAfter,
+    });
   });
 });

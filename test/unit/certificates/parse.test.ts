@@ -170,3 +170,147 @@ describe('parseCertificateSource: PrivateKeyInCertificate', () => {
     expectFailure(der, 'PrivateKeyInCertificate', /is a private key/);
   });
 });
+
+describe('parseCertificateSource: each branch, exactly', () => {
+  const rsa = keyPair('rsa2048').privateKey;
+  const ec = keyPair('ec256').privateKey;
+  const b64 = (der: Buffer) => der.toString('base64');
+  const privateKeyMessage = (what: string) =>
+    `the certificate source holds a private key (${what}); remove it: private keys stay in the key vault and must not be part of a certificate source`;
+
+  it('counts the size in UTF-8 bytes, accepting exactly 64 KiB', () => {
+    const wide = 'é'.repeat(MAX_SOURCE_BYTES / 2 + 1); // fewer characters than bytes
+    expect(parseCertificateSource(wide)).toEqual({
+      ok: false,
+      reason: 'InvalidCertificate',
+      message: `the certificate source is ${MAX_SOURCE_BYTES + 2} bytes; at most 65536 (64 KiB) are accepted`,
+    });
+    expectFailure(
+      ' '.repeat(MAX_SOURCE_BYTES),
+      'InvalidCertificate',
+      /^the certificate source is empty$/,
+    );
+    expectFailure(
+      Buffer.alloc(MAX_SOURCE_BYTES, 0x20),
+      'InvalidCertificate',
+      /^the certificate source is empty$/,
+    );
+  });
+
+  it('reads PEM with old Mac line endings', () => {
+    expect(expectOk(leaf.pem.replace(/\n/g, '\r')).certificate.pem).toBe(leaf.pem);
+  });
+
+  it('reads PEM bytes that do not start with a SEQUENCE byte as text', () => {
+    expect(expectOk(Buffer.from(`\n${leaf.pem}`)).certificate.pem).toBe(leaf.pem);
+  });
+
+  it.each([
+    ['PKCS#1 DER', rsa.export({ type: 'pkcs1', format: 'der' })],
+    ['PKCS#8 DER', rsa.export({ type: 'pkcs8', format: 'der' })],
+    ['SEC1 DER', ec.export({ type: 'sec1', format: 'der' })],
+    [
+      'encrypted PKCS#8 DER',
+      rsa.export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: 'secret' }),
+    ],
+  ])('names where a %s key was found', (_, der) => {
+    expect(parseCertificateSource(der)).toEqual({
+      ok: false,
+      reason: 'PrivateKeyInCertificate',
+      message: privateKeyMessage('DER is a private key'),
+    });
+    expect(parseCertificateSource(b64(der))).toEqual({
+      ok: false,
+      reason: 'PrivateKeyInCertificate',
+      message: privateKeyMessage('the base64 DER is a private key'),
+    });
+    expect(parseCertificateSource(pem(der))).toEqual({
+      ok: false,
+      reason: 'PrivateKeyInCertificate',
+      message: privateKeyMessage('the first CERTIFICATE block is a private key'),
+    });
+  });
+
+  it('names the PEM block type of a private key', () => {
+    expect(parseCertificateSource(pem(Buffer.from([0x30, 0x00]), 'EC PRIVATE KEY'))).toEqual({
+      ok: false,
+      reason: 'PrivateKeyInCertificate',
+      message: privateKeyMessage('a PEM block of type EC PRIVATE KEY'),
+    });
+  });
+
+  it('says which form was not a certificate', () => {
+    const notCert = Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]);
+    expect(parseCertificateSource(notCert)).toEqual({
+      ok: false,
+      reason: 'InvalidCertificate',
+      message: 'DER is not an X.509 certificate: tbsCertificate: expected tag 0x30, found 0x02',
+    });
+    expect(parseCertificateSource(b64(notCert))).toMatchObject({
+      message:
+        'the base64 DER is not an X.509 certificate: tbsCertificate: expected tag 0x30, found 0x02',
+    });
+    expect(parseCertificateSource(pem(notCert))).toMatchObject({
+      message:
+        'the first CERTIFICATE block is not an X.509 certificate: tbsCertificate: expected tag 0x30, found 0x02',
+    });
+  });
+
+  it('lists each block type it found once', () => {
+    const blocks =
+      pem(Buffer.from([0x30, 0x00]), 'PKCS7') +
+      pem(Buffer.from([0x30, 0x00]), 'X509 CRL') +
+      pem(Buffer.from([0x30, 0x00]), 'PKCS7');
+    expect(parseCertificateSource(blocks)).toEqual({
+      ok: false,
+      reason: 'InvalidCertificate',
+      message:
+        'the PEM text holds no CERTIFICATE block (found: PKCS7, X509 CRL); expected -----BEGIN CERTIFICATE-----',
+    });
+  });
+
+  it('says exactly what is wrong with PEM framing', () => {
+    expect(parseCertificateSource(leaf.pem.replace('END CERTIFICATE', 'END PKCS7'))).toEqual({
+      ok: false,
+      reason: 'InvalidCertificate',
+      message: 'PEM block BEGIN CERTIFICATE ends with END PKCS7',
+    });
+    expect(parseCertificateSource(leaf.pem + '-----BEGIN CERTIFICATE-----\nMIIB')).toEqual({
+      ok: false,
+      reason: 'InvalidCertificate',
+      message:
+        'the PEM text is truncated: a -----BEGIN----- line has no matching -----END----- line',
+    });
+  });
+
+  it('checks only the first certificate of a bundle', () => {
+    const broken = '-----BEGIN CERTIFICATE-----\n$$$$\n-----END CERTIFICATE-----\n';
+    expect(expectOk(leaf.pem + broken).ignoredCertificates).toBe(1);
+    expectFailure(
+      broken + leaf.pem,
+      'InvalidCertificate',
+      /^the first CERTIFICATE block is not valid base64$/,
+    );
+  });
+
+  it.each([
+    ['a character outside base64 at the start', '$$$$' + b64(leaf.der)],
+    ['a character outside base64 at the end', b64(leaf.der).replace(/=*$/, '') + '$$$$'],
+    ['a length that is not a multiple of 4', b64(leaf.der).replace(/=*$/, '') + 'A'],
+    ['three padding characters', 'QUJDQ==='],
+    ['only padding', '===='],
+  ])('refuses base64 with %s', (_, body) => {
+    expectFailure(body, 'InvalidCertificate', /^the certificate source is neither PEM/);
+    expectFailure(
+      `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`,
+      'InvalidCertificate',
+      /^the first CERTIFICATE block is not valid base64$/,
+    );
+  });
+
+  it('accepts base64 with one and two padding characters', () => {
+    for (const body of ['QUJDRA==', 'QUJDREU=']) {
+      expectFailure(body, 'InvalidCertificate', /^the base64 DER is not an X\.509 certificate/);
+    }
+  });
+});
