@@ -149,6 +149,8 @@ function rawCertificate(
     extensions?: Uint8Array[];
     /** The contents of the [3] wrapper as is, instead of a SEQUENCE of `extensions`. */
     extensionsWrapper?: Uint8Array;
+    /** issuerUniqueID ([1] IMPLICIT BIT STRING), which sits before the extensions. */
+    issuerUniqueId?: boolean;
   } = {},
 ): Buffer {
   const tbs = seq(
@@ -159,6 +161,7 @@ function rawCertificate(
     seq(time(new Date('2026-01-01T00:00:00Z')), time(new Date('2027-01-01T00:00:00Z'))),
     name([[['CN', 'raw.example']]]),
     (options.subjectKey ?? signer.publicKey).export({ type: 'spki', format: 'der' }),
+    ...(options.issuerUniqueId ? [tlv(0x81, Buffer.from([0, 0x30, 0x03]))] : []),
     ...(options.extensionsWrapper ? [explicit(3, options.extensionsWrapper)] : []),
     ...(options.extensions ? [explicit(3, seq(...options.extensions))] : []),
   );
@@ -200,6 +203,16 @@ describe('inspectCertificate: structure', () => {
     );
     expect(info.keyUsage).toEqual(['dataEncipherment']);
     expect(info.extendedKeyUsage).toEqual(['emailProtection']);
+  });
+
+  it('finds the extensions behind an issuerUniqueID', () => {
+    const info = inspectCertificate(
+      rawCertificate({
+        issuerUniqueId: true,
+        extensions: [extension('2.5.29.15', namedBits([3]))],
+      }),
+    );
+    expect(info.keyUsage).toEqual(['dataEncipherment']);
   });
 
   it('names every well-known extended key usage', () => {

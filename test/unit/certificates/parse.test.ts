@@ -84,7 +84,7 @@ describe('parseCertificateSource: InvalidCertificate', () => {
 
   it('refuses trailing bytes after the DER', () => {
     const padded = Buffer.concat([leaf.der, Buffer.from([0, 0, 0])]);
-    expectFailure(padded, 'InvalidCertificate', /3 bytes of trailing data/);
+    expectFailure(padded, 'InvalidCertificate', /: 3 bytes of trailing data/);
     expectFailure(pem(padded), 'InvalidCertificate', /trailing data/);
   });
 
@@ -195,6 +195,10 @@ describe('parseCertificateSource: each branch, exactly', () => {
       'InvalidCertificate',
       /^the certificate source is empty$/,
     );
+  });
+
+  it('reads base64 DER after a UTF-8 BOM', () => {
+    expect(expectOk(`\uFEFF${b64(leaf.der)}`).certificate.pem).toBe(leaf.pem);
   });
 
   it('reads PEM with old Mac line endings', () => {

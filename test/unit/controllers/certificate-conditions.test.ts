@@ -655,5 +655,7 @@ describe('transitionEvents', () => {
     }).status;
     expect(events(quota, expiringNotReady)).toEqual([]);
     expect(events(ready, { ...ready, conditions: [] })).toEqual([]);
+    const expiringOnly = expiring.conditions?.filter((c) => c.type === 'Expiring');
+    expect(events(ready, { ...expiring, conditions: expiringOnly })).toEqual([]);
   });
 });
