@@ -178,12 +178,12 @@ describe('parseCertificateSource: each branch, exactly', () => {
   const privateKeyMessage = (what: string) =>
     `the certificate source holds a private key (${what}); remove it: private keys stay in the key vault and must not be part of a certificate source`;
 
-  it('counts the size in UTF-8 bytes, accepting exactly 64 KiB', () => {
+  it('counts the size in UTF-8 bytes, accepting exactly the limit', () => {
     const wide = 'é'.repeat(MAX_SOURCE_BYTES / 2 + 1); // fewer characters than bytes
     expect(parseCertificateSource(wide)).toEqual({
       ok: false,
       reason: 'InvalidCertificate',
-      message: `the certificate source is ${MAX_SOURCE_BYTES + 2} bytes; at most 65536 (64 KiB) are accepted`,
+      message: `the certificate source is ${MAX_SOURCE_BYTES + 2} bytes; at most ${MAX_SOURCE_BYTES} (1 MiB) are accepted`,
     });
     expectFailure(
       ' '.repeat(MAX_SOURCE_BYTES),

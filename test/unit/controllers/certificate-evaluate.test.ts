@@ -106,13 +106,13 @@ describe('evaluateCertificate rows', () => {
   });
 
   it.each([
-    ['Ready=False', account({ ready: 'False' })],
-    ['no Ready condition', account()],
-    ['no status', { ...account(), status: undefined }],
-  ])('account Ready: waits when the account has %s', (_, a) => {
+    ['Ready=False', account({ ready: 'False' }), '(Ready: )'],
+    ['no Ready condition', account(), '(it has no status yet)'],
+    ['no status', { ...account(), status: undefined }, '(it has no status yet)'],
+  ])('account Ready: waits when the account has %s', (_, a, why) => {
     expect(failureOf({ account: a })).toEqual({
       reason: 'IntegrationAccountNotReady',
-      message: 'IntegrationAccount contoso is not Ready; waiting for it',
+      message: `IntegrationAccount contoso is not Ready ${why}; waiting for it`,
       terminal: false,
       waiting: true,
       condition: 'Ready',
@@ -129,7 +129,7 @@ describe('evaluateCertificate rows', () => {
     if (says === undefined) return expect(failure).toBeUndefined();
     expect(failure).toEqual({
       reason: 'QuotaExceeded',
-      message: `IntegrationAccount contoso (sku Standard) holds at most ${quota} certificates and ${says} by creation time; delete a certificate or choose a larger sku`,
+      message: `IntegrationAccount contoso (sku Standard) holds at most ${quota} certificates and ${says} (certificates already in the store first, then by creation time); delete a certificate or choose a larger sku`,
       terminal: true,
       condition: 'Ready',
     });
@@ -322,7 +322,7 @@ describe('vaultOf', () => {
       failure: {
         reason: 'VaultHostNotAllowed',
         message: expect.stringMatching(
-          /^vault host localhost:8443 is not an Azure Key Vault host/,
+          /^key vault main: vault host localhost:8443 is not an Azure Key Vault host/,
         ) as string,
         terminal: true,
       },
@@ -332,7 +332,7 @@ describe('vaultOf', () => {
       ok: false,
       failure: {
         reason: 'VaultHostNotAllowed',
-        message: 'vault URL "" is not a URL',
+        message: 'key vault main: vault URL "" is not a URL',
         terminal: true,
       },
     });
