@@ -1,5 +1,6 @@
 // 10,000 random mutations of valid DER and PEM inputs: each gets a verdict, never an exception,
-// and none takes more than 50 ms. The seed is printed, so a failure can be replayed.
+// and none takes more than 250 ms: a guard against input-driven blow-ups, not a benchmark (a GC
+// pause on a loaded 2-core machine reached 68 ms). The seed is printed, so a failure can be replayed.
 import { describe, expect, it } from 'vitest';
 import { verifyCertificateSource } from '../../../src/certificates/checks.ts';
 import { privateUsable, selfSigned } from '../../support/certs.ts';
@@ -77,7 +78,7 @@ describe('fuzzing the parser and checks', () => {
       }
       const elapsed = performance.now() - started;
       slowest = Math.max(slowest, elapsed);
-      expect(elapsed, `iteration ${i} (seed ${seed}) took ${elapsed} ms`).toBeLessThan(50);
+      expect(elapsed, `iteration ${i} (seed ${seed}) took ${elapsed} ms`).toBeLessThan(250);
       if (verdict.ok) accepted++;
       else expect(verdict.failure.message.length).toBeGreaterThan(0);
       verdicts++;
