@@ -74,7 +74,9 @@ export class CachingVerifier implements KeyVerifier {
     const probe = this.inner
       .verify(request)
       .then((verdict) => {
-        const at = this.now();
+        // An AccessGranted is as old as its verifiedAt (taken before the probe's round trips): the
+        // reconciler rechecks at verifiedAt + interval, and must then find the entry expired.
+        const at = verdict.ok ? Math.min(this.now(), verdict.verifiedAt.getTime()) : this.now();
         if (verdict.ok || verdict.terminal) {
           const stamped = verdict.ok ? verdict : { ...verdict, checkedAt: new Date(at) };
           this.cache.set(id, { verdict: stamped, at });

@@ -148,3 +148,21 @@ describe('classifyVaultError: Azure AD sign-in failures', () => {
     expect(first).not.toMatch(/Trace ID|Correlation ID|Timestamp|aaaa-1111/);
   });
 });
+
+describe('CachingVerifier: a verdict expires an interval after the vault was asked', () => {
+  it('an AccessGranted whose probe took 2 s is probed again when the reconciler rechecks it (verifiedAt + interval)', async () => {
+    let clock = 1_000_000;
+    const ttl = 60_000;
+    const { verifier, asked } = counting((r) => {
+      const verifiedAt = new Date(clock);
+      clock += 2_000; // the probe's round trips
+      return { ok: true, vaultUrl, name: r.key.name, version: 'v1', grants: ['sign'], verifiedAt };
+    });
+    const cache = new CachingVerifier(verifier, ttl, () => clock);
+    const first = await cache.verify(request('ns', 'a', 1));
+    if (!first.ok) throw new Error('expected AccessGranted');
+    clock = first.verifiedAt.getTime() + ttl; // when the reconciler's recheck comes due
+    await cache.verify(request('ns', 'a', 1));
+    expect(asked).toEqual(['ns/a', 'ns/a']);
+  });
+});
