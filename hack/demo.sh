@@ -44,14 +44,50 @@ spec:
     secretRef: { name: contoso-as2-tls }
   key: { vault: in-cluster, name: contoso-as2-tls }
 YAML
+# A Private certificate whose key is in Azure Key Vault (here the emulator of `make testenv`),
+# reached with managed identity: imported once, then verified by signing and decrypting with it.
+if ! kubectl -n b2b get certificates.integration.b2b.dev contoso-edi >/dev/null 2>&1; then
+  tmp="$(mktemp -d)"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=edi.contoso.example/O=Contoso" \
+    -addext "keyUsage=digitalSignature,keyEncipherment,dataEncipherment" \
+    -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+  node_modules/.bin/node scripts/import-vault-key.ts "$tmp/key.pem" contoso-edi >/dev/null
+  kubectl -n b2b create configmap contoso-edi-cert --from-file=tls.crt="$tmp/cert.pem" >/dev/null
+  rm -rf "$tmp"
+fi
+kubectl apply -f - <<YAML
+apiVersion: integration.b2b.dev/v1alpha1
+kind: IntegrationAccount
+metadata: { name: contoso-kv, namespace: b2b }
+spec:
+  sku: Standard
+  keyVaults:
+    - name: main
+      azure:
+        vaultUrl: $B2B_TEST_VAULT_URL
+        auth: { managedIdentity: {} }
+---
+apiVersion: integration.b2b.dev/v1alpha1
+kind: Certificate
+metadata: { name: contoso-edi, namespace: b2b }
+spec:
+  integrationAccount: { name: contoso-kv }
+  type: Private
+  certificate:
+    configMapRef: { name: contoso-edi-cert, key: tls.crt }
+  key: { vault: main, name: contoso-edi }
+YAML
 kubectl -n b2b wait --for=condition=Ready --timeout=60s \
   certificates.integration.b2b.dev/fabrikam-as2 certificates.integration.b2b.dev/northwind-edi \
-  certificates.integration.b2b.dev/woodgrove-x12 certificates.integration.b2b.dev/contoso-as2 >/dev/null
+  certificates.integration.b2b.dev/woodgrove-x12 certificates.integration.b2b.dev/contoso-as2 \
+  certificates.integration.b2b.dev/contoso-edi >/dev/null
 kubectl -n b2b wait --for=condition=Stalled --timeout=60s certificates.integration.b2b.dev/contoso-signing >/dev/null
 echo
 kubectl get b2b -A
 echo
 echo "contoso-as2's key, verified by using it: $(kubectl -n b2b get certificates.integration.b2b.dev contoso-as2 \
+  -o jsonpath='{.status.conditions[?(@.type=="KeyVaultAccessGranted")].message}')"
+echo "contoso-edi's key in Key Vault ($B2B_TEST_VAULT_URL): $(kubectl -n b2b get certificates.integration.b2b.dev contoso-edi \
   -o jsonpath='{.status.conditions[?(@.type=="KeyVaultAccessGranted")].message}')"
 echo
 echo "Why contoso-signing is not Ready:"

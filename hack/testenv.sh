@@ -166,6 +166,8 @@ start_vault_emulator() {
     echo "export B2B_TEST_VAULT_URL=$vault"
     echo "export NODE_EXTRA_CA_CERTS=$DIR/pki/lowkey-vault-ca.crt"
     echo "export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:$TOKEN_PORT"
+    # `make run` reads it: the operator may talk to this emulator and to no other non-Azure host.
+    echo "export B2B_ALLOWED_VAULT_HOSTS=localhost:$VAULT_PORT"
   } >>"$DIR/env.tmp"
   echo "Lowkey Vault $(basename "$(dirname "$jar")") on Java $("$java" -version 2>&1 | sed -n 1p)" >>"$DIR/versions"
 }
