@@ -148,4 +148,29 @@ describe('one vault’s problem stays with the certificates that use it', () => 
     expect(condition(account, 'Ready')).toMatchObject({ status: 'True' });
     expect(condition(account, 'Ready')?.message).not.toMatch(/key vault typo/);
   });
+
+  it('clears status.keyVaults when the user removes every vault, and then writes nothing', async () => {
+    await admin.patch(
+      resourcePath(IntegrationAccountResource, { namespace: ns, name: 'contoso' }),
+      { spec: { keyVaults: null } },
+    );
+    // the certificates that named a vault are no longer Ready: the account counts them
+    for (const name of ['signing', 'typo-user'])
+      await waitForCondition(admin, ns, name, 'Ready', 'False');
+    const cleared = await eventually(async () => {
+      const a = await getAccount('contoso');
+      return a.status?.observedGeneration === a.metadata.generation && !a.status?.keyVaults
+        ? a
+        : undefined;
+    }, 'status.keyVaults removed');
+    expect(cleared.status?.keyVaults).toBeUndefined();
+    // Steady: the status is not patched again and again (each patch is a new resourceVersion).
+    const settled = await eventually(async () => {
+      const before = (await getAccount('contoso')).metadata.resourceVersion;
+      await new Promise((r) => setTimeout(r, 3_000));
+      const after = await getAccount('contoso');
+      return after.metadata.resourceVersion === before ? after : undefined;
+    }, 'the account status settles');
+    expect(settled.status?.keyVaults).toBeUndefined();
+  });
 });
