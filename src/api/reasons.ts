@@ -50,6 +50,7 @@ export const Reason = {
   LogicAppsKeyAccessMissing: 'LogicAppsKeyAccessMissing',
   LogicAppsAccessUnverifiable: 'LogicAppsAccessUnverifiable',
   KeyNotListedByIntegrationAccount: 'KeyNotListedByIntegrationAccount',
+  AzureNameTooLong: 'AzureNameTooLong',
   // Expiring
   ExpiresSoon: 'ExpiresSoon',
   NotExpiring: 'NotExpiring',

@@ -76,14 +76,6 @@ export const ruleCases: RuleCase[] = [
     manifest: certificate({ certificate: { inline: pem }, azureName: 'fabrikam.' }),
   },
   {
-    what: 'a name longer than ARM allows, without azureName',
-    rule: 'has(self.spec.azureName) || self.metadata.name.size() <= 80',
-    manifest: {
-      ...certificate({ certificate: { inline: pem } }),
-      metadata: { name: 'a'.repeat(81) },
-    },
-  },
-  {
     what: 'a vault that is both azure and kubernetes',
     rule: '[has(self.azure), has(self.kubernetes)].filter(x, x).size() == 1',
     manifest: account({

@@ -37,6 +37,21 @@ export interface AzureStoreOptions {
 export const azureNameOf = (certificate: Certificate): string =>
   certificate.spec.azureName ?? certificate.metadata.name;
 
+/** ARM's limit for an integration account certificate's name (spec.azureName's maxLength). */
+const AZURE_NAME_MAX = 80;
+
+/** A Kubernetes name may be longer than ARM allows: only an azure store has to refuse it. */
+function checkAzureName(certificate: Certificate): string {
+  const name = azureNameOf(certificate);
+  if (name.length > AZURE_NAME_MAX)
+    throw new StorePrerequisiteError(
+      Reason.AzureNameTooLong,
+      `the Certificate's name has ${name.length} characters and ARM allows ${AZURE_NAME_MAX} for an integration account certificate: set spec.azureName to a shorter name`,
+      true,
+    );
+  return name;
+}
+
 /** The DER of a PEM certificate, base64: what ARM's publicCertificate holds. */
 export function derBase64(pem: string): string {
   return pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
@@ -71,10 +86,10 @@ export class AzureStore {
   }
 
   async sync(account: IntegrationAccount, entry: StoreEntry): Promise<SyncResult> {
+    const { certificate } = entry;
+    const name = checkAzureName(certificate);
     const { clients, key } = await this.connection(account);
     const spec = clients.spec;
-    const { certificate } = entry;
-    const name = azureNameOf(certificate);
     const ref = certificateId(spec, name);
     const location = `Azure integration account certificate ${ref}`;
     await this.prerequisites.account(clients, key);
