@@ -3,14 +3,12 @@
 // again to the emulator, verified with the emulator's certificate. Requests pass through
 // unchanged unless a fault says otherwise; the faults answer with the bodies Azure Key Vault
 // really returns, which the emulator cannot (it has no permissions, no throttling).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { operationOf } from '../../src/vaults/azure/client.ts';
+import { testCa } from './test-ca.ts';
 import { addVaultAlias } from './vault.ts';
 
 export type Fault =
@@ -86,68 +84,12 @@ export const KeyVaultErrors = {
   },
 };
 
-/** A CA and a serving certificate for localhost and 127.0.0.1, made with openssl. */
-function testCa(): { caFile: string; key: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'b2b-vault-proxy-'));
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=b2b vault proxy test CA',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-  );
-  run(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-  );
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  run(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'server.ext',
-    '-out',
-    'server.crt',
-  );
-  return {
-    caFile: join(dir, 'ca.crt'),
-    key: readFileSync(join(dir, 'server.key'), 'utf8'),
-    cert: readFileSync(join(dir, 'server.crt'), 'utf8'),
-  };
-}
-
 export class VaultFaultProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly upstream: URL;
   private readonly upstreamCa: Buffer;
-  private readonly tls = testCa();
+  private readonly tls = testCa('vault-proxy');
   /** Decides per request; undefined passes it through. */
   fault: (r: { operation: string; method: string; path: string }) => Fault | undefined = () =>
     undefined;
