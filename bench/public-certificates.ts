@@ -16,6 +16,8 @@ import type { KubeClient } from '../src/kube/client.ts';
 import { NamespaceType, SecretType, resourcePath } from '../src/kube/client.ts';
 import { buildCertificate, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
+import { silentLogger } from '../src/operator/log.ts';
+import { Informer } from '../src/runtime/informer.ts';
 import { installCrds, pool, readEnv, root } from './support.ts';
 
 const { values } = parseArgs({
@@ -148,6 +150,27 @@ async function main() {
       }
     }
     const accounts = Math.ceil(N / PER_ACCOUNT);
+    // Readiness from a watch, not by listing every certificate again and again: those lists
+    // cost the API server O(N) each, O(N²) over a run, on the cores the operator shares.
+    const watching = new AbortController();
+    const readiness = new Informer<Certificate>({
+      name: 'bench-certificates',
+      client: admin,
+      path: resourcePath(CertificateResource, { namespace: 'bench-operator' }),
+      log: silentLogger,
+    });
+    const readyNames = new Set<string>();
+    let allReady: () => void = () => undefined;
+    const allReadyNow = new Promise<void>((resolve) => (allReady = resolve));
+    const onCertificate = (c: Certificate) => {
+      if (c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))
+        readyNames.add(c.metadata.name);
+      else readyNames.delete(c.metadata.name);
+      if (readyNames.size >= N) allReady();
+    };
+    readiness.on({ added: onCertificate, updated: (_, c) => onCertificate(c) });
+    const readinessWatch = readiness.run(watching.signal);
+    await readiness.waitForSync();
     const started = performance.now();
     for (let a = 0; a < accounts; a++) {
       await admin.create(
@@ -167,18 +190,10 @@ async function main() {
       ),
     );
     const appliedSeconds = (performance.now() - started) / 1000;
-    let ready = 0;
-    while (ready < N) {
-      // Listing every certificate is heavy for the API server: poll gently for large N.
-      await new Promise((r) => setTimeout(r, N > 2000 ? 2000 : 250));
-      const list = await admin.list<{ items: Certificate[] }>(
-        resourcePath(CertificateResource, { namespace: 'bench-operator' }),
-      );
-      ready = list.items.filter((c) =>
-        c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'),
-      ).length;
-    }
+    await allReadyNow;
     const readySeconds = (performance.now() - started) / 1000;
+    watching.abort();
+    await readinessWatch;
     await new Promise((r) => setTimeout(r, 3000)); // the accounts' delayed count updates
     const converged = await scrape(port);
     const rss =

@@ -89,6 +89,7 @@ export class Operator {
   readonly certificateController: Controller;
   readonly accountController: Controller;
   private running = false;
+  private readonly events: EventRecorder;
   private cancelSignal: AbortSignal | undefined;
 
   constructor(deps: OperatorDeps) {
@@ -139,7 +140,7 @@ export class Operator {
     const now = deps.now ?? (() => new Date());
     const readSecret = (namespace: string, name: string, key: string) =>
       readSecretKey(client, namespace, name, key);
-    const events = new EventRecorder(client, log);
+    const events = (this.events = new EventRecorder(client, log));
     const lookups: Lookups = {
       account: (namespace, name) => this.accounts.get(`${namespace}/${name}`),
       certificatesOf: (namespace, account) => this.certificatesOf(namespace, account),
@@ -351,6 +352,7 @@ export class Operator {
       this.certificateController.run(signal, cancel),
       this.accountController.run(signal, cancel),
     ]);
+    await this.events.flush(); // the drain's events (cancelled: their requests already failed)
     this.running = false;
     await Promise.all(watching);
   }

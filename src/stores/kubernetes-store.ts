@@ -17,6 +17,7 @@ import {
   isHandEdit,
   newSecret,
   ownedBy,
+  ownerReferenceDiffers,
   ownerReferences,
   patchFor,
   type DesiredSecret,
@@ -57,6 +58,14 @@ export class KubernetesStore implements Store {
     return secretNameFor(certificate.metadata.name);
   }
 
+  /**
+   * Delete: the Secret's ownerReference lets the garbage collector delete it. Retain: someone
+   * must remove the uid label, and only the operator knows to.
+   */
+  needsFinalizer(certificate: Certificate): boolean {
+    return certificate.spec.deletionPolicy === 'Retain';
+  }
+
   async sync(entry: StoreEntry): Promise<SyncResult> {
     const { certificate } = entry;
     const desired = desiredSecret(entry);
@@ -65,7 +74,8 @@ export class KubernetesStore implements Store {
     const cached = this.cachedSecret(namespace, desired.name);
     const known = this.known.get(key);
     if (cached && known && known.resourceVersion === cached.metadata?.resourceVersion) {
-      if (known.hash === desired.hash) return { ref: desired.name, written: false };
+      if (known.hash === desired.hash && !ownerReferenceDiffers(desired, cached, certificate))
+        return { ref: desired.name, written: false };
       return this.update(desired, cached, certificate, false);
     }
     if (!cached) {

@@ -30,6 +30,13 @@ export class StoreRouter implements Store {
     return account ? this.azure.refFor(account, certificate) : this.kubernetes.refFor(certificate);
   }
 
+  /** Azure: Delete removes the entry in Azure, which no garbage collector reaches; Retain has nothing to do. */
+  needsFinalizer(certificate: Certificate): boolean {
+    return this.azureAccount(certificate)
+      ? certificate.spec.deletionPolicy !== 'Retain'
+      : this.kubernetes.needsFinalizer(certificate);
+  }
+
   sync(entry: StoreEntry): Promise<SyncResult> {
     const account = this.azureAccount(entry.certificate);
     return account ? this.azure.sync(account, entry) : this.kubernetes.sync(entry);

@@ -138,15 +138,24 @@ export function differences(
     if (meta.labels?.[key] !== value) found.push(`label ${key}`);
   for (const [key, value] of Object.entries(desired.annotations))
     if (meta.annotations?.[key] !== value) found.push(`annotation ${key}`);
-  const ours = meta.ownerReferences?.find((o) => isOwnerRef(o, certificate));
-  const { owner } = desired;
-  if (
-    owner
-      ? !ours || ours.controller !== owner.controller || ours.name !== owner.name
-      : ours !== undefined
-  )
-    found.push('ownerReference');
+  if (ownerReferenceDiffers(desired, actual, certificate)) found.push('ownerReference');
   return found;
+}
+
+/**
+ * Our ownerReference missing or changed, or there while unwanted (Retain). Not in the content
+ * hash: the metadata cache shows it, so a policy change is seen without reading the Secret.
+ */
+export function ownerReferenceDiffers(
+  desired: DesiredSecret,
+  actual: SecretMetadata,
+  certificate: Certificate,
+): boolean {
+  const ours = actual.metadata?.ownerReferences?.find((o) => isOwnerRef(o, certificate));
+  const { owner } = desired;
+  return owner
+    ? !ours || ours.controller !== owner.controller || ours.name !== owner.name
+    : ours !== undefined;
 }
 
 /** A hand edit: the Secret says it holds the desired content (its hash), yet differs. */

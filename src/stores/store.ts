@@ -41,6 +41,11 @@ export class StorePrerequisiteError extends Error {
 export interface Store {
   readonly type: string;
   refFor(certificate: Certificate): string;
+  /**
+   * Whether deleting the certificate needs the operator (a finalizer): what the garbage
+   * collector cannot do. Asked right before a write, so the answer matches the store written.
+   */
+  needsFinalizer(certificate: Certificate): boolean;
   sync(entry: StoreEntry): Promise<SyncResult>;
   /** deletionPolicy Delete: remove what we stored (only if it is ours). */
   remove(certificate: Certificate): Promise<void>;

@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CertificateResource,
+  FINALIZER,
   IntegrationAccountResource,
   type IntegrationAccount,
 } from '../../src/api/types.ts';
@@ -185,8 +186,11 @@ describe('the azure store (operator process against the ARM test server)', () =>
       certificate: { inline: selfSigned('ec256').pem },
       deletionPolicy: 'Retain',
     });
-    await waitForCondition(admin, ns, 'gone', 'Ready', 'True', 'Ready', 60_000);
-    await waitForCondition(admin, ns, 'kept', 'Ready', 'True', 'Ready', 60_000);
+    const gone = await waitForCondition(admin, ns, 'gone', 'Ready', 'True', 'Ready', 60_000);
+    const kept = await waitForCondition(admin, ns, 'kept', 'Ready', 'True', 'Ready', 60_000);
+    // No garbage collector reaches Azure: Delete needs the operator; Retain has nothing to do.
+    expect(gone.metadata.finalizers).toContain(FINALIZER);
+    expect(kept.metadata.finalizers ?? []).not.toContain(FINALIZER);
     for (const name of ['gone', 'kept'])
       await admin.delete(resourcePath(CertificateResource, { namespace: ns, name }));
     await eventually(

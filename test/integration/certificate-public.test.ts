@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateResource, Labels } from '../../src/api/types.ts';
+import { CertificateResource, FINALIZER, Labels } from '../../src/api/types.ts';
 import {
   ConfigMapType,
   SecretType,
@@ -77,7 +77,8 @@ describe('Public certificates', () => {
     expect(condition(c, 'Stalled')).toBeUndefined();
     expect(condition(c, 'Reconciling')).toBeUndefined();
     expect(condition(c, 'KeyVaultAccessGranted')).toBeUndefined();
-    expect(c.metadata.finalizers).toContain('integration.b2b.dev/finalizer');
+    // Deletion needs no operator: the garbage collector follows the ownerReference (below).
+    expect(c.metadata.finalizers ?? []).not.toContain(FINALIZER);
 
     const secret = await secretOf('fabrikam-b2bcert');
     expect(secret.type).toBe('Opaque');
@@ -294,28 +295,120 @@ describe('Public certificates', () => {
     expect(decoded(after, 'tls.crt')).toBe(partner.pem);
   });
 
-  it('removes the Secret on deletion with deletionPolicy Delete, and keeps it (released) with Retain', async () => {
-    await createCertificate(admin, ns, 'gone', { certificate: { inline: partner.pem } });
+  const deleted = (name: string) =>
+    eventually(
+      async () => ((await getCertificate(admin, ns, name)) ? undefined : true),
+      `${name} deleted`,
+    );
+  const secretGone = (name: string, timeoutMs?: number) =>
+    eventually(
+      async () => {
+        try {
+          await secretOf(name);
+          return undefined;
+        } catch (err) {
+          if (isNotFound(err)) return true;
+          throw err;
+        }
+      },
+      `${name} gone`,
+      timeoutMs,
+    );
+  const expectReleased = async (name: string) => {
+    const kept = await secretOf(name);
+    expect(kept.metadata.ownerReferences).toBeUndefined();
+    expect(kept.metadata.labels?.[Labels.certificateUid]).toBeUndefined();
+    expect(decoded(kept, 'tls.crt')).toBe(partner.pem);
+  };
+
+  // The garbage collector learns our CRD on its discovery resync (every 30 s).
+  it.skipIf(!testenv().garbageCollector)(
+    'removes the Secret on deletion with deletionPolicy Delete (the garbage collector, through the ownerReference)',
+    async () => {
+      await createCertificate(admin, ns, 'gone', { certificate: { inline: partner.pem } });
+      await waitForCondition(admin, ns, 'gone', 'Ready', 'True');
+      await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'gone' }));
+      await deleted('gone');
+      await secretGone('gone-b2bcert', 90_000);
+    },
+  );
+
+  it('keeps the Secret (released) on deletion with Retain, through the finalizer', async () => {
     await createCertificate(admin, ns, 'kept', {
       certificate: { inline: partner.pem },
       deletionPolicy: 'Retain',
     });
-    await waitForCondition(admin, ns, 'gone', 'Ready', 'True');
-    await waitForCondition(admin, ns, 'kept', 'Ready', 'True');
-    await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'gone' }));
+    const c = await waitForCondition(admin, ns, 'kept', 'Ready', 'True');
+    expect(c.metadata.finalizers).toContain(FINALIZER);
     await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'kept' }));
-    await eventually(
-      async () => ((await getCertificate(admin, ns, 'gone')) ? undefined : true),
-      'gone deleted',
+    await deleted('kept');
+    await expectReleased('kept-b2bcert');
+  });
+
+  it('adds the finalizer before a Delete certificate switched to Retain loses its ownerReference, and keeps the Secret on deletion', async () => {
+    await createCertificate(admin, ns, 'switched', { certificate: { inline: partner.pem } });
+    const before = await waitForCondition(admin, ns, 'switched', 'Ready', 'True');
+    expect(before.metadata.finalizers ?? []).not.toContain(FINALIZER);
+    await admin.patch(resourcePath(CertificateResource, { namespace: ns, name: 'switched' }), {
+      spec: { deletionPolicy: 'Retain' },
+    });
+    const after = await eventually(async () => {
+      const s = await secretOf('switched-b2bcert');
+      return s.metadata.ownerReferences?.length ? undefined : s;
+    }, 'the ownerReference removed');
+    expect(after.metadata.labels?.[Labels.certificateUid]).toBe(before.metadata.uid);
+    expect((await getCertificate(admin, ns, 'switched'))?.metadata.finalizers).toContain(FINALIZER);
+    await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'switched' }));
+    await deleted('switched');
+    await expectReleased('switched-b2bcert');
+  });
+
+  it('keeps the finalizer of a Retain certificate switched to Delete, and deletes the Secret through it', async () => {
+    await createCertificate(admin, ns, 'unretained', {
+      certificate: { inline: partner.pem },
+      deletionPolicy: 'Retain',
+    });
+    await waitForCondition(admin, ns, 'unretained', 'Ready', 'True');
+    await admin.patch(resourcePath(CertificateResource, { namespace: ns, name: 'unretained' }), {
+      spec: { deletionPolicy: 'Delete' },
+    });
+    await eventually(async () => {
+      const s = await secretOf('unretained-b2bcert');
+      return s.metadata.ownerReferences?.length ? s : undefined;
+    }, 'the ownerReference back');
+    // Never removed outside deletion: that would be a write for nothing.
+    expect((await getCertificate(admin, ns, 'unretained'))?.metadata.finalizers).toContain(
+      FINALIZER,
     );
-    await eventually(
-      async () => ((await getCertificate(admin, ns, 'kept')) ? undefined : true),
-      'kept deleted',
-    );
-    await expect(secretOf('gone-b2bcert')).rejects.toSatisfy(isNotFound);
-    const kept = await secretOf('kept-b2bcert');
-    expect(kept.metadata.ownerReferences).toBeUndefined();
-    expect(decoded(kept, 'tls.crt')).toBe(partner.pem);
+    await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'unretained' }));
+    await deleted('unretained');
+    await secretGone('unretained-b2bcert');
+  });
+
+  it('finalizes normally a Delete certificate that carries the finalizer from an earlier version, without writing to remove it before', async () => {
+    await admin.create(resourcePath(CertificateResource, { namespace: ns }), {
+      apiVersion: 'integration.b2b.dev/v1alpha1',
+      kind: 'Certificate',
+      metadata: { name: 'legacy', finalizers: [FINALIZER] },
+      spec: {
+        integrationAccount: { name: 'contoso' },
+        type: 'Public',
+        certificate: { inline: partner.pem },
+      },
+    });
+    await waitForCondition(admin, ns, 'legacy', 'Ready', 'True');
+    const finalizerWrites = () =>
+      op.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/certificates/legacy'));
+    expect(finalizerWrites()).toEqual([]);
+    await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'legacy' }));
+    await deleted('legacy');
+    await secretGone('legacy-b2bcert');
+    // Released on deletion (a conflict retried is the same release).
+    const released = finalizerWrites();
+    expect(
+      released.filter((r) => r.status < 300),
+      JSON.stringify(released),
+    ).toHaveLength(1);
   });
 
   it('records a Normal Synced event and a Warning with the reason', async () => {

@@ -119,6 +119,27 @@ describe.skipIf(!collecting)('deletion with the garbage collector running', () =
     expect(kept?.metadata.labels?.[Labels.certificateUid]).toBeUndefined();
   });
 
+  it('removes the Secret of a Delete certificate deleted while the operator is down (no finalizer: the garbage collector does it)', async () => {
+    const op = await startOperator(ns);
+    try {
+      await createCertificate(admin, ns, 'unattended', { certificate: { inline: partner.pem } });
+      await waitForCondition(admin, ns, 'unattended', 'Ready', 'True');
+    } finally {
+      await op.stop();
+    }
+    expect((await secretOf('unattended-b2bcert'))?.metadata.ownerReferences).toHaveLength(1);
+    await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'unattended' }));
+    await eventually(
+      async () => ((await getCertificate(admin, ns, 'unattended')) ? undefined : true),
+      'the Certificate gone without the operator',
+    );
+    await eventually(
+      async () => ((await secretOf('unattended-b2bcert')) ? undefined : true),
+      'its Secret collected',
+      GC_TIMEOUT_MS,
+    );
+  });
+
   it('removes the Secret of a Delete certificate deleted with foreground propagation', async () => {
     const op = await startOperator(ns);
     try {

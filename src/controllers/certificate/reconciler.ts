@@ -45,6 +45,13 @@ const RECHECKED_KEY_REASONS: ReadonlySet<string> = new Set([
   Reason.KeyMismatch,
 ]);
 
+/** Every check passed: the store gets the entry. */
+const mayStore = (
+  evaluation: Evaluation,
+  keyVerdict: KeyVerdict | undefined,
+): evaluation is Evaluation & { info: NonNullable<Evaluation['info']> } =>
+  !evaluation.failure && evaluation.info !== undefined && (!keyVerdict || keyVerdict.ok);
+
 /** A transient failure: the status says what is wrong, and the queue retries with backoff. */
 export class RetryLater extends Error {
   readonly retryAfterMs: number | undefined;
@@ -62,25 +69,32 @@ export class CertificateReconciler {
   }
 
   reconcile = async (key: string): Promise<ReconcileResult | undefined> => {
-    let certificate = this.deps.certificate(key);
-    if (!certificate) {
+    const cached = this.deps.certificate(key);
+    if (!cached) {
       const [namespace = '', name = ''] = key.split('/');
       this.deps.metrics.removeCertificate(namespace, name);
       return undefined;
     }
-    if (certificate.metadata.deletionTimestamp) return this.finalize(certificate);
-    if (!certificate.metadata.finalizers?.includes(FINALIZER)) {
-      const updated = await this.setFinalizers(certificate, [
-        ...(certificate.metadata.finalizers ?? []),
-        FINALIZER,
-      ]);
-      if (!updated) return undefined;
-      certificate = updated;
-    }
-    return this.sync(certificate);
+    if (cached.metadata.deletionTimestamp) return this.finalize(cached);
+    // Even before a check passes: a Secret written under Delete must not be collected once the
+    // policy says Retain.
+    const certificate = await this.ensureFinalizer(cached);
+    return certificate && this.sync(certificate);
   };
 
-  private async sync(certificate: Certificate): Promise<ReconcileResult | undefined> {
+  /**
+   * Adds our finalizer where deletion needs the operator (the store says), once; never removes
+   * one outside deletion. Undefined when the object is gone.
+   */
+  private async ensureFinalizer(certificate: Certificate): Promise<Certificate | undefined> {
+    const finalizers = certificate.metadata.finalizers ?? [];
+    if (finalizers.includes(FINALIZER) || !this.deps.store.needsFinalizer(certificate))
+      return certificate;
+    return this.setFinalizers(certificate, [...finalizers, FINALIZER]);
+  }
+
+  private async sync(initial: Certificate): Promise<ReconcileResult | undefined> {
+    let certificate = initial;
     const { lookups, now: clock } = this.deps;
     const now = clock();
     const { namespace } = certificate.metadata;
@@ -95,6 +109,12 @@ export class CertificateReconciler {
       allowedVaultHosts: this.deps.allowedVaultHosts,
     });
     const keyVerdict = await this.verifyKey(certificate, evaluation);
+    if (mayStore(evaluation, keyVerdict)) {
+      // Again right before the write: the account may have moved to a store that needs one.
+      const updated = await this.ensureFinalizer(certificate);
+      if (!updated) return undefined;
+      certificate = updated;
+    }
     const store = await this.syncStore(certificate, evaluation, keyVerdict);
     const result = buildCertificateStatus({
       certificate,
@@ -131,8 +151,7 @@ export class CertificateReconciler {
     evaluation: Evaluation,
     keyVerdict: KeyVerdict | undefined,
   ): Promise<StoreOutcome> {
-    if (evaluation.failure || !evaluation.info || (keyVerdict && !keyVerdict.ok))
-      return { kind: 'skipped' };
+    if (!mayStore(evaluation, keyVerdict)) return { kind: 'skipped' };
     try {
       const result = await this.deps.store.sync({
         certificate,
@@ -149,7 +168,7 @@ export class CertificateReconciler {
             : undefined,
       });
       if (result.restored)
-        await this.recordRestored(
+        this.recordRestored(
           certificate,
           result.location ?? `Secret ${result.ref}`,
           result.restored,
@@ -174,14 +193,14 @@ export class CertificateReconciler {
     }
   }
 
-  private async recordRestored(certificate: Certificate, location: string, what: string[]) {
+  private recordRestored(certificate: Certificate, location: string, what: string[]) {
     const message = `${location} was changed by someone else (${what.join(', ')}); restored what the operator wrote`;
     this.deps.log.info('store entry restored', {
       namespace: certificate.metadata.namespace,
       name: certificate.metadata.name,
       changed: what.join(', '),
     });
-    await this.deps.events.record(
+    this.deps.events.emit(
       { apiVersion: API_VERSION, kind: 'Certificate', metadata: certificate.metadata },
       'Warning',
       Reason.StoreRestored,
@@ -206,7 +225,7 @@ export class CertificateReconciler {
         { metadata: { resourceVersion: certificate.metadata.resourceVersion }, status: patch },
       );
       for (const e of transitionEvents(certificate.status, status, store)) {
-        await events.record(
+        events.emit(
           { apiVersion: API_VERSION, kind: 'Certificate', metadata: certificate.metadata },
           e.type,
           e.reason,

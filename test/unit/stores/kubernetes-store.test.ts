@@ -103,3 +103,26 @@ describe('KubernetesStore: the Secret it wrote stays its own', () => {
     expect(after.ownerReferences).toEqual(before.ownerReferences);
   });
 });
+
+describe('KubernetesStore: a deletionPolicy change', () => {
+  it.each([
+    ['Delete', 'Retain', undefined],
+    ['Retain', 'Delete', [expect.objectContaining({ uid: 'U1', controller: true })]],
+  ] as const)(
+    '%s -> %s sets the ownerReference of a current entry (same data, same content hash)',
+    async (from, to, owners) => {
+      const { client, objects, cache } = secretApi();
+      const store = new KubernetesStore(client, cache);
+      const name = secretNameFor('c');
+      await store.sync({ certificate: certificate(from), pem: 'PEM', metadata: {} });
+      const result = await store.sync({ certificate: certificate(to), pem: 'PEM', metadata: {} });
+      expect(result.written).toBe(true);
+      expect(objects.get(name)!.metadata.ownerReferences).toEqual(owners);
+      expect(objects.get(name)!.metadata.labels?.['integration.b2b.dev/certificate-uid']).toBe(
+        'U1',
+      );
+      const again = await store.sync({ certificate: certificate(to), pem: 'PEM', metadata: {} });
+      expect(again.written).toBe(false);
+    },
+  );
+});
