@@ -18,6 +18,7 @@ import { buildCertificate, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
 import { silentLogger } from '../src/operator/log.ts';
 import { Informer } from '../src/runtime/informer.ts';
+import { restartPhase } from './restart.ts';
 import { installCrds, pool, readEnv, root } from './support.ts';
 
 const { values } = parseArgs({
@@ -121,26 +122,31 @@ async function main() {
       `floor: ${N} creates + status patches + Secret writes in ${floorSeconds.toFixed(1)} s`,
     );
 
+    const startOperator = (port: number) => {
+      const started = spawn(
+        join(root, 'node_modules/.bin/node'),
+        [
+          join(root, 'src/main.ts'),
+          '--kubeconfig',
+          vars.B2B_OPERATOR_KUBECONFIG!,
+          '--watch-namespace',
+          'bench-operator',
+          `--concurrency=${CONCURRENCY}`,
+          `--metrics-bind-address=127.0.0.1:${port}`,
+          '--health-probe-bind-address=127.0.0.1:0',
+          '--log-level=warn',
+        ],
+        {
+          stdio: ['ignore', 'ignore', 'inherit'],
+          // e.g. OPERATOR_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" (written on exit)
+          env: { ...process.env, NODE_OPTIONS: process.env.OPERATOR_NODE_OPTIONS ?? '' },
+        },
+      );
+      operatorPid = started.pid;
+      return started;
+    };
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(
-      join(root, 'node_modules/.bin/node'),
-      [
-        join(root, 'src/main.ts'),
-        '--kubeconfig',
-        vars.B2B_OPERATOR_KUBECONFIG!,
-        '--watch-namespace',
-        'bench-operator',
-        `--concurrency=${CONCURRENCY}`,
-        `--metrics-bind-address=127.0.0.1:${port}`,
-        '--health-probe-bind-address=127.0.0.1:0',
-        '--log-level=warn',
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, NODE_OPTIONS: process.env.OPERATOR_NODE_OPTIONS ?? '' },
-      },
-    );
-    operatorPid = child.pid;
+    const child = startOperator(port);
     for (;;) {
       try {
         await scrape(port);
@@ -203,6 +209,9 @@ async function main() {
     await new Promise((r) => setTimeout(r, QUIET_SECONDS * 1000));
     const quiet = await scrape(port);
     child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    operatorPid = undefined;
+    const restart = await restartPhase(startOperator, N);
     operatorPid = undefined;
 
     const requests = sum(converged, () => true);
@@ -226,6 +235,10 @@ async function main() {
       [
         `operator requests / writes in a quiet ${QUIET_SECONDS} s after convergence`,
         `${quietRequests} / ${quietWrites}`,
+      ],
+      [
+        `restart with ${N} Ready certificates: start → every one confirmed (requests / writes)`,
+        `${restart.seconds.toFixed(1)} s (${restart.requests} / ${restart.writes})`,
       ],
       [
         'machine',

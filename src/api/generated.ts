@@ -505,5 +505,9 @@ export interface CertificateStatus {
      * When the store was last written.
      */
     syncedTime?: string;
+    /**
+     * Kubernetes store: the Secret's resourceVersion after the operator last wrote it (a Secret still at it is confirmed without reading it).
+     */
+    resourceVersion?: string;
   };
 }

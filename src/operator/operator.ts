@@ -60,7 +60,12 @@ export interface OperatorDeps {
   informer?: { idleTimeoutMs?: number; relistIntervalMs?: number };
 }
 
+/**
+ * A certificate change reaches its account's counts once changes pause this long, and during a
+ * burst at most every ACCOUNT_STATUS_MAX_DELAY_MS: a handful of account writes per burst.
+ */
 const ACCOUNT_STATUS_DELAY_MS = 500;
+const ACCOUNT_STATUS_MAX_DELAY_MS = 10_000;
 
 /** One key of a Secret, decoded; undefined when the Secret or the key is missing. */
 async function readSecretKey(
@@ -144,6 +149,8 @@ export class Operator {
     const lookups: Lookups = {
       account: (namespace, name) => this.accounts.get(`${namespace}/${name}`),
       certificatesOf: (namespace, account) => this.certificatesOf(namespace, account),
+      certificateCount: (namespace, account) =>
+        this.certificates.indexSize('account', `${namespace}/${account}`),
       secretExists: (namespace, name) => this.secrets.get(`${namespace}/${name}`) !== undefined,
       configMapExists: (namespace, name) =>
         this.configMaps.get(`${namespace}/${name}`) !== undefined,
@@ -264,27 +271,35 @@ export class Operator {
     const enqueueCertificatesOf = (namespace: string, account: string) => {
       for (const c of this.certificatesOf(namespace, account)) certs.enqueue(objectKey(c));
     };
+    const countChanged = (c: Certificate) =>
+      accounts.enqueueDebounced(
+        accountKeyOf(c),
+        ACCOUNT_STATUS_DELAY_MS,
+        ACCOUNT_STATUS_MAX_DELAY_MS,
+      );
     // Adding or removing a certificate can move others across the quota line.
     const requeueQuotaSiblings = (c: Certificate) => {
       const account = this.accounts.get(accountKeyOf(c));
+      const quota = skuQuota[quotaSku(account)];
+      // The count first: a burst of adds under the quota builds no list per add.
+      if (this.certificates.indexSize('account', accountKeyOf(c)) < quota) return;
       const siblings = this.certificatesOf(c.metadata.namespace, c.spec.integrationAccount.name);
-      if (siblings.length >= skuQuota[quotaSku(account)])
-        for (const s of siblings) certs.enqueue(objectKey(s));
+      if (siblings.length >= quota) for (const s of siblings) certs.enqueue(objectKey(s));
     };
     this.certificates.on({
       added: (c) => {
         certs.enqueue(objectKey(c));
-        accounts.enqueueAfter(accountKeyOf(c), ACCOUNT_STATUS_DELAY_MS);
+        countChanged(c);
         requeueQuotaSiblings(c);
       },
       updated: (_, c) => {
         certs.enqueue(objectKey(c));
-        accounts.enqueueAfter(accountKeyOf(c), ACCOUNT_STATUS_DELAY_MS);
+        countChanged(c);
         if (c.metadata.deletionTimestamp) requeueQuotaSiblings(c);
       },
       deleted: (c) => {
         certs.enqueue(objectKey(c));
-        accounts.enqueueAfter(accountKeyOf(c), ACCOUNT_STATUS_DELAY_MS);
+        countChanged(c);
         requeueQuotaSiblings(c);
       },
     });

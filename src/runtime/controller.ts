@@ -49,6 +49,11 @@ export class Controller {
     this.queue.addAfter(key, delayMs); // the queue caps long waits
   }
 
+  /** Once changes of `key` pause for `quietMs`, at most every `maxMs` (see WorkQueue). */
+  enqueueDebounced(key: string, quietMs: number, maxMs: number): void {
+    this.queue.addDebounced(key, quietMs, maxMs);
+  }
+
   /**
    * Runs workers until `stop` aborts, then lets in-flight reconciles finish (drain); `cancel`
    * aborting ends in-flight reconciles too (it implies stop).

@@ -137,6 +137,11 @@ export class Informer<T extends KubeObject> {
     this.indexes.set(name, { fn, entries });
   }
 
+  /** How many objects have that index value (no array built). */
+  indexSize(name: string, value: string): number {
+    return this.indexes.get(name)?.entries.get(value)?.size ?? 0;
+  }
+
   byIndex(name: string, value: string): T[] {
     const keys = this.indexes.get(name)?.entries.get(value);
     if (!keys) return [];

@@ -10,6 +10,8 @@ export class WorkQueue<K> {
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();
   private readonly timers = new Map<K, { at: number; timer: NodeJS.Timeout }>();
+  /** Keys being debounced: when the first of the burst came. */
+  private readonly bursts = new Map<K, number>();
   private waiters: ((key: K | undefined) => void)[] = [];
   private shuttingDown = false;
 
@@ -52,10 +54,34 @@ export class WorkQueue<K> {
     const pending = this.timers.get(key);
     if (pending && pending.at <= at) return;
     if (pending) clearTimeout(pending.timer);
+    this.bursts.delete(key); // a sooner add ends the burst's wait
     const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, delayMs);
+    this.timers.set(key, { at, timer });
+  }
+
+  /**
+   * Adds `key` once no call for it came for `quietMs`, yet at most `maxMs` after the burst's
+   * first call: a stream of changes costs one add per `maxMs`, and the last one lands
+   * `quietMs` after it. An add already due sooner (a retry) is kept: it sees the same changes.
+   */
+  addDebounced(key: K, quietMs: number, maxMs: number): void {
+    if (this.shuttingDown) return;
+    const now = Date.now();
+    const pending = this.timers.get(key);
+    const first = this.bursts.get(key);
+    if (pending && first === undefined && pending.at <= now + quietMs) return;
+    const burst = first ?? now;
+    const at = Math.min(now + quietMs, burst + maxMs);
+    if (pending) clearTimeout(pending.timer);
+    this.bursts.set(key, burst);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.bursts.delete(key);
+      this.add(key);
+    }, at - now);
     this.timers.set(key, { at, timer });
   }
 
@@ -97,6 +123,7 @@ export class WorkQueue<K> {
     this.shuttingDown = true;
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.bursts.clear();
     this.queue.length = 0;
     this.dirty.clear();
     const waiters = this.waiters;

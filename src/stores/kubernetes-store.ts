@@ -12,6 +12,7 @@ import {
   type KubeClient,
 } from '../kube/client.ts';
 import {
+  CONTENT_HASH_ANNOTATION,
   differences,
   desiredSecret,
   isHandEdit,
@@ -72,10 +73,12 @@ export class KubernetesStore implements Store {
     const namespace = certificate.metadata.namespace;
     const key = `${namespace}/${desired.name}`;
     const cached = this.cachedSecret(namespace, desired.name);
-    const known = this.known.get(key);
+    const known = this.known.get(key) ?? this.recorded(certificate, cached);
     if (cached && known && known.resourceVersion === cached.metadata?.resourceVersion) {
-      if (known.hash === desired.hash && !ownerReferenceDiffers(desired, cached, certificate))
-        return { ref: desired.name, written: false };
+      if (known.hash === desired.hash && !ownerReferenceDiffers(desired, cached, certificate)) {
+        this.known.set(key, known);
+        return { ref: desired.name, written: false, version: known.resourceVersion };
+      }
       return this.update(desired, cached, certificate, false);
     }
     if (!cached) {
@@ -106,7 +109,7 @@ export class KubernetesStore implements Store {
         newSecret(desired, namespace),
       );
       this.remember(namespace, created, desired);
-      return { ref: desired.name, written: true };
+      return { ref: desired.name, written: true, version: created.metadata?.resourceVersion };
     } catch (err) {
       if (!isConflict(err)) throw err;
       return undefined;
@@ -131,7 +134,7 @@ export class KubernetesStore implements Store {
     const found = read ? differences(desired, current, certificate) : [];
     if (read && found.length === 0) {
       this.remember(namespace, current, desired);
-      return { ref: name, written: false };
+      return { ref: name, written: false, version: current.metadata?.resourceVersion };
     }
     const dataKeys = read ? Object.keys(current.data ?? {}) : undefined;
     try {
@@ -143,6 +146,7 @@ export class KubernetesStore implements Store {
       return {
         ref: name,
         written: true,
+        version: written.metadata?.resourceVersion,
         restored: read && (wasCurrent || isHandEdit(desired, current)) ? found : undefined,
       };
     } catch (err) {
@@ -187,6 +191,26 @@ export class KubernetesStore implements Store {
         resourceVersion: current.metadata?.resourceVersion,
       },
     });
+  }
+
+  /**
+   * After a restart: the Secret as the status says we last wrote it, when the cache shows that
+   * very version (an edit, or a delete and re-create, would have given it another one).
+   */
+  private recorded(
+    certificate: Certificate,
+    cached: SecretMetadata | undefined,
+  ): { uid: string | undefined; resourceVersion: string; hash: string } | undefined {
+    const meta = cached?.metadata;
+    const recorded = certificate.status?.store;
+    if (!meta?.resourceVersion || !recorded?.resourceVersion) return undefined;
+    if (recorded.resourceVersion !== meta.resourceVersion || recorded.ref !== meta.name)
+      return undefined;
+    return {
+      uid: meta.uid,
+      resourceVersion: meta.resourceVersion,
+      hash: meta.annotations?.[CONTENT_HASH_ANNOTATION] ?? '',
+    };
   }
 
   /** Marked as ours, or the very object we wrote (whose marks someone removed since). */

@@ -14,6 +14,11 @@ export interface SyncResult {
   ref: string;
   /** False when the store already held exactly this entry (no write). */
   written: boolean;
+  /**
+   * Kubernetes store: the Secret's resourceVersion now. Recorded in status after a write, it
+   * lets a restarted operator confirm the entry from the metadata cache without reading it.
+   */
+  version?: string | undefined;
   /** What was found changed by someone else in an entry we wrote, and put back. */
   restored?: string[] | undefined;
   /** How status and events name where it is, e.g. `Secret x` (default) or an Azure resource. */

@@ -5,7 +5,7 @@ import { CertificateResource, Labels } from '../../src/api/types.ts';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { selfSigned } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
-import { startOperator, type RunningOperator } from '../support/operator.ts';
+import { WRITE_METHODS, startOperator, type RunningOperator } from '../support/operator.ts';
 import {
   condition,
   createAccount,
@@ -172,5 +172,70 @@ describe('the kubernetes store', () => {
     expect(secret.metadata.annotations?.[Labels.integrationAccount]).toBe(account);
     for (const value of Object.values(secret.metadata.labels ?? {}))
       expect(value.length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('the kubernetes store across an operator restart', () => {
+  let admin: KubeClient;
+  let ns: string;
+  const partner = selfSigned('rsa2048', { keyUsage: ['digitalSignature'] });
+  const names = ['r-0', 'r-1', 'r-2'];
+  const secretOf = (name: string) =>
+    admin.get<Secret>(resourcePath(SecretType, { namespace: ns, name }));
+  /** Every certificate reconciled by this operator (its metrics series are set each time). */
+  const confirmed = (op: RunningOperator, which: string[]) =>
+    eventually(async () => {
+      const text = await op.metrics.registry.metrics();
+      return which.every((n) => text.includes(`name="${n}",integration_account="contoso"`))
+        ? true
+        : undefined;
+    }, 'every certificate confirmed');
+
+  beforeAll(async () => {
+    admin = adminClient();
+    ns = await createNamespace(admin, 'restart');
+    await createAccount(admin, ns, 'contoso');
+    const op = await startOperator(ns);
+    try {
+      for (const n of names)
+        await createCertificate(admin, ns, n, { certificate: { inline: partner.pem } });
+      for (const n of names) await waitForCondition(admin, ns, n, 'Ready', 'True');
+      await settle(1_500); // the account's count update
+    } finally {
+      await op.stop();
+    }
+  });
+
+  it('confirms its store Secrets from the metadata cache: no read of any of them, no write', async () => {
+    const op = await startOperator(ns);
+    try {
+      await confirmed(op, names);
+      await settle(1_000);
+      const touched = op.requests.filter((r) => r.path.includes('-b2bcert'));
+      expect(touched, JSON.stringify(touched)).toEqual([]);
+      const writes = op.requests.filter((r) => WRITE_METHODS.has(r.method));
+      expect(writes, JSON.stringify(writes)).toEqual([]);
+    } finally {
+      await op.stop();
+    }
+  });
+
+  it('reads and puts back a store Secret edited while the operator was down', async () => {
+    await admin.patch(resourcePath(SecretType, { namespace: ns, name: 'r-1-b2bcert' }), {
+      data: { 'tls.crt': b64('edited while nobody watched') },
+    });
+    const op = await startOperator(ns);
+    try {
+      await eventually(async () => {
+        const s = await secretOf('r-1-b2bcert');
+        return decoded(s, 'tls.crt') === partner.pem ? s : undefined;
+      }, 'the edit put back');
+      await confirmed(op, names);
+      // Only the edited one was read; the others were confirmed from the cache.
+      const reads = op.requests.filter((r) => r.method === 'GET' && r.path.includes('-b2bcert'));
+      expect(new Set(reads.map((r) => r.path.split('/').pop()))).toEqual(new Set(['r-1-b2bcert']));
+    } finally {
+      await op.stop();
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Gathering the facts of one Certificate: its account, its place in the account's quota, and
 // its certificate source. Reads come from the caches; Secret and ConfigMap data are fetched
 // only when the metadata cache says the object exists.
-import type { Certificate, IntegrationAccount } from '../../api/types.ts';
+import { skuQuota, type Certificate, type IntegrationAccount } from '../../api/types.ts';
 import {
   ConfigMapType,
   SecretType,
@@ -10,14 +10,32 @@ import {
   type KubeClient,
 } from '../../kube/client.ts';
 import type { SourceState } from './evaluate.ts';
-import { sourceFromObject, type DataObject } from './source-data.ts';
+import { quotaPosition, quotaSku, sourceFromObject, type DataObject } from './source-data.ts';
 
 // The pure parts live in source-data.ts (no Kubernetes client), so `b2b validate` uses them too.
 export { quotaPosition, quotaSku } from './source-data.ts';
 
+/**
+ * The certificate's place in its account's quota. The account's certificates are listed (and
+ * sorted) only when there may be more than the quota: not once per reconcile of every one.
+ */
+export function quotaPlace(
+  certificate: Certificate,
+  account: IntegrationAccount | undefined,
+  lookups: Lookups,
+): { rank: number; quota: number } {
+  const { namespace } = certificate.metadata;
+  const name = certificate.spec.integrationAccount.name;
+  const quota = skuQuota[quotaSku(account)];
+  if (lookups.certificateCount(namespace, name) <= quota) return { rank: 0, quota };
+  return quotaPosition(certificate, account, lookups.certificatesOf(namespace, name));
+}
+
 export interface Lookups {
   account(namespace: string, name: string): IntegrationAccount | undefined;
   certificatesOf(namespace: string, account: string): Certificate[];
+  /** How many certificates name the account, those being deleted included (no list built). */
+  certificateCount(namespace: string, account: string): number;
   secretExists(namespace: string, name: string): boolean;
   configMapExists(namespace: string, name: string): boolean;
 }

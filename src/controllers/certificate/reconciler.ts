@@ -19,7 +19,7 @@ import { StoreConflictError, StorePrerequisiteError, type Store } from '../../st
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
 import { errorMessage } from '../../operator/log.ts';
 import { evaluateCertificate, type Evaluation } from './evaluate.ts';
-import { quotaPosition, readSource, type Lookups } from './gather.ts';
+import { quotaPlace, readSource, type Lookups } from './gather.ts';
 import { buildCertificateStatus, transitionEvents, type StoreOutcome } from './status.ts';
 
 export interface CertificateReconcilerDeps {
@@ -103,7 +103,7 @@ export class CertificateReconciler {
     const evaluation = evaluateCertificate({
       certificate,
       account,
-      quota: quotaPosition(certificate, account, lookups.certificatesOf(namespace, accountName)),
+      quota: quotaPlace(certificate, account, lookups),
       source: await readSource(this.deps.client, lookups, certificate),
       now,
       allowedVaultHosts: this.deps.allowedVaultHosts,

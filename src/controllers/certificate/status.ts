@@ -15,6 +15,8 @@ export type StoreOutcome =
       /** e.g. `Secret x`; defaults to that. */
       location?: string | undefined;
       recheck?: boolean | undefined;
+      /** The Secret's resourceVersion (kubernetes store), recorded with a write. */
+      version?: string | undefined;
     }
   | {
       kind: 'failed';
@@ -288,8 +290,15 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
     status.key = previous.key;
   }
   if (store.kind === 'synced') {
+    // The version only with a write (or a first record): never a status write of its own.
     status.store =
-      store.written || !previous?.store ? { ref: store.ref, syncedTime: iso(now) } : previous.store;
+      store.written || !previous?.store
+        ? {
+            ref: store.ref,
+            syncedTime: iso(now),
+            ...(store.version ? { resourceVersion: store.version } : {}),
+          }
+        : previous.store;
   } else if (previous?.store) {
     status.store = previous.store; // the last good version is still there
   }

@@ -181,6 +181,26 @@ describe('certificate status', () => {
     expect(unchanged.status).toEqual(first.status);
   });
 
+  it('records the Secret’s resourceVersion with a store write, and never changes status for a new version alone', () => {
+    const written = statusOf(cert(), {}, { ...synced, version: '41' });
+    expect(written.status.store).toEqual({
+      ref: 'fabrikam-b2bcert',
+      syncedTime: '2026-06-01T00:00:00Z',
+      resourceVersion: '41',
+    });
+    // Read and found current at another version (a foreign label added): no status write.
+    const confirmed = statusOf(
+      cert({}, written.status),
+      {},
+      {
+        ...synced,
+        written: false,
+        version: '57',
+      },
+    );
+    expect(confirmed.status).toEqual(written.status);
+  });
+
   it('is not Expiring while a short-lived certificate is not yet valid', () => {
     const soon = selfSigned('ec256', {
       notBefore: new Date('2026-06-01T06:00:00Z'),

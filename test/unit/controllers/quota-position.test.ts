@@ -1,7 +1,11 @@
 // A certificate's place in its account's quota: who keeps a slot when there are too many.
 import { describe, expect, it } from 'vitest';
 import type { Certificate, IntegrationAccount } from '../../../src/api/types.ts';
-import { quotaPosition } from '../../../src/controllers/certificate/gather.ts';
+import {
+  quotaPlace,
+  quotaPosition,
+  type Lookups,
+} from '../../../src/controllers/certificate/gather.ts';
 
 const basic: IntegrationAccount = {
   apiVersion: 'integration.b2b.dev/v1alpha1',
@@ -47,5 +51,41 @@ describe('quotaPosition', () => {
     ];
     expect(ranks(siblings)).toEqual({ a: 0, b: 1, c: 2 });
     expect(ranks([...siblings].reverse())).toEqual({ a: 0, b: 1, c: 2 });
+  });
+});
+
+describe('quotaPlace', () => {
+  const lookups = (siblings: Certificate[], counted = siblings.length) => {
+    const listed: string[] = [];
+    const l: Lookups = {
+      account: () => basic,
+      certificatesOf: () => {
+        listed.push('listed');
+        return siblings;
+      },
+      certificateCount: () => counted,
+      secretExists: () => false,
+      configMapExists: () => false,
+    };
+    return { l, listed };
+  };
+
+  it('lists the account’s certificates only when there may be more than the quota', () => {
+    const two = [at('a', '2026-01-01T00:00:00Z'), at('b', '2026-01-02T00:00:00Z')];
+    const under = lookups(two);
+    expect(quotaPlace(two[1]!, basic, under.l)).toEqual({ rank: 0, quota: 2 });
+    expect(under.listed).toEqual([]);
+    const three = [...two, at('c', '2026-01-03T00:00:00Z')];
+    const over = lookups(three);
+    expect(quotaPlace(three[2]!, basic, over.l)).toEqual({ rank: 2, quota: 2 });
+    expect(over.listed).toEqual(['listed']);
+  });
+
+  it('counts one being deleted as an upper bound, and ranks among those not being deleted', () => {
+    const two = [at('a', '2026-01-01T00:00:00Z'), at('b', '2026-01-02T00:00:00Z')];
+    // Three counted (one is being deleted and not listed): listed, and b keeps its slot.
+    const { l, listed } = lookups(two, 3);
+    expect(quotaPlace(two[1]!, basic, l)).toEqual({ rank: 0, quota: 2 });
+    expect(listed).toEqual(['listed']);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   ExponentialBackoff,
   MaxOf,
@@ -50,6 +50,40 @@ describe('WorkQueue', () => {
     const started = Date.now();
     expect(await q.get()).toBe('a');
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('debounces: adds once calls pause for quietMs, and during a stream at most every maxMs', () => {
+    vi.useFakeTimers();
+    try {
+      const q = noDelay();
+      const added: number[] = [];
+      const start = Date.now();
+      const take = () => {
+        while (q.length) {
+          void q.get(); // hands it out at once
+          q.done('a');
+          added.push(Date.now() - start);
+        }
+      };
+      // A change every 100 ms for 2.5 s, then silence.
+      for (let t = 0; t < 4000; t += 100) {
+        if (t < 2500) q.addDebounced('a', 300, 1000);
+        vi.advanceTimersByTime(100);
+        take();
+      }
+      expect(added).toEqual([1000, 2000, 2700]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps a sooner pending add (a retry) instead of debouncing it later', async () => {
+    const q = noDelay();
+    q.addAfter('a', 10);
+    q.addDebounced('a', 10_000, 60_000);
+    const started = Date.now();
+    expect(await q.get()).toBe('a');
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('hands undefined to waiting workers on shutdown and drops pending delays', async () => {

@@ -126,3 +126,92 @@ describe('KubernetesStore: a deletionPolicy change', () => {
     },
   );
 });
+
+describe('KubernetesStore after a restart (a new store, nothing remembered)', () => {
+  const withStatus = (cert: Certificate, resourceVersion: string | undefined): Certificate => ({
+    ...cert,
+    status: {
+      store: { ref: secretNameFor('c'), ...(resourceVersion ? { resourceVersion } : {}) },
+    },
+  });
+  const counting = (client: KubeClient) => {
+    const gets: string[] = [];
+    const get = client.get.bind(client);
+    client.get = (path: string) => {
+      gets.push(path);
+      return get(path);
+    };
+    return gets;
+  };
+
+  /** The entry written by an operator process before this one. */
+  const writtenBefore = async () => {
+    const api = secretApi();
+    const first = await new KubernetesStore(api.client, api.cache).sync({
+      certificate: certificate('Delete'),
+      pem: 'PEM',
+      metadata: {},
+    });
+    return { ...api, first };
+  };
+
+  it('confirms a Secret still at the resourceVersion recorded in status from the cache: no read, no write', async () => {
+    const { client, objects, cache, first } = await writtenBefore();
+    expect(first.version).toBe(objects.get(secretNameFor('c'))!.metadata.resourceVersion);
+    const gets = counting(client);
+    const restarted = new KubernetesStore(client, cache);
+    const cert = withStatus(certificate('Delete'), first.version);
+    const result = await restarted.sync({ certificate: cert, pem: 'PEM', metadata: {} });
+    expect(result).toMatchObject({ written: false, version: first.version });
+    expect(gets).toEqual([]);
+  });
+
+  it('reads and restores a Secret edited while it was down (another resourceVersion), and reads one without a recorded version', async () => {
+    const { client, objects, edit, cache, first } = await writtenBefore();
+    const name = secretNameFor('c');
+    edit(name, (o) => {
+      o.data = { 'tls.crt': Buffer.from('EDITED').toString('base64') };
+    });
+    const gets = counting(client);
+    const cert = withStatus(certificate('Delete'), first.version);
+    const result = await new KubernetesStore(client, cache).sync({
+      certificate: cert,
+      pem: 'PEM',
+      metadata: {},
+    });
+    expect(result.written).toBe(true);
+    expect(result.restored).toContain('data tls.crt');
+    expect(gets).toHaveLength(1);
+    expect(
+      Buffer.from(
+        (objects.get(name)!.data as Record<string, string>)['tls.crt']!,
+        'base64',
+      ).toString(),
+    ).toBe('PEM');
+    const unrecorded = await new KubernetesStore(client, cache).sync({
+      certificate: withStatus(certificate('Delete'), undefined),
+      pem: 'PEM',
+      metadata: {},
+    });
+    expect(unrecorded.written).toBe(false);
+    expect(gets).toHaveLength(2);
+  });
+
+  it('brings a Secret at the recorded version up to a changed spec from the cache (a write, no read)', async () => {
+    const { client, objects, cache, first } = await writtenBefore();
+    const gets = counting(client);
+    const result = await new KubernetesStore(client, cache).sync({
+      certificate: withStatus(certificate('Delete'), first.version),
+      pem: 'PEM2',
+      metadata: {},
+    });
+    expect(result.written).toBe(true);
+    expect(gets).toEqual([]);
+    expect(
+      Buffer.from(
+        (objects.get(secretNameFor('c'))!.data as Record<string, string>)['tls.crt']!,
+        'base64',
+      ).toString(),
+    ).toBe('PEM2');
+  });
+});
