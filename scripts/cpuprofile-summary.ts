@@ -1,5 +1,5 @@
 // Sums a V8 .cpuprofile (node --cpu-prof) by self time: the top functions and the top modules.
-//   node scripts/cpuprofile-summary.ts FILE.cpuprofile [top=30]
+//   node_modules/.bin/node scripts/cpuprofile-summary.ts FILE.cpuprofile [top=30]
 import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
