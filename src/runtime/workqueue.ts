@@ -77,11 +77,15 @@ export class WorkQueue<K> {
     const at = Math.min(now + quietMs, burst + maxMs);
     if (pending) clearTimeout(pending.timer);
     this.bursts.set(key, burst);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      this.bursts.delete(key);
-      this.add(key);
-    }, at - now);
+    // Past due already when the event loop was too busy to fire the burst's timer in time.
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        this.bursts.delete(key);
+        this.add(key);
+      },
+      Math.max(0, at - now),
+    );
     this.timers.set(key, { at, timer });
   }
 

@@ -77,6 +77,25 @@ describe('WorkQueue', () => {
     }
   });
 
+  it('adds at once a burst already past its maxMs (a busy event loop fired its timer late)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const realNow = Date.now.bind(Date);
+    try {
+      const q = noDelay();
+      q.addDebounced('a', 300, 1000);
+      vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 5000); // its timer did not run
+      q.addDebounced('a', 300, 1000);
+      expect(await q.get()).toBe('a');
+      await new Promise((r) => setTimeout(r, 10));
+      expect(warnings).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+      process.off('warning', onWarning);
+    }
+  });
+
   it('keeps a sooner pending add (a retry) instead of debouncing it later', async () => {
     const q = noDelay();
     q.addAfter('a', 10);
