@@ -3,7 +3,7 @@
 // time to all Ready, API requests per certificate, operator peak RSS, writes in a quiet period.
 //   node bench/public-certificates.ts [--count 1000] [--concurrency 4] [--quiet-seconds 60]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -134,10 +134,15 @@ async function main() {
           `--concurrency=${CONCURRENCY}`,
           `--metrics-bind-address=127.0.0.1:${port}`,
           '--health-probe-bind-address=127.0.0.1:0',
-          '--log-level=warn',
+          // OPERATOR_LOG=FILE: its debug log there (a line per reconcile, with its duration)
+          `--log-level=${process.env.OPERATOR_LOG ? 'debug' : 'warn'}`,
         ],
         {
-          stdio: ['ignore', 'ignore', 'inherit'],
+          stdio: [
+            'ignore',
+            process.env.OPERATOR_LOG ? openSync(process.env.OPERATOR_LOG, 'a') : 'ignore',
+            'inherit',
+          ],
           // e.g. OPERATOR_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" (written on exit)
           env: { ...process.env, NODE_OPTIONS: process.env.OPERATOR_NODE_OPTIONS ?? '' },
         },
@@ -238,7 +243,7 @@ async function main() {
       ],
       [
         `restart with ${N} Ready certificates: start → every one confirmed (requests / writes)`,
-        `${restart.seconds.toFixed(1)} s (${restart.requests} / ${restart.writes})`,
+        `${restart.seconds.toFixed(1)} s, serving /metrics after ${restart.listening.toFixed(1)} s (${restart.requests} / ${restart.writes})`,
       ],
       [
         'machine',

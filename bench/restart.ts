@@ -10,10 +10,11 @@ const REQUESTS = /^b2b_kube_api_requests_total\{([^}]*)\} (\S+)$/gm;
 export async function restartPhase(
   start: (port: number) => ChildProcess,
   count: number,
-): Promise<{ seconds: number; requests: number; writes: number }> {
+): Promise<{ seconds: number; listening: number; requests: number; writes: number }> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const started = performance.now();
   const child = start(port);
+  let listening: number | undefined; // loaded its modules, serving /metrics
   try {
     for (;;) {
       await new Promise((r) => setTimeout(r, 200));
@@ -23,6 +24,7 @@ export async function restartPhase(
       } catch {
         continue; // not listening yet
       }
+      listening ??= (performance.now() - started) / 1000;
       if ((text.match(READY_SERIES)?.length ?? 0) < count) continue;
       const seconds = (performance.now() - started) / 1000;
       let requests = 0;
@@ -31,7 +33,7 @@ export async function restartPhase(
         requests += Number(value);
         if (/method="(POST|PUT|PATCH|DELETE)"/.test(labels!)) writes += Number(value);
       }
-      return { seconds, requests, writes };
+      return { seconds, listening, requests, writes };
     }
   } finally {
     child.kill('SIGTERM');
