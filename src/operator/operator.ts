@@ -277,30 +277,32 @@ export class Operator {
         ACCOUNT_STATUS_DELAY_MS,
         ACCOUNT_STATUS_MAX_DELAY_MS,
       );
-    // Adding or removing a certificate can move others across the quota line.
-    const requeueQuotaSiblings = (c: Certificate) => {
+    // Adding or removing a certificate can move others across the quota line: an add only
+    // when there are more than the quota now, a removal only when one was over it before.
+    const requeueQuotaSiblings = (c: Certificate, change: 'added' | 'removed') => {
       const account = this.accounts.get(accountKeyOf(c));
       const quota = skuQuota[quotaSku(account)];
-      // The count first: a burst of adds under the quota builds no list per add.
-      if (this.certificates.indexSize('account', accountKeyOf(c)) < quota) return;
+      const crosses = (count: number) => (change === 'added' ? count > quota : count >= quota);
+      // The index's count (those being deleted too) first: no list built per add below it.
+      if (!crosses(this.certificates.indexSize('account', accountKeyOf(c)))) return;
       const siblings = this.certificatesOf(c.metadata.namespace, c.spec.integrationAccount.name);
-      if (siblings.length >= quota) for (const s of siblings) certs.enqueue(objectKey(s));
+      if (crosses(siblings.length)) for (const s of siblings) certs.enqueue(objectKey(s));
     };
     this.certificates.on({
       added: (c) => {
         certs.enqueue(objectKey(c));
         countChanged(c);
-        requeueQuotaSiblings(c);
+        requeueQuotaSiblings(c, 'added');
       },
       updated: (_, c) => {
         certs.enqueue(objectKey(c));
         countChanged(c);
-        if (c.metadata.deletionTimestamp) requeueQuotaSiblings(c);
+        if (c.metadata.deletionTimestamp) requeueQuotaSiblings(c, 'removed');
       },
       deleted: (c) => {
         certs.enqueue(objectKey(c));
         countChanged(c);
-        requeueQuotaSiblings(c);
+        requeueQuotaSiblings(c, 'removed');
       },
     });
     this.accounts.on({
