@@ -3,6 +3,9 @@
 # when its jar is available, the Lowkey Vault emulator. Everything lives in $TESTENV_DIR
 # (default .testenv); `up` writes $TESTENV_DIR/env, a file of export lines.
 #   hack/testenv.sh up | down | status
+#   hack/testenv.sh stop|start etcd|kube-apiserver|kube-controller-manager|lowkey-vault
+# (stop and start one component again with the same flags, ports and data: for the chaos run)
+# TESTENV_VAULT_EMULATOR=0 skips the emulator (a second control plane beside a running one).
 source "$(dirname "$0")/lib.sh"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${TESTENV_DIR:-$ROOT/.testenv}"
@@ -16,11 +19,19 @@ free_port() {
   done
 }
 
-# Runs a command detached in its own session, remembering its pid for `down`.
+# Runs a command detached in its own session, remembering its pid for `down` and its command
+# line for `start NAME` (the same flags and ports again).
 start_bg() {
   local name="$1"; shift
-  setsid "$@" >"$DIR/$name.log" 2>&1 < /dev/null &
+  printf '%q ' "$@" >"$DIR/$name.cmd"
+  setsid "$@" >>"$DIR/$name.log" 2>&1 < /dev/null &
   echo $! >"$DIR/$name.pid"
+}
+
+# Remembers how to tell that a component is up, for `start NAME`.
+health_check() { # name command...
+  local name="$1"; shift
+  printf '%q ' "$@" >"$DIR/$name.health"
 }
 
 wait_for() {
@@ -34,18 +45,40 @@ wait_for() {
   return 1
 }
 
+stop_pid_file() {
+  local f="$1" pid
+  pid="$(cat "$f")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
 stop_all() {
-  local f pid
+  local f
   for f in "$DIR"/*.pid; do
     [[ -e "$f" ]] || continue
-    pid="$(cat "$f")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    rm -f "$f"
+    stop_pid_file "$f"
   done
+}
+
+# One component down (its data stays), or up again exactly as `up` started it.
+stop_one() {
+  local name="$1"
+  [[ -f "$DIR/$name.cmd" ]] || die "no component $name in $DIR"
+  [[ -f "$DIR/$name.pid" ]] && stop_pid_file "$DIR/$name.pid"
+  return 0
+}
+start_one() {
+  local name="$1"
+  [[ -f "$DIR/$name.cmd" ]] || die "no component $name in $DIR"
+  if [[ -f "$DIR/$name.pid" ]] && kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then return 0; fi
+  eval "start_bg $name $(cat "$DIR/$name.cmd")"
+  if [[ -f "$DIR/$name.health" ]]; then
+    eval "wait_for $name 90 $(cat "$DIR/$name.health")" || die "$name did not become healthy again"
+  fi
 }
 
 binaries() {
@@ -127,6 +160,7 @@ start_garbage_collector() {
     --authentication-kubeconfig="$DIR/admin.kubeconfig" --authorization-kubeconfig="$DIR/admin.kubeconfig" \
     --controllers=garbagecollector --leader-elect=false --use-service-account-credentials=false \
     --bind-address=127.0.0.1 --secure-port="$port" --cert-dir="$DIR/kcm"
+  health_check kube-controller-manager curl -sfk "https://127.0.0.1:$port/healthz"
   wait_for kube-controller-manager 60 curl -sfk "https://127.0.0.1:$port/healthz" \
     || die "kube-controller-manager did not become healthy"
   echo "export B2B_TEST_GARBAGE_COLLECTOR=1" >>"$DIR/env.tmp"
@@ -137,6 +171,7 @@ start_garbage_collector() {
 # one, the vault tests skip and say how to provide it; under CI=true that is an error.
 start_vault_emulator() {
   local jar java rc=0
+  if [[ "${TESTENV_VAULT_EMULATOR:-1}" == 0 ]]; then return 0; fi
   jar="$("$ROOT/hack/build-lowkey-vault.sh")" || rc=$?
   if ((rc == 2)); then
     [[ "${CI:-}" == true ]] && die "CI=true needs the Key Vault emulator (see the line above)"
@@ -151,6 +186,7 @@ start_vault_emulator() {
   start_bg lowkey-vault "$java" -Xmx256m -XX:+UseSerialGC -jar "$jar" \
     --server.address=127.0.0.1 --server.port="$VAULT_PORT" --app.token.port="$TOKEN_PORT" \
     --spring.main.sources="file:$ROOT/hack/lowkey-vault-loopback.xml" --spring.main.allow-bean-definition-overriding=true
+  health_check lowkey-vault curl -sf "http://127.0.0.1:$TOKEN_PORT/ping"
   wait_for lowkey-vault 180 curl -sf "http://127.0.0.1:$TOKEN_PORT/ping" || die "Lowkey Vault did not start"
   local pw
   pw="$(curl -sf "http://127.0.0.1:$TOKEN_PORT/metadata/default-cert/password")"
@@ -179,7 +215,7 @@ up() {
   command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install curl)"
   binaries
   trap 'echo "testenv failed to start; stopping what was started" >&2; stop_all' ERR
-  rm -rf "$DIR/etcd-data" "$DIR/pki" "$DIR/env" "$DIR/env.tmp"
+  rm -rf "$DIR/etcd-data" "$DIR/pki" "$DIR/env" "$DIR/env.tmp" "$DIR"/*.cmd "$DIR"/*.health "$DIR"/*.log
   make_pki
   local etcd_port peer_port
   etcd_port="$(free_port)"; peer_port="$(free_port)"; API_PORT="$(free_port)"
@@ -187,6 +223,7 @@ up() {
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "default=http://127.0.0.1:$peer_port" --unsafe-no-fsync=true
+  health_check etcd curl -sf "http://127.0.0.1:$etcd_port/health"
   wait_for etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health" || die "etcd did not become healthy"
   # ConfigMaps bypass the watch cache and etcd is compacted every 10 s, so a watch from an old
   # resourceVersion really gets 410 Gone (the informer tests rely on it).
@@ -199,6 +236,7 @@ up() {
     --service-account-signing-key-file="$DIR/pki/sa.key" --client-ca-file="$DIR/pki/client-ca.crt"
   kubeconfig "$DIR/admin.kubeconfig" admin
   kubeconfig "$DIR/operator.kubeconfig" operator
+  health_check kube-apiserver "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" get --raw /readyz
   wait_for kube-apiserver 90 "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" get --raw /readyz \
     || die "kube-apiserver did not become ready"
   # The operator's user gets exactly the ClusterRole and leader-election Role shipped in deploy/.
@@ -237,5 +275,7 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) die "usage: $0 up|down|status" ;;
+  stop) stop_one "${2:?usage: $0 stop COMPONENT}" ;;
+  start) start_one "${2:?usage: $0 start COMPONENT}" ;;
+  *) die "usage: $0 up|down|status|stop COMPONENT|start COMPONENT" ;;
 esac

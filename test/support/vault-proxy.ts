@@ -89,6 +89,8 @@ export class VaultFaultProxy {
   private readonly sockets = new Set<Socket>();
   private readonly upstream: URL;
   private readonly upstreamCa: Buffer;
+  private readonly upstreamUrl: string;
+  private readonly upstreamCaFile: string;
   private readonly tls = testCa('vault-proxy');
   /** Decides per request; undefined passes it through. */
   fault: (r: { operation: string; method: string; path: string }) => Fault | undefined = () =>
@@ -100,6 +102,8 @@ export class VaultFaultProxy {
 
   constructor(upstreamUrl: string, upstreamCaFile: string) {
     this.upstream = new URL(upstreamUrl);
+    this.upstreamUrl = upstreamUrl;
+    this.upstreamCaFile = upstreamCaFile;
     this.upstreamCa = readFileSync(upstreamCaFile);
   }
 
@@ -120,7 +124,7 @@ export class VaultFaultProxy {
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const { port } = this.server.address() as { port: number };
     this.url = `https://localhost:${port}`;
-    await addVaultAlias(this.url);
+    await addVaultAlias(this.url, this.upstreamUrl, this.upstreamCaFile);
     return this.url;
   }
 

@@ -20,7 +20,11 @@ export function vaultAdmin(vaultUrl = testenv().vaultUrl!): KeyClient {
 }
 
 /** Makes `aliasUrl` (e.g. a proxy's https://localhost:<port>) reach the emulator's vault. */
-export function addVaultAlias(aliasUrl: string, vaultUrl = testenv().vaultUrl!): Promise<void> {
+export function addVaultAlias(
+  aliasUrl: string,
+  vaultUrl = testenv().vaultUrl!,
+  vaultCaFile = testenv().vaultCaFile!,
+): Promise<void> {
   const url = new URL('/management/vault/alias', vaultUrl);
   url.searchParams.set('baseUri', vaultUrl);
   url.searchParams.set('add', aliasUrl);
@@ -30,7 +34,7 @@ export function addVaultAlias(aliasUrl: string, vaultUrl = testenv().vaultUrl!):
       {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
-        ca: readFileSync(testenv().vaultCaFile!),
+        ca: readFileSync(vaultCaFile),
       },
       (res) => {
         res.resume();
