@@ -232,8 +232,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const killer = (async () => {
     while (killing) {
       await sleep(o.killIntervalSeconds * 1000 * (0.25 + rand() * 1.5));
-      // Never while nobody leads: each failover completes before the next kill.
-      while (killing && fleet.leader() === undefined) await sleep(500);
+      // Never while nobody leads, nor before a new leader led for a while: each failover
+      // completes, and some work gets done between them.
+      while (killing && fleet.leadingFor() < o.killIntervalSeconds * 1000) await sleep(500);
       if (killing) kill();
     }
   })();

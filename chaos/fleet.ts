@@ -29,6 +29,8 @@ interface Replica {
   log: WriteStream;
   /** Whether this process logged that it leads (tail of its output, to spot the line). */
   leads: boolean;
+  /** When it logged that it leads (ms since the epoch). */
+  leadingSince: number;
   killedByUs: boolean;
 }
 
@@ -78,12 +80,15 @@ export class Fleet {
       ],
       { cwd: root, env: { ...process.env, ...this.o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const replica: Replica = { child, log, leads: false, killedByUs: false };
+    const replica: Replica = { child, log, leads: false, leadingSince: 0, killedByUs: false };
     let tail = '';
     const onData = (d: Buffer) => {
       log.write(d);
       tail = (tail + d.toString()).slice(-4096);
-      if (!replica.leads && tail.includes(LEADING)) replica.leads = true;
+      if (!replica.leads && tail.includes(LEADING)) {
+        replica.leads = true;
+        replica.leadingSince = Date.now();
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -103,6 +108,12 @@ export class Fleet {
   leader(): number | undefined {
     const i = this.slots.findIndex((r) => r?.leads && r.child.exitCode === null);
     return i < 0 ? undefined : i;
+  }
+
+  /** How long the leader has led, in ms (0 when nobody leads). */
+  leadingFor(): number {
+    const i = this.leader();
+    return i === undefined ? 0 : Date.now() - this.slots[i]!.leadingSince;
   }
 
   /** SIGKILLs the process in `slot` and starts a new one after `restartAfterMs`. */

@@ -15,7 +15,7 @@ const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '1000' },
     kills: { type: 'string', default: '20' },
-    'kill-interval-seconds': { type: 'string', default: '12' },
+    'kill-interval-seconds': { type: 'string', default: '20' },
     'leader-kill-share': { type: 'string', default: '0.5' },
     'apiserver-restarts': { type: 'string', default: '2' },
     'etcd-restarts': { type: 'string', default: '1' },
