@@ -126,10 +126,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const at = () => Math.round((Date.now() - started) / 100) / 10;
   const timeline: FaultRecord[] = [];
   const faults: Record<string, number> = {};
-  const record = (kind: string, what: string) => {
-    faults[kind] = (faults[kind] ?? 0) + 1;
+  /** A step in the timeline. */
+  const note = (what: string) => {
     timeline.push({ at: at(), what });
     o.log(`[${at().toFixed(1)} s] ${what}`);
+  };
+  /** A fault, counted by kind. */
+  const record = (kind: string, what: string) => {
+    faults[kind] = (faults[kind] ?? 0) + 1;
+    note(what);
   };
   const rand = random(o.seed);
   const admin = KubeClient.load(o.adminKubeconfig);
@@ -244,8 +249,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await controlPlane(o.testenvDir, 'stop', component);
     await sleep(o.downSeconds * 1000);
     await controlPlane(o.testenvDir, 'start', component);
-    timeline.push({ at: at(), what: `${component} started again` });
-    o.log(`[${at().toFixed(1)} s] ${component} started again`);
+    note(`${component} started again`);
   };
 
   // 1. Create, with the first API server restart in the middle.
@@ -273,14 +277,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await create(first[i]!);
   });
   await restarts;
-  o.log(`[${at().toFixed(1)} s] ${first.length} certificates created`);
+  note(`${first.length} certificates created`);
   const beforeEdits = new Map(
-    certs.map((c) => [
+    first.map((c) => [
       c.name,
       c.edit || c.deleted ? 'Ready' : c.kind === 'quota' ? '*' : c.verdict,
     ]),
   );
-  await converge(admin, o, beforeEdits, at, 'created');
+  await converge(admin, o, beforeEdits, note, 'created');
 
   // 2. Edits and deletions, with etcd and the API server stopped meanwhile.
   const edited = certs.filter((c) => c.edit);
@@ -319,15 +323,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     });
   });
   await outages;
-  o.log(
-    `[${at().toFixed(1)} s] ${edited.length} edited (${JSON.stringify(countBy(edited, (c) => c.edit!))}), ${deleted.length} deleted (${JSON.stringify(countBy(deleted, (c) => c.deletionPolicy))})`,
+  note(
+    `${edited.length} edited (${JSON.stringify(countBy(edited, (c) => c.edit!))}), ${deleted.length} deleted (${JSON.stringify(countBy(deleted, (c) => c.deletionPolicy))})`,
   );
   const finalVerdicts = new Map(certs.map((c) => [c.name, c.deleted ? 'gone' : c.verdict]));
   await converge(
     admin,
     o,
     new Map(first.map((c) => [c.name, finalVerdicts.get(c.name)!])),
-    at,
+    note,
     'edited',
   );
 
@@ -359,10 +363,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   // Certificates for a new key need the vault now; a third into the outage the leader is
   // killed: its successor has no verdicts cached and asks the vault again.
   for (const c of late) await create(c);
-  timeline.push({
-    at: at(),
-    what: `${late.length} Private certificates created for a key no verdict is cached for`,
-  });
+  note(`${late.length} Private certificates created for a key no verdict is cached for`);
   await sleep((o.vaultOutageSeconds * 1000) / 3);
   kill(true);
   await sleep((o.vaultOutageSeconds * 1000 * 2) / 3);
@@ -375,10 +376,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   await sleep(o.throttleSeconds * 1000);
   proxy.fault = () => undefined;
   const throttled = proxy.requests.filter((r) => r.status === 429).length;
-  timeline.push({
-    at: at(),
-    what: `vault healthy again (${resets} requests reset, ${throttled} answered 429)`,
-  });
+  note(`vault healthy again (${resets} requests reset, ${throttled} answered 429)`);
   watching = false;
   await watcher;
 
@@ -389,8 +387,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
   killing = false;
   await killer;
-  timeline.push({ at: at(), what: 'faults end' });
-  const converged = await converge(admin, o, finalVerdicts, at, 'final');
+  note('faults end');
+  const converged = await converge(admin, o, finalVerdicts, note, 'final');
   // Give restarted standbys time to settle before watching for writes.
   await sleep(3_000);
   const quietBefore = await snapshot(admin);
@@ -548,7 +546,7 @@ async function converge(
   admin: KubeClient,
   o: ChaosOptions,
   expected: Map<string, string>,
-  at: () => number,
+  say: (what: string) => void,
   phase: string,
 ): Promise<boolean> {
   const deadline = Date.now() + o.convergeTimeoutSeconds * 1000;
@@ -571,7 +569,7 @@ async function converge(
         if (got !== want) missing.push(`${name}: ${got} (want ${want})`);
       }
       if (missing.length === 0) {
-        o.log(`[${at().toFixed(1)} s] converged (${phase})`);
+        say(`converged (${phase})`);
         return true;
       }
     } catch {
@@ -579,8 +577,8 @@ async function converge(
     }
     await sleep(2_000);
   }
-  o.log(
-    `[${at().toFixed(1)} s] NOT converged (${phase}) after ${o.convergeTimeoutSeconds} s: ${missing.length} left, e.g. ${missing.slice(0, 5).join('; ')}`,
+  say(
+    `NOT converged (${phase}) after ${o.convergeTimeoutSeconds} s: ${missing.length} left, e.g. ${missing.slice(0, 5).join('; ')}`,
   );
   return false;
 }
