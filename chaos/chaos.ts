@@ -383,7 +383,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   // 4. The remaining kills, then an end to the faults.
   while (kills() < o.kills) {
     kill();
-    await sleep(3_000 + rand() * 3_000);
+    await sleep(1_000 + rand() * 2_000);
   }
   killing = false;
   await killer;

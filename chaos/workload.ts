@@ -77,7 +77,6 @@ export interface Workload {
   foreignSecrets: ForeignSecret[];
 }
 
-const KEYS_PER_VAULT = 4;
 const azureKeyName = (slot: number) => `chaos-key-${slot}`;
 const k8sKeySecret = (slot: number) => `chaos-tls-key-${slot}`;
 // Slots of keyPair(): azure keys, kubernetes-vault keys, and the keys edits switch to.
@@ -160,6 +159,8 @@ export function planWorkload(count: number): Workload {
     if (!privateKeys.includes(pair.privateKey)) privateKeys.push(pair.privateKey);
     return pair;
   };
+  // Keys are shared; a small run makes fewer (RSA key generation is slow on a busy machine).
+  const keysPerVault = count < 200 ? 2 : 4;
   const quotaCount = Math.max(4, Math.round(count * 0.03));
   // Created while the vault is unreachable, for a key no verdict is cached for: the vault
   // must be asked during the outage.
@@ -193,7 +194,7 @@ export function planWorkload(count: number): Workload {
     // Edits: a third of the healthy kinds, by position in the cycle; deletions: a seventh of
     // the unedited healthy ones.
     const editable = Math.floor(i / CYCLE.length) % 3 === 0;
-    const slot = i % KEYS_PER_VAULT;
+    const slot = i % keysPerVault;
     switch (kind) {
       case 'public-inline':
       case 'quota': {

@@ -46,7 +46,7 @@ describe.skipIf(!vaultUrl)(`chaos, short form${vaultUrl ? '' : `: ${NO_EMULATOR}
       leaderKillShare: 0,
       apiserverRestarts: 1,
       etcdRestarts: 0,
-      downSeconds: 3,
+      downSeconds: 2,
       vaultOutageSeconds: 10,
       throttleSeconds: 3,
       quietSeconds: 3,
