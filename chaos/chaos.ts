@@ -236,7 +236,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const kills = () => (faults['SIGKILL leader'] ?? 0) + (faults['SIGKILL standby'] ?? 0);
   const killer = (async () => {
     while (killing) {
-      await sleep(o.killIntervalSeconds * 1000 * (0.25 + rand() * 1.5));
+      const until = Date.now() + o.killIntervalSeconds * 1000 * (0.25 + rand() * 1.5);
+      while (killing && Date.now() < until) await sleep(250);
       // Never while nobody leads, nor before a new leader led for a while: each failover
       // completes, and some work gets done between them.
       while (killing && fleet.leadingFor() < o.killIntervalSeconds * 1000) await sleep(500);
