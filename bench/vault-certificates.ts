@@ -21,7 +21,7 @@ import { NamespaceType, resourcePath } from '../src/kube/client.ts';
 import { buildCertificate, name, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
 import { importKey } from '../test/support/vault-keys.ts';
-import { installCrds, pool, readEnv, root } from './support.ts';
+import { installCrds, pool, readEnv, rerunInVaultTestenv, root } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -182,26 +182,5 @@ async function measure(dir: string) {
 if (values.testenv) {
   await measure(values.testenv);
 } else {
-  const dir = mkdtempSync(join(tmpdir(), 'b2b-bench-vault-'));
-  const env = { ...process.env, TESTENV_DIR: dir };
-  try {
-    execFileSync(join(root, 'hack/testenv.sh'), ['up'], {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const vars = readEnv(dir);
-    if (!vars.B2B_TEST_VAULT_URL) throw new Error('the test environment has no Key Vault emulator');
-    const run = spawnSync(process.execPath, [...process.argv.slice(1), '--testenv', dir], {
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        NODE_EXTRA_CA_CERTS: vars.NODE_EXTRA_CA_CERTS,
-        AZURE_POD_IDENTITY_AUTHORITY_HOST: vars.AZURE_POD_IDENTITY_AUTHORITY_HOST,
-      },
-    });
-    process.exitCode = run.status ?? 1;
-  } finally {
-    execFileSync(join(root, 'hack/testenv.sh'), ['down'], { env, stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
-  }
+  process.exitCode = rerunInVaultTestenv('b2b-bench-vault-');
 }

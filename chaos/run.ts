@@ -2,12 +2,10 @@
 //   node chaos/run.ts [--count 1000] [--kills 20] [--vault-outage-seconds 60] [--seed 1] ...
 // Exits 1 when a check fails. Like the benchmarks, it starts its own test environment, then
 // runs itself again with the emulator's CA trusted (Node reads NODE_EXTRA_CA_CERTS at start-up).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { readEnv, root } from '../bench/support.ts';
+import { installCrds, readEnv, rerunInVaultTestenv } from '../bench/support.ts';
 import { runChaos, type ChaosOptions } from './chaos.ts';
 import { formatReport } from './report.ts';
 
@@ -33,6 +31,7 @@ const { values } = parseArgs({
 
 async function inEnvironment(dir: string): Promise<number> {
   const vars = readEnv(dir);
+  await installCrds(vars);
   const options: ChaosOptions = {
     count: Number(values.count),
     kills: Number(values.kills),
@@ -66,32 +65,5 @@ if (values.testenv) {
   // Operator processes and sockets are gone; nothing should keep the loop alive.
   process.exit();
 } else {
-  const dir = mkdtempSync(join(tmpdir(), 'b2b-chaos-'));
-  const env = { ...process.env, TESTENV_DIR: dir };
-  try {
-    execFileSync(join(root, 'hack/testenv.sh'), ['up'], {
-      env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    execFileSync(
-      join(readEnv(dir).PATH!.split(':')[0]!, 'kubectl'),
-      ['--kubeconfig', readEnv(dir).KUBECONFIG!, 'apply', '-f', join(root, 'crds')],
-      { stdio: 'ignore' },
-    );
-    const vars = readEnv(dir);
-    if (!vars.B2B_TEST_VAULT_URL) throw new Error('the test environment has no Key Vault emulator');
-    const run = spawnSync(process.execPath, [...process.argv.slice(1), '--testenv', dir], {
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        NODE_EXTRA_CA_CERTS: vars.NODE_EXTRA_CA_CERTS,
-        AZURE_POD_IDENTITY_AUTHORITY_HOST: vars.AZURE_POD_IDENTITY_AUTHORITY_HOST,
-      },
-    });
-    process.exitCode = run.status ?? 1;
-  } finally {
-    execFileSync(join(root, 'hack/testenv.sh'), ['down'], { env, stdio: 'ignore' });
-    if (values.keep) console.error(`kept ${dir} (logs in ${dir}/chaos-logs)`);
-    else rmSync(dir, { recursive: true, force: true });
-  }
+  process.exitCode = rerunInVaultTestenv('b2b-chaos-', values.keep);
 }
