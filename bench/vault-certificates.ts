@@ -5,9 +5,8 @@
 //   node bench/vault-certificates.ts [--count 1000] [--keys 10] [--recheck-seconds 300]
 // It starts its own test environment, then runs itself again with the emulator's CA trusted
 // (Node reads NODE_EXTRA_CA_CERTS at start-up only).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ManagedIdentityCredential } from '@azure/identity';
