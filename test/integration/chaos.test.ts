@@ -42,7 +42,7 @@ describe.skipIf(!vaultUrl)(`chaos, short form${vaultUrl ? '' : `: ${NO_EMULATOR}
     const report = await runChaos({
       count: 40,
       kills: 3,
-      killIntervalSeconds: 15,
+      killIntervalSeconds: 6,
       leaderKillShare: 0,
       apiserverRestarts: 1,
       etcdRestarts: 0,
