@@ -207,6 +207,12 @@ async function main() {
     await readinessWatch;
     await new Promise((r) => setTimeout(r, 3000)); // the accounts' delayed count updates
     const converged = await scrape(port);
+    // Which requests, by method and status code (a 409 is a conflict retried).
+    console.error(
+      [...converged]
+        .map(([k, v]) => `${k.replace(/^b2b_kube_api_requests_total/, '')} ${v}`)
+        .join('\n'),
+    );
     const rss =
       Number(
         /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0,
