@@ -152,6 +152,13 @@ export function inspectCertificate(der: Uint8Array): CertificateInfo {
   const ekuDer = extensions.get(OID_EXTENDED_KEY_USAGE);
 
   const x509 = new X509Certificate(Buffer.from(der));
+  // OpenSSL parses a time such as month 13 and reports it as 'Bad time value'.
+  for (const [field, date] of [
+    ['notBefore', x509.validFromDate],
+    ['notAfter', x509.validToDate],
+  ] as const) {
+    if (Number.isNaN(date.getTime())) throw new DerError(`${field} is not a valid time`);
+  }
   const publicKeyObject = x509.publicKey;
   const derBuffer = Buffer.from(der);
   return {

@@ -107,6 +107,15 @@ export interface CertificateOptions {
   notAfter?: Date;
   keyUsage?: string[];
   extendedKeyUsage?: string[];
+  /** Extra extensions, already encoded (see `extension`). */
+  extensions?: Bytes[];
+  /** The Validity SEQUENCE as given (odd time encodings); overrides notBefore/notAfter. */
+  validity?: Bytes;
+}
+
+/** One Extension: SEQUENCE { extnID, critical (only when true), extnValue }. */
+export function extension(id: string, value: Bytes, critical = false): Bytes {
+  return seq(oid(id), ...(critical ? [bool(true)] : []), octets(value));
 }
 
 function signatureAlgorithm(key: KeyObject): { alg: Bytes; digest: string | null } {
@@ -136,15 +145,17 @@ export function buildCertificate(options: CertificateOptions): Buffer {
   if (options.extendedKeyUsage) {
     extensions.push(seq(oid('2.5.29.37'), octets(seq(...options.extendedKeyUsage.map(oid)))));
   }
+  extensions.push(...(options.extensions ?? []));
   const tbs = seq(
     explicit(0, integer(Buffer.from([2]))),
     integer(options.serial ?? Buffer.from([0x01, 0x23, 0x45])),
     alg,
     options.issuer ?? subject,
-    seq(
-      time(options.notBefore ?? new Date(Date.now() - DAY)),
-      time(options.notAfter ?? new Date(Date.now() + 365 * DAY)),
-    ),
+    options.validity ??
+      seq(
+        time(options.notBefore ?? new Date(Date.now() - DAY)),
+        time(options.notAfter ?? new Date(Date.now() + 365 * DAY)),
+      ),
     subject,
     options.subjectKey.export({ type: 'spki', format: 'der' }),
     ...(extensions.length ? [explicit(3, seq(...extensions))] : []),
