@@ -49,9 +49,20 @@ export const withinValidityWindow: Check<CertificateFacts> = ({ certificate, now
   return undefined;
 };
 
+/** Key Vault's smallest RSA key; RSA-OAEP-256 (the decrypt probe) needs more than 528 bits. */
+export const MIN_PRIVATE_RSA_BITS = 2048;
+
 export const rsaKeyForPrivate: Check<CertificateFacts> = ({ type, certificate }) => {
-  if (type !== 'Private' || certificate.publicKey.algorithm === 'RSA') return undefined;
+  if (type !== 'Private') return undefined;
   const { algorithm, size } = certificate.publicKey;
+  if (algorithm === 'RSA' && size >= MIN_PRIVATE_RSA_BITS) return undefined;
+  if (algorithm === 'RSA') {
+    return {
+      reason: Reason.UnsupportedKeyAlgorithm,
+      message: `a Private certificate needs an RSA key of at least ${MIN_PRIVATE_RSA_BITS} bits (Azure Key Vault holds RSA keys of 2048, 3072 and 4096 bits, and RSA-OAEP-256 does not fit in a smaller one); this certificate has a RSA ${size}-bit key; reissue it with a larger key`,
+      terminal: true,
+    };
+  }
   const why =
     algorithm === 'RSA-PSS'
       ? ' (id-RSASSA-PSS: the key is restricted to PSS signatures and cannot decrypt with RSA-OAEP); reissue it with an rsaEncryption key'

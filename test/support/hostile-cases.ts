@@ -50,7 +50,10 @@ function rsaPublicKey(bits: number): KeyObject {
   const modulus = randomBytes(bits / 8);
   modulus[0]! |= 0x80;
   modulus[modulus.length - 1]! |= 1;
-  const rsaKey = seq(integer(Buffer.concat([Buffer.from([0]), modulus])), integer(Buffer.from([1, 0, 1])));
+  const rsaKey = seq(
+    integer(Buffer.concat([Buffer.from([0]), modulus])),
+    integer(Buffer.from([1, 0, 1])),
+  );
   const spki = seq(
     seq(oid('1.2.840.113549.1.1.1'), nullValue()),
     tlv(0x03, Buffer.from([0]), rsaKey),
@@ -80,7 +83,11 @@ const inTenYears = utcTime('361231235959Z');
 const dnsSans = (count: number) =>
   extension(
     '2.5.29.17',
-    seq(...Array.from({ length: count }, (_, i) => tlv(0x82, Buffer.from(`host-${i}.partner.example`)))),
+    seq(
+      ...Array.from({ length: count }, (_, i) =>
+        tlv(0x82, Buffer.from(`host-${i}.partner.example`)),
+      ),
+    ),
   );
 
 const privateKeyPem = (type: 'pkcs8' | 'pkcs1' | 'sec1', kind: 'rsa2048' | 'ec256' = 'rsa2048') =>
@@ -124,7 +131,8 @@ export const hostileSources: HostileSource[] = [
   {
     name: 'pem-megabyte-bundle',
     what: 'a 1 MiB PEM bundle: the partner certificate, then hundreds of others',
-    source: valid + chainFiller.repeat(Math.floor((NEAR_ONE_MIB - valid.length) / chainFiller.length)),
+    source:
+      valid + chainFiller.repeat(Math.floor((NEAR_ONE_MIB - valid.length) / chainFiller.length)),
     reason: 'Ready',
   },
   {
@@ -166,7 +174,12 @@ export const hostileSources: HostileSource[] = [
     source: `\uFEFF${valid.replace(/\n/g, '\r\n')}`,
     reason: 'Ready',
   },
-  { name: 'empty-after-trim', what: 'whitespace only', source: ' \n\t\r\n ', reason: 'InvalidCertificate' },
+  {
+    name: 'empty-after-trim',
+    what: 'whitespace only',
+    source: ' \n\t\r\n ',
+    reason: 'InvalidCertificate',
+  },
   {
     name: 'latin1-garbage',
     what: 'bytes that are not UTF-8',
@@ -367,7 +380,9 @@ export const hostileSources: HostileSource[] = [
   {
     name: 'time-utc-2049-not-before',
     what: 'notBefore UTCTime 491231235959Z (2049: not yet valid)',
-    source: certPem({ validity: validity(utcTime('491231235959Z'), generalizedTime('20600101000000Z')) }),
+    source: certPem({
+      validity: validity(utcTime('491231235959Z'), generalizedTime('20600101000000Z')),
+    }),
     reason: 'CertificateNotYetValid',
   },
   {
@@ -468,7 +483,9 @@ export const hostileSources: HostileSource[] = [
     name: 'extensions-3000',
     what: '3,000 unknown extensions',
     source: certPem({
-      extensions: Array.from({ length: 3000 }, (_, i) => extension(`1.3.6.1.4.1.99999.2.${i}`, utf8('x'))),
+      extensions: Array.from({ length: 3000 }, (_, i) =>
+        extension(`1.3.6.1.4.1.99999.2.${i}`, utf8('x')),
+      ),
     }),
     reason: 'Ready',
   },
@@ -476,14 +493,19 @@ export const hostileSources: HostileSource[] = [
     name: 'extension-twice',
     what: 'the same extension twice',
     source: certPem({
-      extensions: [extension('1.3.6.1.4.1.99999.3', utf8('a')), extension('1.3.6.1.4.1.99999.3', utf8('b'))],
+      extensions: [
+        extension('1.3.6.1.4.1.99999.3', utf8('a')),
+        extension('1.3.6.1.4.1.99999.3', utf8('b')),
+      ],
     }),
     reason: 'InvalidCertificate',
   },
   {
     name: 'key-usage-malformed',
     what: 'a Key Usage BIT STRING claiming 9 unused bits',
-    source: certPem({ extensions: [extension('2.5.29.15', tlv(0x03, Buffer.from([9, 0x80])), true)] }),
+    source: certPem({
+      extensions: [extension('2.5.29.15', tlv(0x03, Buffer.from([9, 0x80])), true)],
+    }),
     reason: 'InvalidCertificate',
   },
   {
@@ -491,7 +513,10 @@ export const hostileSources: HostileSource[] = [
     what: '5,000 Extended Key Usage purposes',
     source: certPem({
       extensions: [
-        extension('2.5.29.37', seq(...Array.from({ length: 5000 }, (_, i) => oid(`1.3.6.1.4.1.99999.4.${i}`)))),
+        extension(
+          '2.5.29.37',
+          seq(...Array.from({ length: 5000 }, (_, i) => oid(`1.3.6.1.4.1.99999.4.${i}`))),
+        ),
       ],
     }),
     reason: 'Ready',
@@ -506,7 +531,9 @@ export const hostileSources: HostileSource[] = [
   {
     name: 'name-invalid-utf8',
     what: 'a UTF8String that is not UTF-8',
-    source: certPem({ subject: seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from([0xc3, 0x28]))))) }),
+    source: certPem({
+      subject: seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from([0xc3, 0x28]))))),
+    }),
     reason: 'InvalidCertificate',
   },
   {
@@ -519,7 +546,9 @@ export const hostileSources: HostileSource[] = [
     name: 'name-10000-rdns',
     what: 'a subject of 10,000 RDNs',
     source: certPem({
-      subject: name(Array.from({ length: 10_000 }, (_, i) => [['OU', `unit-${i}`] as [string, string]])),
+      subject: name(
+        Array.from({ length: 10_000 }, (_, i) => [['OU', `unit-${i}`] as [string, string]]),
+      ),
     }),
     reason: 'Ready',
   },

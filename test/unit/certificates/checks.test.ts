@@ -225,6 +225,10 @@ describe('certificate check rows', () => {
       ['Private', 'Ed448', 456, 'Ed448 456-bit key'],
       ['Private', 'DSA', 2048, 'DSA 2048-bit key'],
       ['Private', 'RSA-PSS', 3072, 'RSA-PSS 3072-bit key'],
+      ['Private', 'RSA', 512, 'RSA 512-bit key'],
+      ['Private', 'RSA', 1024, 'RSA 1024-bit key'],
+      ['Private', 'RSA', 16384, undefined],
+      ['Public', 'RSA', 512, undefined],
     ] as const)('%s %s %i: %s', (type, algorithm, size, names) => {
       const failure = rsaKeyForPrivate(facts({ publicKey: { algorithm, size } }, type));
       if (names === undefined) return expect(failure).toBeUndefined();
@@ -243,6 +247,14 @@ describe('certificate check rows', () => {
         'a Private certificate needs an RSA key (B2B messages are signed and decrypted with RSA in the vault); this certificate has a RSA-PSS 2048-bit key (id-RSASSA-PSS: the key is restricted to PSS signatures and cannot decrypt with RSA-OAEP); reissue it with an rsaEncryption key',
       );
     });
+  });
+
+  it('says why an RSA key under 2048 bits cannot be a Private certificate', () => {
+    expect(
+      rsaKeyForPrivate(facts({ publicKey: { algorithm: 'RSA', size: 512 } }))?.message,
+    ).toBe(
+      'a Private certificate needs an RSA key of at least 2048 bits (Azure Key Vault holds RSA keys of 2048, 3072 and 4096 bits, and RSA-OAEP-256 does not fit in a smaller one); this certificate has a RSA 512-bit key; reissue it with a larger key',
+    );
   });
 
   describe('dataEnciphermentForPrivate', () => {
