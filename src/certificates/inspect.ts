@@ -134,6 +134,44 @@ function readExtensions(tbsFields: DerElement[]): Map<string, Uint8Array> {
   return extensions;
 }
 
+const TIME_FORMATS = {
+  [Tag.UtcTime]: /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/,
+  [Tag.GeneralizedTime]: /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/,
+} as const;
+
+/**
+ * A Time as RFC 5280 section 4.1.2.5 writes it (UTCTime YYMMDDHHMMSSZ, years 50-99 being 19xx;
+ * GeneralizedTime YYYYMMDDHHMMSSZ). Read here, not through OpenSSL: Node turns a time OpenSSL
+ * cannot read (month 13, February 30) into an arbitrary date instead of an error.
+ */
+function decodeTime(el: DerElement, field: string): Date {
+  const format = TIME_FORMATS[el.tag as keyof typeof TIME_FORMATS];
+  const text = Buffer.from(el.value).toString('latin1');
+  const m = format?.exec(text);
+  if (!m) throw new DerError(`${field} is not a UTCTime or GeneralizedTime as RFC 5280 writes it`);
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const fullYear = el.tag === Tag.UtcTime ? (year < 50 ? 2000 + year : 1900 + year) : year;
+  const date = new Date(0);
+  date.setUTCFullYear(fullYear, month - 1, day); // years 0-99 stay as written
+  date.setUTCHours(hour, minute, second, 0);
+  const exact =
+    date.getUTCFullYear() === fullYear &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
+  if (!exact) throw new DerError(`${field} is not a valid time: ${text}`);
+  return date;
+}
+
 /**
  * Inspects one DER certificate. Throws DerError (or Node's parse error) when it is not one;
  * parseCertificateSource turns that into an InvalidCertificate verdict.
@@ -146,19 +184,16 @@ export function inspectCertificate(der: Uint8Array): CertificateInfo {
   const [tbs] = readChildren(outer.value);
   const fields = readChildren(expectTag(tbs, Tag.Sequence, 'tbsCertificate').value);
   const withoutVersion = fields[0]?.tag === 0xa0 ? fields.slice(1) : fields;
-  const [serial, , issuer, , subject] = withoutVersion;
+  const [serial, , issuer, validity, subject] = withoutVersion;
   const extensions = readExtensions(withoutVersion.slice(6));
   const keyUsageDer = extensions.get(OID_KEY_USAGE);
   const ekuDer = extensions.get(OID_EXTENDED_KEY_USAGE);
 
   const x509 = new X509Certificate(Buffer.from(der));
-  // OpenSSL parses a time such as month 13 and reports it as 'Bad time value'.
-  for (const [field, date] of [
-    ['notBefore', x509.validFromDate],
-    ['notAfter', x509.validToDate],
-  ] as const) {
-    if (Number.isNaN(date.getTime())) throw new DerError(`${field} is not a valid time`);
-  }
+  const [notBefore, notAfter] = readChildren(
+    expectTag(validity, Tag.Sequence, 'validity').value,
+  ).map((el, i) => decodeTime(el, i === 0 ? 'notBefore' : 'notAfter'));
+  if (!notBefore || !notAfter) throw new DerError('validity needs notBefore and notAfter');
   const publicKeyObject = x509.publicKey;
   const derBuffer = Buffer.from(der);
   return {
@@ -167,8 +202,8 @@ export function inspectCertificate(der: Uint8Array): CertificateInfo {
     subject: formatName(expectTag(subject, Tag.Sequence, 'subject')),
     issuer: formatName(expectTag(issuer, Tag.Sequence, 'issuer')),
     serialNumber: formatSerial(expectTag(serial, Tag.Integer, 'serial number').value),
-    notBefore: x509.validFromDate,
-    notAfter: x509.validToDate,
+    notBefore,
+    notAfter,
     keyUsage: keyUsageDer ? decodeKeyUsage(keyUsageDer) : undefined,
     extendedKeyUsage: ekuDer ? decodeExtendedKeyUsage(ekuDer) : [],
     publicKey: describePublicKey(publicKeyObject),

@@ -268,8 +268,11 @@ export class Operator {
     const accounts = this.accountController;
     const accountKeyOf = (c: Certificate) =>
       `${c.metadata.namespace}/${c.spec.integrationAccount.name}`;
+    // Fan-out (an account, a shared Secret, quota siblings) is background work: a change of a
+    // certificate itself goes first, however many certificates a Secret change touches.
     const enqueueCertificatesOf = (namespace: string, account: string) => {
-      for (const c of this.certificatesOf(namespace, account)) certs.enqueue(objectKey(c));
+      for (const c of this.certificatesOf(namespace, account))
+        certs.enqueue(objectKey(c), 'background');
     };
     const countChanged = (c: Certificate) =>
       accounts.enqueueDebounced(
@@ -286,16 +289,23 @@ export class Operator {
       // The index's count (those being deleted too) first: no list built per add below it.
       if (!crosses(this.certificates.indexSize('account', accountKeyOf(c)))) return;
       const siblings = this.certificatesOf(c.metadata.namespace, c.spec.integrationAccount.name);
-      if (crosses(siblings.length)) for (const s of siblings) certs.enqueue(objectKey(s));
+      if (crosses(siblings.length))
+        for (const s of siblings) certs.enqueue(objectKey(s), 'background');
     };
     this.certificates.on({
-      added: (c) => {
-        certs.enqueue(objectKey(c));
+      // At start-up every certificate comes in the first list: background (as controller-
+      // runtime's priority queue), so one applied meanwhile does not wait for all of them.
+      added: (c, initialList) => {
+        certs.enqueue(objectKey(c), initialList ? 'background' : 'urgent');
         countChanged(c);
         requeueQuotaSiblings(c, 'added');
       },
-      updated: (_, c) => {
-        certs.enqueue(objectKey(c));
+      updated: (old, c) => {
+        // Our own status writes come back as updates too: those are background.
+        const changed =
+          old.metadata.generation !== c.metadata.generation ||
+          Boolean(c.metadata.deletionTimestamp) !== Boolean(old.metadata.deletionTimestamp);
+        certs.enqueue(objectKey(c), changed ? 'urgent' : 'background');
         countChanged(c);
         if (c.metadata.deletionTimestamp) requeueQuotaSiblings(c, 'removed');
       },
@@ -329,16 +339,17 @@ export class Operator {
       const namespace = s.metadata?.namespace ?? '';
       const name = s.metadata?.name ?? '';
       for (const c of this.certificates.byIndex('source', `Secret/${namespace}/${name}`)) {
-        certs.enqueue(objectKey(c));
+        certs.enqueue(objectKey(c), 'background');
       }
       for (const c of this.certificates.byIndex('storeSecret', `${namespace}/${name}`)) {
-        certs.enqueue(objectKey(c));
+        certs.enqueue(objectKey(c), 'background');
       }
     };
     this.secrets.on({ added: onSecret, updated: (_, s) => onSecret(s), deleted: onSecret });
     const onConfigMap = (m: SecretMetadata) => {
       const key = `ConfigMap/${m.metadata?.namespace ?? ''}/${m.metadata?.name ?? ''}`;
-      for (const c of this.certificates.byIndex('source', key)) certs.enqueue(objectKey(c));
+      for (const c of this.certificates.byIndex('source', key))
+        certs.enqueue(objectKey(c), 'background');
     };
     this.configMaps.on({
       added: onConfigMap,

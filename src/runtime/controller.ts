@@ -3,7 +3,7 @@
 import type { Metrics } from '../operator/metrics.ts';
 import { errorMessage, type Logger } from '../operator/log.ts';
 import { defaultRateLimiter, type RateLimiter } from './rate-limiter.ts';
-import { WorkQueue } from './workqueue.ts';
+import { WorkQueue, type Lane } from './workqueue.ts';
 
 export interface ReconcileResult {
   /** Come back after this long (expiry moments, rechecks); failures are forgotten. */
@@ -40,8 +40,9 @@ export class Controller {
     return this.options.kind;
   }
 
-  enqueue(key: string): void {
-    this.queue.add(key);
+  /** `background`: not a change of the object itself (a shared source changed, a recheck). */
+  enqueue(key: string, lane: Lane = 'urgent'): void {
+    this.queue.add(key, lane);
     this.options.metrics?.workqueueDepth.set({ kind: this.kind }, this.queue.depth);
   }
 
@@ -97,9 +98,11 @@ export class Controller {
         else log.info('reconcile failed; retrying with backoff', fields);
         const backoff = this.queue.backoff(key);
         const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
+        // Retries keep their place ahead of background work: backoff already limits them.
         this.queue.addAfter(
           key,
           typeof retryAfterMs === 'number' ? Math.max(backoff, retryAfterMs) : backoff,
+          'urgent',
         );
       } finally {
         this.inFlight--;

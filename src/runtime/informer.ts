@@ -18,7 +18,8 @@ interface ObjectList<T> {
 }
 
 export interface InformerHandlers<T> {
-  added?(obj: T): void;
+  /** `initialList`: from the first list (start-up), not a change seen while running. */
+  added?(obj: T, initialList: boolean): void;
   updated?(oldObj: T, newObj: T): void;
   deleted?(obj: T): void;
 }
@@ -261,7 +262,7 @@ export class Informer<T extends KubeObject> {
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     this.reindex(key, old, obj);
-    if (!old) for (const h of this.handlers) h.added?.(obj);
+    if (!old) for (const h of this.handlers) h.added?.(obj, !this.synced);
     else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
       for (const h of this.handlers) h.updated?.(old, obj);
   }

@@ -1,13 +1,19 @@
 // A work queue of keys with client-go's guarantees: a key waiting is queued once (dirty set);
 // a key is never handed to two workers at once (processing set); a key added while it is
 // being processed runs once more afterwards; delayed adds for backoff and requeueAfter.
+// Two lanes, as controller-runtime's priority queue: what a user changed goes before background
+// work (the fan-out of a Secret that 1,000 certificates share, rechecks), so a new certificate
+// does not wait behind a full pass over everything else.
 import type { RateLimiter } from './rate-limiter.ts';
+
+export type Lane = 'urgent' | 'background';
 
 export const MAX_DELAY_MS = 12 * 3_600_000;
 
 export class WorkQueue<K> {
-  private readonly queue: K[] = [];
-  private readonly dirty = new Set<K>();
+  private readonly lanes: Record<Lane, K[]> = { urgent: [], background: [] };
+  /** Keys waiting, with the lane of their add. */
+  private readonly dirty = new Map<K, Lane>();
   private readonly processing = new Set<K>();
   private readonly timers = new Map<K, { at: number; timer: NodeJS.Timeout }>();
   /** Keys being debounced: when the first of the burst came. */
@@ -22,17 +28,22 @@ export class WorkQueue<K> {
   }
 
   get length(): number {
-    return this.queue.length;
+    return this.lanes.urgent.length + this.lanes.background.length;
   }
 
   /** Keys queued or waiting for a delay (the workqueue depth metric). */
   get depth(): number {
-    return this.queue.length + this.timers.size;
+    return this.length + this.timers.size;
   }
 
-  add(key: K): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
-    this.dirty.add(key);
+  add(key: K, lane: Lane = 'urgent'): void {
+    if (this.shuttingDown) return;
+    const waiting = this.dirty.get(key);
+    if (waiting !== undefined) {
+      if (waiting === 'background' && lane === 'urgent') this.promote(key);
+      return;
+    }
+    this.dirty.set(key, lane);
     if (this.processing.has(key)) return; // done() re-queues it
     const waiter = this.waiters.shift();
     if (waiter) {
@@ -40,16 +51,25 @@ export class WorkQueue<K> {
       this.processing.add(key);
       waiter(key);
     } else {
-      this.queue.push(key);
+      this.lanes[lane].push(key);
     }
   }
 
+  /** A waiting background key moves to the end of the urgent lane. */
+  private promote(key: K): void {
+    this.dirty.set(key, 'urgent');
+    if (this.processing.has(key)) return;
+    const at = this.lanes.background.indexOf(key);
+    if (at >= 0) this.lanes.background.splice(at, 1);
+    this.lanes.urgent.push(key);
+  }
+
   /** Adds `key` after `delayMs`; an earlier pending add of the same key wins. */
-  addAfter(key: K, requestedMs: number): void {
+  addAfter(key: K, requestedMs: number, lane: Lane = 'background'): void {
     if (this.shuttingDown) return;
     // setTimeout turns anything over ~24.8 days into 1 ms; long waits are re-evaluated sooner.
     const delayMs = Math.min(requestedMs, MAX_DELAY_MS);
-    if (delayMs <= 0) return this.add(key);
+    if (delayMs <= 0) return this.add(key, lane);
     const at = Date.now() + delayMs;
     const pending = this.timers.get(key);
     if (pending && pending.at <= at) return;
@@ -57,7 +77,7 @@ export class WorkQueue<K> {
     this.bursts.delete(key); // a sooner add ends the burst's wait
     const timer = setTimeout(() => {
       this.timers.delete(key);
-      this.add(key);
+      this.add(key, lane);
     }, delayMs);
     this.timers.set(key, { at, timer });
   }
@@ -104,7 +124,7 @@ export class WorkQueue<K> {
 
   /** The next key, or undefined once the queue is shut down. */
   get(): Promise<K | undefined> {
-    const key = this.queue.shift();
+    const key = this.lanes.urgent.shift() ?? this.lanes.background.shift();
     if (key !== undefined) {
       this.dirty.delete(key);
       this.processing.add(key);
@@ -116,9 +136,10 @@ export class WorkQueue<K> {
 
   done(key: K): void {
     this.processing.delete(key);
-    if (this.dirty.has(key)) {
+    const lane = this.dirty.get(key);
+    if (lane !== undefined) {
       this.dirty.delete(key);
-      this.add(key);
+      this.add(key, lane);
     }
   }
 
@@ -128,7 +149,8 @@ export class WorkQueue<K> {
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.bursts.clear();
-    this.queue.length = 0;
+    this.lanes.urgent.length = 0;
+    this.lanes.background.length = 0;
     this.dirty.clear();
     const waiters = this.waiters;
     this.waiters = [];

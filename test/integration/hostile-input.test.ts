@@ -2,14 +2,15 @@
 // hostile source of test/support/hostile-cases.ts and the manifests at the schema's limits get
 // their reason (or the API server's refusal), while 1,000 certificates share one Secret that
 // changes every second; a healthy certificate applied meanwhile is Ready within 2 s.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCondition } from '../../src/api/conditions.ts';
 import { CertificateResource, type Certificate } from '../../src/api/types.ts';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { selfSigned } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
-import { hostileSources, needsSecret } from '../support/hostile-cases.ts';
-import { killAll, spawnOperator, type OperatorProcess } from '../support/process.ts';
+import { hostileSources, needsSecret, type HostileSource } from '../support/hostile-cases.ts';
+import { killAll, spawnOperator, waitForLog, type OperatorProcess } from '../support/process.ts';
 import { createAccount, createCertificate } from '../support/resources.ts';
 
 const SHARED = 1_000;
@@ -171,7 +172,7 @@ interface Secret {
 describe('hostile input at scale', () => {
   let admin: KubeClient;
   let ns: string;
-  let op: OperatorProcess;
+  let op: OperatorProcess | undefined;
   const secrets = () => resourcePath(SecretType, { namespace: ns });
   const certificates = () => resourcePath(CertificateResource, { namespace: ns });
   const readyReason = (c: Certificate | undefined) =>
@@ -192,9 +193,36 @@ describe('hostile input at scale', () => {
       keyVaults: [{ name: 'in-cluster', kubernetes: {} }],
     });
     await createAccount(admin, ns, long(253, 'c'));
-    op = await spawnOperator({ namespace: ns });
+    // Its own account: a Standard account's quota is 1,000 certificates.
+    await createAccount(admin, ns, 'shared');
   });
   afterAll(() => killAll(op ? [op] : []));
+
+  /** The case's source (inline, or a Secret when binary or large), key Secret and Certificate. */
+  const createHostile = async (c: HostileSource) => {
+    if (c.key)
+      await admin
+        .create(secrets(), {
+          metadata: { name: c.key.name },
+          stringData: { 'tls.key': c.key.keyPem },
+        })
+        .catch((err: Error) => {
+          if (!/AlreadyExists/.test(err.message)) throw err;
+        });
+    if (needsSecret(c))
+      await admin.create(secrets(), {
+        metadata: { name: `source-${c.name}` },
+        data: { 'tls.crt': Buffer.from(c.source).toString('base64') },
+      });
+    await createCertificate(admin, ns, c.name, {
+      certificate: needsSecret(c)
+        ? { secretRef: { name: `source-${c.name}` } }
+        : { inline: c.source as string },
+      ...(c.key
+        ? { type: 'Private' as const, key: { vault: 'in-cluster', name: c.key.name } }
+        : {}),
+    });
+  };
 
   it.each(refused.map((r) => [r.what, r] as const))('the API server refuses %s', async (_, r) => {
     const body =
@@ -215,9 +243,8 @@ describe('hostile input at scale', () => {
     await expect(admin.create(path, body)).rejects.toThrow(r.message);
   });
 
-  it(`gives each of ${hostileSources.length + atLimits.length} hostile certificates its reason while ${SHARED} share a Secret that changes every second, and a healthy one is Ready within 2 s`, async () => {
-    const started = Date.now();
-    // The shared Secret rotates between three certificates, every second.
+  it(`gives each of ${hostileSources.length + atLimits.length} hostile certificates its reason while ${SHARED} share a Secret that changes every second; a healthy one applied meanwhile is Ready within 2 s`, async () => {
+    // The shared Secret rotates between three certificates, every second, throughout.
     const rotation = [0, 1, 2].map((slot) => selfSigned('ec256', {}, slot).pem);
     await admin.create(secrets(), {
       metadata: { name: 'shared-source' },
@@ -233,154 +260,100 @@ describe('hostile input at scale', () => {
         });
       }
     })();
-    try {
-      // The hostile ones first, then the 1,000 sharing the Secret.
-      await createAll(
-        hostileSources.flatMap((c) => {
-          const steps: (() => Promise<unknown>)[] = [];
-          if (c.key)
-            steps.push(() =>
-              admin
-                .create(secrets(), {
-                  metadata: { name: c.key!.name },
-                  stringData: { 'tls.key': c.key!.keyPem },
-                })
-                .catch((err: Error) => {
-                  if (!/AlreadyExists/.test(err.message)) throw err;
-                }),
-            );
-          const source = needsSecret(c)
-            ? { secretRef: { name: `source-${c.name}` } }
-            : { inline: c.source as string };
-          if (needsSecret(c))
-            steps.push(() =>
-              admin.create(secrets(), {
-                metadata: { name: `source-${c.name}` },
-                data: { 'tls.crt': Buffer.from(c.source).toString('base64') },
-              }),
-            );
-          return [
-            async () => {
-              for (const step of steps) await step();
-              await createCertificate(admin, ns, c.name, {
-                certificate: source,
-                ...(c.type === 'Private'
-                  ? { type: 'Private', key: { vault: 'in-cluster', name: c.key!.name } }
-                  : {}),
-              });
-            },
-          ];
-        }),
-        4,
+    const healthy = async (name: string, slot: number) => {
+      const applied = Date.now();
+      await createCertificate(admin, ns, name, {
+        certificate: { inline: selfSigned('rsa2048', {}, slot).pem },
+      });
+      await eventually(
+        async () => {
+          const c = await admin.get<Certificate>(
+            resourcePath(CertificateResource, { namespace: ns, name }),
+          );
+          return readyReason(c) === 'Ready' ? c : undefined;
+        },
+        `${name} to be Ready`,
+        60_000,
+        50,
       );
+      return Date.now() - applied;
+    };
+    try {
+      await createAll(hostileSources.map((c) => () => createHostile(c)));
       await createAll(
         atLimits.map(
           (c) => () =>
             createCertificate(admin, ns, c.name, { certificate: { inline: pem }, ...c.spec }),
         ),
       );
+      // Named to come last in the operator's first list, after the hostile ones.
       await createAll(
         Array.from(
           { length: SHARED },
           (_, i) => () =>
-            createCertificate(admin, ns, `shared-${i}`, {
+            createCertificate(admin, ns, `zz-shared-${i}`, {
+              integrationAccount: { name: 'shared' },
               certificate: { secretRef: { name: 'shared-source' } },
             }),
         ),
+        32,
       );
-      const created = Date.now();
-      console.log('created', created - started);
 
-      // Every hostile case gets its reason.
+      // The operator starts with all of them waiting, the Secret still changing.
+      op = await spawnOperator({ namespace: ns });
+      await waitForLog(op, 'reconciled', 60_000);
+      const started = Date.now();
+      const firstHealthyMs = await healthy('healthy-at-start', 7);
+
       const expected = new Map<string, string>([
         ...hostileSources.map((c) => [c.name, c.reason] as const),
         ...atLimits.map((c) => [c.name, c.reason] as const),
       ]);
+      const mismatches = async () =>
+        (await list())
+          .filter((c) => expected.has(c.metadata.name))
+          .filter((c) => readyReason(c) !== expected.get(c.metadata.name))
+          .map(
+            (c) =>
+              `${c.metadata.name.slice(0, 40)}: ${readyReason(c) ?? 'none yet'} (want ${expected.get(c.metadata.name)}): ${findCondition(c.status?.conditions, 'Ready')?.message ?? ''}`,
+          );
       const wrong = await eventually(
-        async () => {
-          const items = await list();
-          const mismatched = items
-            .filter((c) => expected.has(c.metadata.name))
-            .filter((c) => readyReason(c) !== expected.get(c.metadata.name))
-            .map(
-              (c) =>
-                `${c.metadata.name.slice(0, 40)}: ${readyReason(c) ?? 'none yet'} (want ${expected.get(c.metadata.name)})`,
-            );
-          return mismatched.length === 0 ? [] : undefined;
-        },
+        async () => ((await mismatches()).length === 0 ? [] : undefined),
         'every hostile certificate to get its reason',
         120_000,
         1_000,
-      ).catch(async (err: Error) => {
-        const items = await list();
-        return [
-          err.message,
-          ...items
-            .filter((c) => expected.has(c.metadata.name))
-            .filter((c) => readyReason(c) !== expected.get(c.metadata.name))
-            .map(
-              (c) =>
-                `${c.metadata.name.slice(0, 40)}: ${readyReason(c) ?? 'none'} (want ${expected.get(c.metadata.name)}): ${findCondition(c.status?.conditions, 'Ready')?.message ?? ''}`,
-            ),
-        ];
-      });
+      ).catch(async (err: Error) => [err.message, ...(await mismatches())]);
       expect(wrong).toEqual([]);
-      const settled = Date.now();
-      console.log('settled', settled - created);
+      const settledMs = Date.now() - started;
 
-      // The shared ones have each been through the operator at least once.
-      await eventually(
-        async () => {
-          const items = await list();
-          const done = items.filter(
-            (c) => c.metadata.name.startsWith('shared-') && readyReason(c) === 'Ready',
-          );
-          return done.length === SHARED ? done : undefined;
-        },
-        `the ${SHARED} certificates on the shared Secret to be Ready once`,
-        120_000,
-        1_000,
+      const secondHealthyMs = await healthy('healthy-later', 8);
+      const sharedReady = (await list()).filter(
+        (c) => c.metadata.name.startsWith('zz-shared-') && readyReason(c) === 'Ready',
+      ).length;
+      // Peak resident memory of the operator process (the Helm chart's limit is 1 GiB).
+      const peakKiB = Number(
+        /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${op.pid}/status`, 'utf8'))?.[1],
       );
-      const sharedReady = Date.now();
-
-      // A healthy certificate now: Ready within 2 s, while the Secret keeps changing.
-      const applied = Date.now();
-      await createCertificate(admin, ns, 'healthy', {
-        certificate: { inline: selfSigned('rsa2048', {}, 7).pem },
-      });
-      await eventually(
-        async () => {
-          const c = await admin.get<Certificate>(
-            resourcePath(CertificateResource, { namespace: ns, name: 'healthy' }),
-          );
-          return readyReason(c) === 'Ready' ? c : undefined;
-        },
-        'the healthy certificate to be Ready',
-        60_000,
-        50,
-      );
-      const healthyMs = Date.now() - applied;
       console.log(
         JSON.stringify({
           hostile: expected.size,
           shared: SHARED,
+          sharedReady,
           rotations,
-          createMs: created - started,
-          settleMs: settled - created,
-          sharedReadyMs: sharedReady - created,
-          healthyMs,
+          settledMs,
+          firstHealthyMs,
+          secondHealthyMs,
+          peakMiB: Math.round(peakKiB / 1024),
         }),
       );
-      expect(healthyMs).toBeLessThan(HEALTHY_WITHIN_MS);
+      expect(firstHealthyMs).toBeLessThan(HEALTHY_WITHIN_MS);
+      expect(secondHealthyMs).toBeLessThan(HEALTHY_WITHIN_MS);
+      expect(peakKiB).toBeLessThan(1024 * 1024);
       expect(op.child.exitCode).toBeNull();
+      expect(op.logs().filter((l) => l.level === 'error')).toEqual([]);
     } finally {
       rotating = false;
       await rotator;
-      const lines = op.logs();
-      const levels = new Map<string, number>();
-      for (const l of lines) levels.set(`${String(l.level)} ${String(l.msg)}`, (levels.get(`${String(l.level)} ${String(l.msg)}`) ?? 0) + 1);
-      console.log(JSON.stringify([...levels].filter(([k]) => !k.startsWith('debug')), null, 1));
-      console.log(lines.filter((l) => l.level === 'warn' || l.level === 'error').slice(-20).map((l) => JSON.stringify(l).slice(0, 600)).join('\n'));
     }
-  }, 400_000);
+  }, 300_000);
 });

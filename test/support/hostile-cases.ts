@@ -406,6 +406,18 @@ export const hostileSources: HostileSource[] = [
     reason: 'InvalidCertificate',
   },
   {
+    name: 'time-feb-30',
+    what: 'a UTCTime of February 30',
+    source: certPem({ validity: validity(utcTime('200230000000Z'), inTenYears) }),
+    reason: 'InvalidCertificate',
+  },
+  {
+    name: 'time-hour-24',
+    what: 'a GeneralizedTime at hour 24',
+    source: certPem({ validity: validity(generalizedTime('20200101240000Z'), inTenYears) }),
+    reason: 'InvalidCertificate',
+  },
+  {
     name: 'time-no-zone',
     what: 'a UTCTime without seconds or Z',
     source: certPem({ validity: validity(utcTime('2001010000'), inTenYears) }),

@@ -250,9 +250,7 @@ describe('certificate check rows', () => {
   });
 
   it('says why an RSA key under 2048 bits cannot be a Private certificate', () => {
-    expect(
-      rsaKeyForPrivate(facts({ publicKey: { algorithm: 'RSA', size: 512 } }))?.message,
-    ).toBe(
+    expect(rsaKeyForPrivate(facts({ publicKey: { algorithm: 'RSA', size: 512 } }))?.message).toBe(
       'a Private certificate needs an RSA key of at least 2048 bits (Azure Key Vault holds RSA keys of 2048, 3072 and 4096 bits, and RSA-OAEP-256 does not fit in a smaller one); this certificate has a RSA 512-bit key; reissue it with a larger key',
     );
   });

@@ -42,6 +42,30 @@ describe('WorkQueue', () => {
     expect(q.length).toBe(0);
   });
 
+  it('hands out what users changed before background work (fan-out from a shared Secret, rechecks)', async () => {
+    const q = noDelay();
+    for (let i = 0; i < 1000; i++) q.add(`shared-${i}`, 'background');
+    q.add('healthy');
+    expect(await q.get()).toBe('healthy');
+    expect(await q.get()).toBe('shared-0');
+    // A background key a user then changes moves ahead; one changed again later keeps its place.
+    q.add('shared-500');
+    q.add('shared-1', 'background');
+    expect(await q.get()).toBe('shared-500');
+    expect(await q.get()).toBe('shared-1');
+    expect(q.length).toBe(997);
+  });
+
+  it('re-queues a key added while processing in the lane of that add', async () => {
+    const q = noDelay();
+    q.add('a', 'background');
+    q.add('b', 'background');
+    expect(await q.get()).toBe('a');
+    q.add('a');
+    q.done('a');
+    expect(await q.get()).toBe('a');
+  });
+
   it('adds after a delay, an earlier pending add winning', async () => {
     const q = noDelay();
     q.addAfter('a', 30);
