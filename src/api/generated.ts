@@ -167,7 +167,7 @@ export interface IntegrationAccountSpec {
            */
           clientSecretRef: {
             /**
-             * Name of the Secret.
+             * Name of the Secret in the account's namespace (a DNS subdomain, as every Secret name).
              */
             name: string;
             /**
@@ -321,7 +321,7 @@ export interface CertificateSpec {
      */
     secretRef?: {
       /**
-       * Name of the Secret.
+       * Name of the Secret in the same namespace (a DNS subdomain, as every Secret name).
        */
       name: string;
       /**
@@ -334,7 +334,7 @@ export interface CertificateSpec {
      */
     configMapRef?: {
       /**
-       * Name of the ConfigMap.
+       * Name of the ConfigMap in the same namespace (a DNS subdomain, as every ConfigMap name).
        */
       name: string;
       /**

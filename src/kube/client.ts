@@ -47,13 +47,22 @@ export const LeaseType: ResourceType = {
   kind: 'Lease',
 };
 
+/**
+ * A name as one path segment. Names come from users' specs, and a URL resolves '.' and '..'
+ * away: 'secrets/..' would address the namespace, 'secrets/.' every Secret in it.
+ */
+function segment(name: string): string {
+  if (name === '.' || name === '..') throw new Error(`"${name}" is not a valid object name`);
+  return encodeURIComponent(name);
+}
+
 export function resourcePath(
   type: ResourceType,
   where: { namespace?: string | undefined; name?: string | undefined; subresource?: string } = {},
 ): string {
   const base = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
-  const ns = where.namespace ? `/namespaces/${encodeURIComponent(where.namespace)}` : '';
-  const name = where.name ? `/${encodeURIComponent(where.name)}` : '';
+  const ns = where.namespace ? `/namespaces/${segment(where.namespace)}` : '';
+  const name = where.name ? `/${segment(where.name)}` : '';
   const sub = where.subresource ? `/${where.subresource}` : '';
   return `${base}${ns}/${type.plural}${name}${sub}`;
 }

@@ -268,11 +268,10 @@ export class Operator {
     const accounts = this.accountController;
     const accountKeyOf = (c: Certificate) =>
       `${c.metadata.namespace}/${c.spec.integrationAccount.name}`;
-    // Fan-out (an account, a shared Secret, quota siblings) is background work: a change of a
-    // certificate itself goes first, however many certificates a Secret change touches.
+    // An account's change is a user's change to its certificates (they wait for it to be
+    // Ready); the fan-out of a shared Secret and of quota siblings is background work.
     const enqueueCertificatesOf = (namespace: string, account: string) => {
-      for (const c of this.certificatesOf(namespace, account))
-        certs.enqueue(objectKey(c), 'background');
+      for (const c of this.certificatesOf(namespace, account)) certs.enqueue(objectKey(c));
     };
     const countChanged = (c: Certificate) =>
       accounts.enqueueDebounced(

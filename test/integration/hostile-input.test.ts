@@ -322,7 +322,16 @@ describe('hostile input at scale', () => {
         'every hostile certificate to get its reason',
         120_000,
         1_000,
-      ).catch(async (err: Error) => [err.message, ...(await mismatches())]);
+      ).catch(async (err: Error) => {
+        const wrongOnes = await mismatches();
+        const names = wrongOnes.map((w) => w.split(':')[0]!);
+        const related = op!
+          .logs()
+          .filter((l) => names.some((n) => JSON.stringify(l).includes(n)))
+          .slice(-10)
+          .map((l) => JSON.stringify(l).slice(0, 400));
+        return [err.message, ...wrongOnes, ...related];
+      });
       expect(wrong).toEqual([]);
       const settledMs = Date.now() - started;
 
