@@ -1,6 +1,7 @@
 // Wires the operator together: informers feed the two controllers' queues with keys, and the
 // reconcilers read from the informers' caches. Event handlers only enqueue.
 import { findCondition } from '../api/conditions.ts';
+import { Reason } from '../api/reasons.ts';
 import {
   CertificateResource,
   GROUP,
@@ -66,6 +67,13 @@ export interface OperatorDeps {
  */
 const ACCOUNT_STATUS_DELAY_MS = 500;
 const ACCOUNT_STATUS_MAX_DELAY_MS = 10_000;
+
+const accountReasons: readonly string[] = [
+  Reason.IntegrationAccountNotFound,
+  Reason.IntegrationAccountNotReady,
+];
+const waitsForAccount = (c: Certificate): boolean =>
+  accountReasons.includes(findCondition(c.status?.conditions, 'Ready')?.reason ?? '');
 
 /** One key of a Secret, decoded; undefined when the Secret or the key is missing. */
 async function readSecretKey(
@@ -268,10 +276,11 @@ export class Operator {
     const accounts = this.accountController;
     const accountKeyOf = (c: Certificate) =>
       `${c.metadata.namespace}/${c.spec.integrationAccount.name}`;
-    // An account's change is a user's change to its certificates (they wait for it to be
-    // Ready); the fan-out of a shared Secret and of quota siblings is background work.
+    // Fan-out is background work, except for the certificates that wait for their account:
+    // an account of 1,000 certificates turning Ready must not delay one applied meanwhile.
     const enqueueCertificatesOf = (namespace: string, account: string) => {
-      for (const c of this.certificatesOf(namespace, account)) certs.enqueue(objectKey(c));
+      for (const c of this.certificatesOf(namespace, account))
+        certs.enqueue(objectKey(c), waitsForAccount(c) ? 'urgent' : 'background');
     };
     const countChanged = (c: Certificate) =>
       accounts.enqueueDebounced(

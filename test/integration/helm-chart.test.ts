@@ -117,6 +117,8 @@ describe('helm chart', () => {
   it('helm template | kubectl apply --server-side --dry-run=server', async () => {
     await installPrometheusOperatorCrds();
     succeeded(await kubectl(['create', 'namespace', namespace]));
+    // watchNamespace=b2b puts the operator's Role there: the namespace must exist.
+    await kubectl(['create', 'namespace', 'b2b']);
     const manifests = succeeded(
       await helmRun(['template', release, chart, '-n', namespace, '--include-crds', ...everything]),
     );

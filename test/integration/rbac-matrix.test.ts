@@ -297,7 +297,7 @@ describe('RBAC of the operator, as the API server decides it', () => {
         ),
       );
       await createNamespaces(own, ...(watched ? [watched] : []));
-      succeeded(await kubectl(['apply', '--server-side', '-n', own, '-f', '-'], rendered));
+      succeeded(await kubectl(['apply', '--server-side', '-f', '-'], rendered));
     }, TOOL_BUILD_TIMEOUT_MS);
     afterAll(async () => {
       // The chart's cluster-scoped objects (all-namespaces install) are named after the release.
