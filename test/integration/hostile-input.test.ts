@@ -164,11 +164,6 @@ const atLimits: { name: string; what: string; spec: Record<string, unknown>; rea
   },
 ];
 
-interface Secret {
-  metadata: { name: string };
-  data: Record<string, string>;
-}
-
 describe('hostile input at scale', () => {
   let admin: KubeClient;
   let ns: string;

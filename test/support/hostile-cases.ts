@@ -203,7 +203,7 @@ export const hostileSources: HostileSource[] = [
   {
     name: 'label-public-key',
     what: 'a PUBLIC KEY block instead of a CERTIFICATE',
-    source: signer.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+    source: signer.publicKey.export({ type: 'spki', format: 'pem' }),
     reason: 'InvalidCertificate',
   },
   {
@@ -263,7 +263,7 @@ export const hostileSources: HostileSource[] = [
       format: 'pem',
       cipher: 'aes-256-cbc',
       passphrase: 'hostile',
-    }) as string,
+    }),
     reason: 'PrivateKeyInCertificate',
   },
   {
@@ -277,7 +277,7 @@ export const hostileSources: HostileSource[] = [
   {
     name: 'key-der-binary',
     what: 'a binary DER private key in a Secret',
-    source: keyPair('rsa2048', 41).privateKey.export({ type: 'pkcs8', format: 'der' }) as Buffer,
+    source: keyPair('rsa2048', 41).privateKey.export({ type: 'pkcs8', format: 'der' }),
     viaSecret: true,
     reason: 'PrivateKeyInCertificate',
   },
