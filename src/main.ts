@@ -96,7 +96,7 @@ async function main(): Promise<number> {
   const metricsPort = await listen(servers[0]!, config.metricsBindAddress);
   const probePort = await listen(servers[1]!, config.healthProbeBindAddress);
   log.info('operator starting', {
-    server: client.config.getCurrentCluster()?.server,
+    server: client.server,
     watchNamespace: config.watchNamespace || '(all)',
     concurrency: config.concurrency,
     metricsPort,

@@ -21,8 +21,7 @@ import {
 
 export function connect(args: ParsedArgs): { client: KubeClient; namespace: string } {
   const client = KubeClient.load(flag(args, 'kubeconfig'));
-  const context = client.config.getContextObject(client.config.getCurrentContext());
-  return { client, namespace: flag(args, 'namespace') ?? context?.namespace ?? 'default' };
+  return { client, namespace: flag(args, 'namespace') ?? client.namespace ?? 'default' };
 }
 
 export async function runStatus(io: Io, args: ParsedArgs): Promise<number> {

@@ -1,13 +1,16 @@
-// A thin JSON REST client for the Kubernetes API. Authentication and TLS come from
-// @kubernetes/client-node's KubeConfig (kubeconfig files, in-cluster service accounts, exec
-// plugins); requests and watch streams are plain HTTP through undici, so content types,
-// timeouts and request counting are explicit.
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+// A thin JSON REST client for the Kubernetes API. The connection and its credentials come from
+// credentials.ts (kubeconfig files, in-cluster service accounts; exec plugins through
+// @kubernetes/client-node); requests and watch streams are plain HTTP through undici, so
+// content types, timeouts and request counting are explicit.
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { fetch } from 'undici';
+import { fetch, type Dispatcher } from 'undici';
+import {
+  connectionFromText,
+  loadConnection,
+  readCredentials,
+  type LoadedConnection,
+} from './credentials.ts';
 
 export interface ResourceType {
   group: string;
@@ -130,46 +133,48 @@ export interface RequestFence {
 interface Session {
   listeners: ((r: RequestRecord) => void)[];
   auth:
-    { headers: Record<string, string>; dispatcher: unknown; tls: string; at: number } | undefined;
+    | {
+        headers: Record<string, string>;
+        dispatcher: Dispatcher | undefined;
+        tls: string;
+        at: number;
+      }
+    | undefined;
 }
 
 /** How often headers (rotating tokens) and TLS files (rotated client certificates) are reread. */
 const AUTH_REFRESH_MS = 10_000;
 
-const readOr = (file: string | undefined, data: string | undefined): string => {
-  try {
-    return file ? readFileSync(file, 'utf8') : (data ?? '');
-  } catch {
-    return '';
-  }
-};
-
 export class KubeClient {
-  readonly config: KubeConfig;
-  private readonly server: string;
+  /** The API server's URL, without a trailing slash. */
+  readonly server: string;
+  /** The kubeconfig context's namespace, or the pod's; undefined when neither says. */
+  readonly namespace: string | undefined;
+  private readonly loaded: LoadedConnection;
   private readonly session: Session;
   private readonly fence: RequestFence | undefined;
 
-  constructor(config: KubeConfig, session?: Session, fence?: RequestFence) {
-    this.config = config;
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    this.server = cluster.server.replace(/\/$/, '');
+  constructor(loaded: LoadedConnection, session?: Session, fence?: RequestFence) {
+    this.loaded = loaded;
+    this.server = loaded.connection.server;
+    this.namespace = loaded.connection.namespace;
     this.session = session ?? { listeners: [], auth: undefined };
     this.fence = fence;
   }
 
-  /** From a kubeconfig file, else $KUBECONFIG, in-cluster, or ~/.kube/config. */
+  /** From a kubeconfig file, else $KUBECONFIG, ~/.kube/config, or the pod's service account. */
   static load(kubeconfigPath?: string): KubeClient {
-    const config = new KubeConfig();
-    if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
-    else config.loadFromDefault();
-    return new KubeClient(config);
+    return new KubeClient(loadConnection(kubeconfigPath));
+  }
+
+  /** From a kubeconfig's text; relative file names are taken from `dir`. */
+  static fromKubeconfig(text: string, dir?: string): KubeClient {
+    return new KubeClient(connectionFromText(text, dir));
   }
 
   /** The same client (connections, listeners), with its requests bounded by `fence`. */
   fenced(fence: RequestFence): KubeClient {
-    return new KubeClient(this.config, this.session, fence);
+    return new KubeClient(this.loaded, this.session, fence);
   }
 
   /** Observes every request (metrics, tests that count writes). */
@@ -207,7 +212,7 @@ export class KubeClient {
       method,
       headers,
       body,
-      dispatcher: auth.dispatcher as never,
+      dispatcher: auth.dispatcher,
       signal: signals.length ? AbortSignal.any(signals) : undefined,
     });
     for (const l of this.session.listeners) l({ method, path, status: response.status });
@@ -216,40 +221,30 @@ export class KubeClient {
     return response;
   }
 
-  /** The client certificate, key and CA the TLS connections are built from. */
-  private tlsMaterial(): string {
-    const user = this.config.getCurrentUser();
-    const cluster = this.config.getCurrentCluster();
-    return createHash('sha256')
-      .update(readOr(user?.certFile, user?.certData))
-      .update('\0')
-      .update(readOr(user?.keyFile, user?.keyData))
-      .update('\0')
-      .update(readOr(cluster?.caFile, cluster?.caData))
-      .digest('hex');
-  }
-
   /**
-   * Auth headers and the TLS dispatcher. client-node 2.0.1 builds a new undici Agent (a new
-   * connection pool and TLS handshake) for every request and never closes it; we keep one and
-   * refresh the headers (rotating bearer tokens) every few seconds. The pool is replaced only
-   * when the certificate files changed (a rotated client certificate) or after a 401; the old
-   * one closes once its requests are done.
+   * Auth headers and the TLS dispatcher. We keep one connection pool and refresh the headers
+   * (rotating bearer tokens) every few seconds. The pool is replaced only when the TLS material
+   * changed (a rotated client certificate) or after a 401; the old one closes once its
+   * requests are done.
    */
   private async authenticate(url: URL, method: string) {
     const session = this.session;
     if (session.auth && Date.now() - session.auth.at < AUTH_REFRESH_MS) return session.auth;
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await this.config.applySecurityAuthentication(ctx);
-    type Closable = { close?: () => Promise<void> } | undefined;
-    const fresh = ctx.getDispatcher() as Closable;
-    const tls = this.tlsMaterial();
+    const credentials = await readCredentials(this.loaded, url, method);
     const previous = session.auth;
-    const renew = !previous || previous.tls !== tls || previous.at === -Infinity;
-    const dispatcher = renew ? fresh : previous.dispatcher;
-    const unused = (renew ? previous?.dispatcher : fresh) as Closable;
-    if (unused && unused !== dispatcher) void unused.close?.().catch(() => undefined);
-    session.auth = { headers: ctx.getHeaders(), dispatcher, tls, at: Date.now() };
+    const renew = !previous || previous.tls !== credentials.tls || previous.at === -Infinity;
+    let dispatcher = previous?.dispatcher;
+    if (renew) {
+      dispatcher = credentials.dispatcher();
+      if (previous?.dispatcher !== dispatcher)
+        void previous?.dispatcher?.close().catch(() => undefined);
+    } else credentials.unused();
+    session.auth = {
+      headers: credentials.headers,
+      dispatcher,
+      tls: credentials.tls,
+      at: Date.now(),
+    };
     return session.auth;
   }
 
@@ -262,15 +257,15 @@ export class KubeClient {
   }
 
   get<T>(path: string): Promise<T> {
-    return this.request<T>(HttpMethod.GET, path);
+    return this.request<T>('GET', path);
   }
 
   list<T>(path: string, query: RequestOptions['query'] = {}): Promise<T> {
-    return this.request<T>(HttpMethod.GET, path, { query, timeoutMs: 120_000 });
+    return this.request<T>('GET', path, { query, timeoutMs: 120_000 });
   }
 
   create<T>(path: string, body: unknown, query?: RequestOptions['query']): Promise<T> {
-    return this.request<T>(HttpMethod.POST, path, { body, ...(query ? { query } : {}) });
+    return this.request<T>('POST', path, { body, ...(query ? { query } : {}) });
   }
 
   patch<T>(
@@ -279,7 +274,7 @@ export class KubeClient {
     type: PatchType = 'merge',
     query?: RequestOptions['query'],
   ): Promise<T> {
-    return this.request<T>(HttpMethod.PATCH, path, {
+    return this.request<T>('PATCH', path, {
       body,
       contentType: patchContentType[type],
       ...(query ? { query } : {}),
@@ -287,7 +282,7 @@ export class KubeClient {
   }
 
   delete<T>(path: string, body?: unknown): Promise<T> {
-    return this.request<T>(HttpMethod.DELETE, path, body === undefined ? {} : { body });
+    return this.request<T>('DELETE', path, body === undefined ? {} : { body });
   }
 
   /**
@@ -320,7 +315,7 @@ export class KubeClient {
       timer = setTimeout(() => idle.abort(new Error('watch idle timeout')), options.idleTimeoutMs);
     };
     try {
-      const response = await this.open(HttpMethod.GET, path, {
+      const response = await this.open('GET', path, {
         query: { ...query, watch: true },
         signal,
         ...(options.accept ? { accept: options.accept } : {}),

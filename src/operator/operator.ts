@@ -26,7 +26,6 @@ import { Informer, keepAnnotations, objectKey } from '../runtime/informer.ts';
 import { AzureStore } from '../stores/azure/azure-store.ts';
 import { KubernetesStore, secretNameFor, type SecretMetadata } from '../stores/kubernetes-store.ts';
 import { StoreRouter } from '../stores/router.ts';
-import { probeAccountVault } from '../vaults/azure/reachability.ts';
 import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
 import { CachingVerifier } from '../vaults/caching.ts';
 import { KubernetesKeyVerifier } from '../vaults/kubernetes-vault.ts';
@@ -214,7 +213,11 @@ export class Operator {
       events,
       allowedVaultHosts: settings.allowedVaultHosts,
       vaultProbes: new VaultHealthSchedule({
-        probe: (namespace, vault) => probeAccountVault(namespace, vault, readSecret, metrics),
+        // The Azure SDKs (~45 MiB) are loaded when the first azure vault is probed.
+        probe: async (namespace, vault) => {
+          const { probeAccountVault } = await import('../vaults/azure/reachability.ts');
+          return probeAccountVault(namespace, vault, readSecret, metrics);
+        },
         recheckIntervalMs: settings.recheckIntervalMs,
         now,
       }),

@@ -2,7 +2,7 @@
 // freeze them (bytes stop flowing, sockets stay open: a half-open connection).
 import { readFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { dirname } from 'node:path';
 import { KubeClient } from '../../src/kube/client.ts';
 
 export class TcpProxy {
@@ -110,7 +110,5 @@ export async function clientThroughProxy(
   kubeconfigPath: string,
 ): Promise<{ proxy: TcpProxy; client: KubeClient }> {
   const { proxy, kubeconfig } = await kubeconfigThroughProxy(kubeconfigPath);
-  const config = new KubeConfig();
-  config.loadFromString(kubeconfig);
-  return { proxy, client: new KubeClient(config) };
+  return { proxy, client: KubeClient.fromKubeconfig(kubeconfig, dirname(kubeconfigPath)) };
 }

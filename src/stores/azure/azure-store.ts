@@ -14,7 +14,7 @@ import {
 } from '../store.ts';
 import { certificateId, integrationAccountId, type AzureStoreSpec } from './arm-ids.ts';
 import { ArmError, ArmRequests } from './arm-requests.ts';
-import { AzureClients, type EndpointOverrides } from './clients.ts';
+import type { AzureClients, EndpointOverrides } from './clients.ts';
 import {
   desiredBody,
   drifted,
@@ -215,6 +215,8 @@ export class AzureStore {
           `Secret ${sp.clientSecretRef.name} key ${sp.clientSecretRef.key} (the service principal's client secret) not found in namespace ${account.metadata.namespace}`,
           false,
         );
+      // The Azure SDKs (~45 MiB) are loaded when the first azure store is used.
+      const { AzureClients } = await import('./clients.ts');
       connection = { clients: new AzureClients(spec, this.options.endpoints, secret), key };
       this.connections.set(key, connection);
     }

@@ -4,8 +4,7 @@ import { createHash } from 'node:crypto';
 import { Reason } from '../../api/reasons.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { KeyVerdict, KeyVerificationRequest, KeyVerifier } from '../verifier.ts';
-import { AzureKeyOperations } from './client.ts';
-import { createCredential } from './credentials.ts';
+import type { AzureKeyOperationsOptions } from './client.ts';
 import { probeAzureKey, type KeyOperations } from './probes.ts';
 
 export interface AzureKeyVerifierDeps {
@@ -18,9 +17,7 @@ export interface AzureKeyVerifierDeps {
   /** Clients of a vault and identity nobody used for this long are dropped (default 1 h). */
   idleMs?: number;
   /** Tests and benchmarks may supply the operations (e.g. through a fault-injecting proxy). */
-  operationsFactory?: (
-    options: ConstructorParameters<typeof AzureKeyOperations>[0],
-  ) => KeyOperations;
+  operationsFactory?: (options: AzureKeyOperationsOptions) => KeyOperations;
 }
 
 export class AzureKeyVerifier implements KeyVerifier {
@@ -71,6 +68,11 @@ export class AzureKeyVerifier implements KeyVerifier {
     this.sweep();
     let ops = this.clients.get(id)?.ops;
     if (!ops) {
+      // The Azure SDKs (~45 MiB) are loaded when the first azure vault is used.
+      const [{ AzureKeyOperations }, { createCredential }] = await Promise.all([
+        import('./client.ts'),
+        import('./credentials.ts'),
+      ]);
       let credential;
       try {
         credential = createCredential(auth, vault.vaultUrl, clientSecret);

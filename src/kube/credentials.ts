@@ -1,0 +1,203 @@
+// Where the client's connection comes from (--kubeconfig, $KUBECONFIG, ~/.kube/config, or the
+// pod's service account) and the credentials of its requests: headers and the TLS material of
+// the connection pool, read again on every refresh so that rotated tokens and client
+// certificates are picked up. Users that need an exec plugin or an auth provider are handed to
+// @kubernetes/client-node, imported only then.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { Agent, type Dispatcher } from 'undici';
+import {
+  KubeconfigError,
+  SERVICE_ACCOUNT_DIR,
+  inClusterConnection,
+  resolveKubeconfig,
+  type KubeConnection,
+  type KubeconfigFile,
+  type Source,
+} from './kubeconfig.ts';
+
+/** Where a connection was read from: client-node reads the same place when it takes over. */
+export type KubeconfigOrigin =
+  | { kind: 'files'; files: string[] }
+  | { kind: 'text'; text: string; dir: string }
+  | { kind: 'in-cluster' };
+
+export interface LoadedConnection {
+  connection: KubeConnection;
+  origin: KubeconfigOrigin;
+  /** client-node's KubeConfig, once a delegated user has made a request. */
+  clientNode?: Promise<KubeConfig>;
+}
+
+/** Kubeconfigs are YAML or JSON; the YAML parser is loaded only for YAML. */
+function parseKubeconfig(text: string, dir: string): KubeconfigFile {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    const yaml = createRequire(import.meta.url)('yaml') as { parse(text: string): unknown };
+    doc = yaml.parse(text);
+  }
+  if (typeof doc !== 'object' || doc === null) throw new KubeconfigError('not a kubeconfig');
+  return { doc, dir };
+}
+
+const readKubeconfig = (file: string): KubeconfigFile =>
+  parseKubeconfig(readFileSync(file, 'utf8'), dirname(resolve(file)));
+
+/** From a kubeconfig's text (tests, tools); relative paths are taken from `dir`. */
+export function connectionFromText(text: string, dir = process.cwd()): LoadedConnection {
+  return {
+    connection: resolveKubeconfig([parseKubeconfig(text, dir)]),
+    origin: { kind: 'text', text, dir },
+  };
+}
+
+function readNamespace(): string | undefined {
+  try {
+    return readFileSync(join(SERVICE_ACCOUNT_DIR, 'namespace'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `path`, else $KUBECONFIG (a list), else ~/.kube/config, else the pod's service account. */
+export function loadConnection(
+  path?: string,
+  env: Record<string, string | undefined> = process.env,
+): LoadedConnection {
+  const listed = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+  const home = join(env.HOME ?? homedir(), '.kube', 'config');
+  const files = path
+    ? [path]
+    : listed.length
+      ? listed.filter((f) => existsSync(f))
+      : existsSync(home)
+        ? [home]
+        : [];
+  if (files.length) {
+    return {
+      connection: resolveKubeconfig(files.map(readKubeconfig)),
+      origin: { kind: 'files', files },
+    };
+  }
+  if (listed.length)
+    throw new KubeconfigError(`none of KUBECONFIG's files exists: ${listed.join(delimiter)}`);
+  if (!existsSync(join(SERVICE_ACCOUNT_DIR, 'token')))
+    throw new KubeconfigError(
+      'no kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config) and not in a pod',
+    );
+  return { connection: inClusterConnection(env, readNamespace()), origin: { kind: 'in-cluster' } };
+}
+
+export interface Credentials {
+  headers: Record<string, string>;
+  /** A digest of the TLS material: when it changes, connections must be made anew. */
+  tls: string;
+  /** A connection pool for this TLS material. */
+  dispatcher(): Dispatcher | undefined;
+  /** Frees what was built for `dispatcher()` when the caller keeps its current pool. */
+  unused(): void;
+}
+
+const read = (s: Source | undefined): Buffer | undefined =>
+  s === undefined ? undefined : 'data' in s ? s.data : readFileSync(s.file);
+
+const readOr = (s: Source | undefined): Buffer => {
+  try {
+    return read(s) ?? Buffer.alloc(0);
+  } catch {
+    return Buffer.alloc(0);
+  }
+};
+
+const digest = (...parts: (Buffer | string)[]): string => {
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p).update('\0');
+  return hash.digest('hex');
+};
+
+function ownCredentials(c: KubeConnection): Credentials {
+  const headers: Record<string, string> = {};
+  const token = read(c.token)?.toString('utf8').trim();
+  if (token) headers.authorization = `Bearer ${token}`;
+  else if (c.basic)
+    headers.authorization = `Basic ${Buffer.from(`${c.basic.username}:${c.basic.password}`).toString('base64')}`;
+  if (c.impersonate) headers['impersonate-user'] = c.impersonate;
+  const [ca, cert, key] = [readOr(c.ca), readOr(c.cert), readOr(c.key)];
+  return {
+    headers,
+    tls: digest(ca, cert, key, c.tlsServerName ?? ''),
+    dispatcher: () =>
+      new Agent({
+        connect: {
+          ...(ca.length ? { ca } : {}),
+          ...(cert.length ? { cert } : {}),
+          ...(key.length ? { key } : {}),
+          ...(c.tlsServerName ? { servername: c.tlsServerName } : {}),
+          // As client-go: below cloud load balancers' 60 s idle timeouts.
+          keepAlive: true,
+          keepAliveInitialDelay: 30_000,
+        },
+      }),
+    unused: () => undefined,
+  };
+}
+
+async function clientNodeConfig(origin: KubeconfigOrigin): Promise<KubeConfig> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const config = new KubeConfig();
+  if (origin.kind === 'text') config.loadFromString(origin.text);
+  else if (origin.kind === 'in-cluster') config.loadFromCluster();
+  else {
+    config.loadFromFile(origin.files[0]!);
+    for (const file of origin.files.slice(1)) {
+      const more = new KubeConfig();
+      more.loadFromFile(file);
+      config.mergeConfig(more, true);
+    }
+  }
+  return config;
+}
+
+async function delegatedCredentials(
+  loaded: LoadedConnection,
+  url: URL,
+  method: string,
+): Promise<Credentials> {
+  loaded.clientNode ??= clientNodeConfig(loaded.origin);
+  const config = await loaded.clientNode;
+  const { RequestContext } = await import('@kubernetes/client-node');
+  const ctx = new RequestContext(url.toString(), method as never);
+  await config.applySecurityAuthentication(ctx);
+  const built = ctx.getDispatcher();
+  const user = config.getCurrentUser();
+  const cluster = config.getCurrentCluster();
+  const file = (f?: string | null, d?: string | null): Source | undefined =>
+    f ? { file: f } : d ? { data: Buffer.from(d) } : undefined;
+  return {
+    headers: ctx.getHeaders(),
+    tls: digest(
+      readOr(file(user?.certFile, user?.certData)),
+      readOr(file(user?.keyFile, user?.keyData)),
+      readOr(file(cluster?.caFile, cluster?.caData)),
+    ),
+    dispatcher: () => built,
+    unused: () => void built?.close().catch(() => undefined),
+  };
+}
+
+/** The credentials for a request to `url`: our own, or client-node's for delegated users. */
+export function readCredentials(
+  loaded: LoadedConnection,
+  url: URL,
+  method: string,
+): Promise<Credentials> {
+  return loaded.connection.delegate
+    ? delegatedCredentials(loaded, url, method)
+    : Promise.resolve(ownCredentials(loaded.connection));
+}

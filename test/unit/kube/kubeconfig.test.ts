@@ -1,0 +1,220 @@
+// The kubeconfig loader against the shapes kubectl, kind, EKS/AKS/GKE and pods produce: which
+// server, credentials and namespace it picks, and which users it leaves to client-node.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConnection, readCredentials } from '../../../src/kube/credentials.ts';
+import {
+  KubeconfigError,
+  inClusterConnection,
+  resolveKubeconfig,
+  type KubeconfigFile,
+} from '../../../src/kube/kubeconfig.ts';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+const kind: KubeconfigFile['doc'] = {
+  clusters: [
+    {
+      name: 'kind-kind',
+      cluster: { server: 'https://127.0.0.1:6443/', 'certificate-authority-data': b64('CA') },
+    },
+  ],
+  users: [
+    {
+      name: 'kind-kind',
+      user: {
+        'client-certificate-data': b64('CERT'),
+        'client-key-data': b64('KEY'),
+      },
+    },
+  ],
+  contexts: [{ name: 'kind-kind', context: { cluster: 'kind-kind', user: 'kind-kind' } }],
+  'current-context': 'kind-kind',
+};
+
+describe('resolveKubeconfig', () => {
+  it('reads inline client certificates and CA (kind, kubeadm), without a trailing slash', () => {
+    const c = resolveKubeconfig([{ dir: '/x', doc: kind }]);
+    expect(c.server).toBe('https://127.0.0.1:6443');
+    expect(c.namespace).toBeUndefined();
+    expect(c.ca).toEqual({ data: Buffer.from('CA') });
+    expect(c.cert).toEqual({ data: Buffer.from('CERT') });
+    expect(c.key).toEqual({ data: Buffer.from('KEY') });
+    expect(c.token).toBeUndefined();
+    expect(c.delegate).toBeUndefined();
+  });
+
+  it('takes relative file names from the kubeconfig file that names them', () => {
+    const c = resolveKubeconfig([
+      {
+        dir: '/home/u/.kube',
+        doc: {
+          clusters: [
+            { name: 'c', cluster: { server: 'https://k', 'certificate-authority': 'ca.crt' } },
+          ],
+          users: [
+            {
+              name: 'u',
+              user: { 'client-certificate': 'certs/u.crt', 'client-key': '/abs/u.key' },
+            },
+          ],
+          contexts: [{ name: 'x', context: { cluster: 'c', user: 'u', namespace: 'b2b' } }],
+          'current-context': 'x',
+        },
+      },
+    ]);
+    expect(c.ca).toEqual({ file: '/home/u/.kube/ca.crt' });
+    expect(c.cert).toEqual({ file: '/home/u/.kube/certs/u.crt' });
+    expect(c.key).toEqual({ file: '/abs/u.key' });
+    expect(c.namespace).toBe('b2b');
+  });
+
+  it('reads bearer tokens inline or from a tokenFile, basic auth and impersonation', () => {
+    const doc = (user: Record<string, unknown>): KubeconfigFile['doc'] => ({
+      ...kind,
+      users: [{ name: 'kind-kind', user }],
+    });
+    expect(resolveKubeconfig([{ dir: '/d', doc: doc({ token: 'abc' }) }]).token).toEqual({
+      data: Buffer.from('abc'),
+    });
+    expect(resolveKubeconfig([{ dir: '/d', doc: doc({ tokenFile: 't' }) }]).token).toEqual({
+      file: '/d/t',
+    });
+    const basic = resolveKubeconfig([
+      { dir: '/d', doc: doc({ username: 'a', password: 'b', as: 'someone' }) },
+    ]);
+    expect(basic.basic).toEqual({ username: 'a', password: 'b' });
+    expect(basic.impersonate).toBe('someone');
+  });
+
+  it('merges a KUBECONFIG list the way kubectl does: the first file that names an entry wins', () => {
+    const second: KubeconfigFile['doc'] = {
+      clusters: [
+        { name: 'kind-kind', cluster: { server: 'https://shadowed' } },
+        { name: 'prod', cluster: { server: 'https://prod:443' } },
+      ],
+      users: [{ name: 'prod-user', user: { token: 'p' } }],
+      contexts: [
+        { name: 'prod', context: { cluster: 'prod', user: 'prod-user', namespace: 'ops' } },
+      ],
+      'current-context': 'prod',
+    };
+    const files = [
+      { dir: '/a', doc: kind },
+      { dir: '/b', doc: second },
+    ];
+    expect(resolveKubeconfig(files).server).toBe('https://127.0.0.1:6443');
+    const noCurrent = [{ dir: '/a', doc: { ...kind, 'current-context': undefined } }, files[1]!];
+    expect(resolveKubeconfig(noCurrent)).toMatchObject({
+      server: 'https://prod:443',
+      namespace: 'ops',
+      token: { data: Buffer.from('p') },
+    });
+    expect(resolveKubeconfig(files, 'prod').server).toBe('https://prod:443');
+  });
+
+  it('leaves exec plugins, auth providers, proxies and skipped TLS checks to client-node', () => {
+    const withUser = (user: Record<string, unknown>) =>
+      resolveKubeconfig([{ dir: '/', doc: { ...kind, users: [{ name: 'kind-kind', user }] } }]);
+    expect(
+      withUser({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'kubelogin' } })
+        .delegate,
+    ).toMatch(/exec plugin/);
+    expect(withUser({ 'auth-provider': { name: 'oidc', config: {} } }).delegate).toMatch(
+      /auth provider/,
+    );
+    const withCluster = (cluster: Record<string, unknown>) =>
+      resolveKubeconfig([
+        { dir: '/', doc: { ...kind, clusters: [{ name: 'kind-kind', cluster }] } },
+      ]);
+    expect(withCluster({ server: 'https://k', 'proxy-url': 'http://p:3128' }).delegate).toMatch(
+      /proxy/,
+    );
+    expect(withCluster({ server: 'https://k', 'insecure-skip-tls-verify': true }).delegate).toMatch(
+      /skips TLS/,
+    );
+    expect(withCluster({ server: 'http://127.0.0.1:8001' }).delegate).toMatch(/not https/);
+  });
+
+  it('says what is missing', () => {
+    expect(() => resolveKubeconfig([{ dir: '/', doc: {} }])).toThrow(KubeconfigError);
+    expect(() => resolveKubeconfig([{ dir: '/', doc: kind }], 'nope')).toThrow(/no context nope/);
+    expect(() => resolveKubeconfig([{ dir: '/', doc: { ...kind, clusters: [] } }])).toThrow(
+      /no known cluster/,
+    );
+  });
+});
+
+describe('inClusterConnection', () => {
+  it('uses the service host and port (IPv6 in brackets), the CA and the rotating token file', () => {
+    const c = inClusterConnection(
+      { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' },
+      'b2b-system',
+      '/sa',
+    );
+    expect(c).toEqual({
+      server: 'https://[fd00::1]:443',
+      namespace: 'b2b-system',
+      ca: { file: '/sa/ca.crt' },
+      token: { file: '/sa/token' },
+    });
+    expect(() => inClusterConnection({}, undefined, '/sa')).toThrow(/KUBERNETES_SERVICE_HOST/);
+  });
+});
+
+describe('loadConnection and readCredentials (files)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-test-'));
+  const yaml = `apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority: ca.crt
+users:
+- name: op
+  user:
+    tokenFile: token
+contexts:
+- name: local
+  context: { cluster: local, user: op, namespace: team-a }
+current-context: local
+`;
+  writeFileSync(join(dir, 'config.yaml'), yaml);
+  writeFileSync(join(dir, 'ca.crt'), 'CA PEM');
+  writeFileSync(join(dir, 'token'), 'first\n');
+
+  it('reads a YAML kubeconfig, and a token file again when it rotates', async () => {
+    const loaded = loadConnection(join(dir, 'config.yaml'));
+    expect(loaded.connection).toMatchObject({
+      server: 'https://127.0.0.1:6443',
+      namespace: 'team-a',
+    });
+    const url = new URL('https://127.0.0.1:6443/api');
+    const first = await readCredentials(loaded, url, 'GET');
+    expect(first.headers).toEqual({ authorization: 'Bearer first' });
+    writeFileSync(join(dir, 'token'), 'second\n');
+    const second = await readCredentials(loaded, url, 'GET');
+    expect(second.headers).toEqual({ authorization: 'Bearer second' });
+    // The TLS material did not change: the connection pool is kept.
+    expect(second.tls).toBe(first.tls);
+    writeFileSync(join(dir, 'ca.crt'), 'rotated CA PEM');
+    expect((await readCredentials(loaded, url, 'GET')).tls).not.toBe(first.tls);
+  });
+
+  it('reads a JSON kubeconfig from a KUBECONFIG list, skipping files that do not exist', () => {
+    const json = join(dir, 'config.json');
+    writeFileSync(json, JSON.stringify(kind));
+    const loaded = loadConnection(undefined, {
+      KUBECONFIG: [join(dir, 'missing'), json, join(dir, 'config.yaml')].join(delimiter),
+    });
+    expect(loaded.connection.server).toBe('https://127.0.0.1:6443');
+    expect(loaded.connection.cert).toEqual({ data: Buffer.from('CERT') });
+    expect(loaded.origin).toEqual({ kind: 'files', files: [json, join(dir, 'config.yaml')] });
+    expect(() => loadConnection(undefined, { KUBECONFIG: join(dir, 'missing') })).toThrow(
+      /none of KUBECONFIG/,
+    );
+  });
+});
