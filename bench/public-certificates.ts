@@ -1,10 +1,13 @@
 // make bench: N Public certificates against the test control plane. Prints, for the operator
-// and for a plain client doing the same writes with the same concurrency (the floor):
-// time to all Ready, API requests per certificate, operator peak RSS, writes in a quiet period.
+// and for a plain client doing the same writes with the same concurrency (the floor): time to
+// all Ready, API writes per certificate, idle and peak RSS and the RSS curve, writes in a quiet
+// period, a restart over N Ready certificates, and apply -> Ready latencies of single
+// certificates. The operator runs with the Deployment's node flags (deploy/operator).
 //   node bench/public-certificates.ts [--count 1000] [--concurrency 4] [--quiet-seconds 60]
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+//     [--latency-samples 200]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -16,31 +19,51 @@ import type { KubeClient } from '../src/kube/client.ts';
 import { NamespaceType, SecretType, resourcePath } from '../src/kube/client.ts';
 import { buildCertificate, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
-import { silentLogger } from '../src/operator/log.ts';
-import { Informer } from '../src/runtime/informer.ts';
-import { restartPhase } from './restart.ts';
-import { installCrds, pool, readEnv, root } from './support.ts';
+import {
+  installCrds,
+  operatorNodeOptions,
+  percentile,
+  pool,
+  procMiB,
+  readEnv,
+  root,
+} from './support.ts';
 
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '4' },
     'quiet-seconds': { type: 'string', default: '60' },
+    'latency-samples': { type: 'string', default: '200' },
+    /** A directory: a heap snapshot of the operator after convergence is written there. */
+    'heap-snapshot': { type: 'string' },
   },
 });
 const N = Number(values.count);
 const CONCURRENCY = Number(values.concurrency);
 const QUIET_SECONDS = Number(values['quiet-seconds']);
+const LATENCY_SAMPLES = Number(values['latency-samples']);
 const PER_ACCOUNT = 1000; // the Standard quota
+const NS = 'bench-operator';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function scrape(port: number): Promise<Map<string, number>> {
+/** The operator's API requests by method and code, and how many certificates it has seen Ready. */
+async function scrape(port: number): Promise<{ requests: Map<string, number>; ready: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out = new Map<string, number>();
+  const requests = new Map<string, number>();
+  let ready = 0;
   for (const line of text.split('\n')) {
     const m = /^(b2b_kube_api_requests_total\{[^}]*\}) (\S+)$/.exec(line);
-    if (m) out.set(m[1]!, Number(m[2]));
+    if (m) requests.set(m[1]!, Number(m[2]));
+    else if (
+      line.startsWith('b2b_certificate_ready_status{') &&
+      line.includes(`namespace="${NS}"`) &&
+      line.includes('condition="True"') &&
+      line.endsWith(' 1')
+    )
+      ready++;
   }
-  return out;
+  return { requests, ready };
 }
 
 const sum = (m: Map<string, number>, filter: (k: string) => boolean) =>
@@ -54,13 +77,17 @@ const pemOf = pem(
   }),
 );
 
-function certificateBody(i: number) {
+function certificateBody(
+  i: number,
+  name = `partner-${i}`,
+  account = `account-${Math.floor(i / PER_ACCOUNT)}`,
+) {
   return {
     apiVersion: 'integration.b2b.dev/v1alpha1',
     kind: 'Certificate',
-    metadata: { name: `partner-${i}` },
+    metadata: { name },
     spec: {
-      integrationAccount: { name: `account-${Math.floor(i / PER_ACCOUNT)}` },
+      integrationAccount: { name: account },
       type: 'Public',
       certificate: { inline: pemOf },
     },
@@ -103,18 +130,127 @@ async function floor(admin: KubeClient, ns: string): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
+const isReady = (c: Certificate) =>
+  c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false;
+
+interface Operator {
+  child: ChildProcess;
+  port: number;
+  exited: Promise<void>;
+}
+
+const SNAPSHOT_DIR = values['heap-snapshot'];
+
+async function startOperator(kubeconfig: string, nodeOptions: string): Promise<Operator> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(
+    join(root, 'node_modules/.bin/node'),
+    [
+      join(root, 'src/main.ts'),
+      '--kubeconfig',
+      kubeconfig,
+      '--watch-namespace',
+      NS,
+      `--concurrency=${CONCURRENCY}`,
+      `--metrics-bind-address=127.0.0.1:${port}`,
+      '--health-probe-bind-address=127.0.0.1:0',
+      '--log-level=warn',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        NODE_OPTIONS: SNAPSHOT_DIR ? `${nodeOptions} --heapsnapshot-signal=SIGUSR2` : nodeOptions,
+      },
+      ...(SNAPSHOT_DIR ? { cwd: SNAPSHOT_DIR } : {}),
+    },
+  );
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  for (;;) {
+    try {
+      await scrape(port);
+      return { child, port, exited };
+    } catch {
+      if (child.exitCode !== null) throw new Error('the operator exited');
+      await sleep(50);
+    }
+  }
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: [number, number][]): number {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxx ? sxy / sxx : 0;
+}
+
+/** apply -> Ready of single certificates, one at a time, seen through one watch. */
+async function latencies(admin: KubeClient, samples: number): Promise<number[]> {
+  await admin.create(resourcePath(IntegrationAccountResource, { namespace: NS }), {
+    apiVersion: 'integration.b2b.dev/v1alpha1',
+    kind: 'IntegrationAccount',
+    metadata: { name: 'account-latency' },
+    spec: {},
+  });
+  const waiting = new Map<string, () => void>();
+  const stop = new AbortController();
+  const watching = (async () => {
+    while (!stop.signal.aborted) {
+      await admin
+        .watch<Certificate>(
+          resourcePath(CertificateResource, { namespace: NS }),
+          { labelSelector: 'bench=latency' },
+          (e) => {
+            if (isReady(e.object)) waiting.get(e.object.metadata.name)?.();
+          },
+          { signal: stop.signal, idleTimeoutMs: 60_000 },
+        )
+        .catch(() => undefined);
+    }
+  })();
+  await sleep(500); // the watch is open
+  const out: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const name = `latency-${i}`;
+    const body = certificateBody(i, name, 'account-latency');
+    const ready = new Promise<void>((r) => waiting.set(name, r));
+    const started = performance.now();
+    await admin.create(resourcePath(CertificateResource, { namespace: NS }), {
+      ...body,
+      metadata: { name, labels: { bench: 'latency' } },
+    });
+    await ready;
+    out.push(performance.now() - started);
+    waiting.delete(name);
+  }
+  stop.abort();
+  await watching;
+  return out;
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'b2b-bench-'));
   const env = { ...process.env, TESTENV_DIR: dir };
+  const nodeOptions = operatorNodeOptions();
+  const loadAtStart = loadavg()[0]!;
   execFileSync(join(root, 'hack/testenv.sh'), ['up'], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  let operatorPid: number | undefined;
+  let operator: Operator | undefined;
+  const stopOperator = async () => {
+    if (!operator) return;
+    operator.child.kill('SIGTERM');
+    await operator.exited;
+    operator = undefined;
+  };
   try {
     const vars = readEnv(dir);
     const admin = await installCrds(vars);
-    for (const ns of ['bench-floor', 'bench-operator'])
+    for (const ns of ['bench-floor', NS])
       await admin.create(resourcePath(NamespaceType), { metadata: { name: ns } });
 
     const floorSeconds = await floor(admin, 'bench-floor');
@@ -122,115 +258,100 @@ async function main() {
       `floor: ${N} creates + status patches + Secret writes in ${floorSeconds.toFixed(1)} s`,
     );
 
-    const startOperator = (port: number) => {
-      const started = spawn(
-        join(root, 'node_modules/.bin/node'),
-        [
-          join(root, 'src/main.ts'),
-          '--kubeconfig',
-          vars.B2B_OPERATOR_KUBECONFIG!,
-          '--watch-namespace',
-          'bench-operator',
-          `--concurrency=${CONCURRENCY}`,
-          `--metrics-bind-address=127.0.0.1:${port}`,
-          '--health-probe-bind-address=127.0.0.1:0',
-          // OPERATOR_LOG=FILE: its debug log there (a line per reconcile, with its duration)
-          `--log-level=${process.env.OPERATOR_LOG ? 'debug' : 'warn'}`,
-        ],
-        {
-          stdio: [
-            'ignore',
-            process.env.OPERATOR_LOG ? openSync(process.env.OPERATOR_LOG, 'a') : 'ignore',
-            'inherit',
-          ],
-          // e.g. OPERATOR_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" (written on exit)
-          env: { ...process.env, NODE_OPTIONS: process.env.OPERATOR_NODE_OPTIONS ?? '' },
-        },
-      );
-      operatorPid = started.pid;
-      return started;
-    };
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = startOperator(port);
-    for (;;) {
-      try {
-        await scrape(port);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    // Idle: started, caches synced, nothing to reconcile.
+    operator = await startOperator(vars.B2B_OPERATOR_KUBECONFIG!, nodeOptions);
+    await sleep(5000);
+    const idleRss = procMiB(operator.child.pid!, 'VmRSS');
+    console.error(`idle: ${idleRss.toFixed(0)} MiB RSS`);
+
+    // RSS against the number of Ready certificates while converging.
+    const pid = operator.child.pid!;
+    let readyNow = 0;
+    const curve: [number, number][] = [[0, idleRss]];
+    const sampler = setInterval(() => curve.push([readyNow, procMiB(pid, 'VmRSS')]), 250);
+
     const accounts = Math.ceil(N / PER_ACCOUNT);
-    // Readiness from a watch, not by listing every certificate again and again: those lists
-    // cost the API server O(N) each, O(N²) over a run, on the cores the operator shares.
-    const watching = new AbortController();
-    const readiness = new Informer<Certificate>({
-      name: 'bench-certificates',
-      client: admin,
-      path: resourcePath(CertificateResource, { namespace: 'bench-operator' }),
-      log: silentLogger,
-    });
-    const readyNames = new Set<string>();
-    let allReady: () => void = () => undefined;
-    const allReadyNow = new Promise<void>((resolve) => (allReady = resolve));
-    const onCertificate = (c: Certificate) => {
-      if (c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))
-        readyNames.add(c.metadata.name);
-      else readyNames.delete(c.metadata.name);
-      if (readyNames.size >= N) allReady();
-    };
-    readiness.on({ added: onCertificate, updated: (_, c) => onCertificate(c) });
-    const readinessWatch = readiness.run(watching.signal);
-    await readiness.waitForSync();
     const started = performance.now();
     for (let a = 0; a < accounts; a++) {
-      await admin.create(
-        resourcePath(IntegrationAccountResource, { namespace: 'bench-operator' }),
-        {
-          apiVersion: 'integration.b2b.dev/v1alpha1',
-          kind: 'IntegrationAccount',
-          metadata: { name: `account-${a}` },
-          spec: {},
-        },
-      );
+      await admin.create(resourcePath(IntegrationAccountResource, { namespace: NS }), {
+        apiVersion: 'integration.b2b.dev/v1alpha1',
+        kind: 'IntegrationAccount',
+        metadata: { name: `account-${a}` },
+        spec: {},
+      });
     }
     await pool(N, CONCURRENCY, (i) =>
-      admin.create(
-        resourcePath(CertificateResource, { namespace: 'bench-operator' }),
-        certificateBody(i),
-      ),
+      admin.create(resourcePath(CertificateResource, { namespace: NS }), certificateBody(i)),
     );
     const appliedSeconds = (performance.now() - started) / 1000;
-    await allReadyNow;
+    while (readyNow < N) {
+      // Listing every certificate is heavy for the API server: poll gently for large N.
+      await sleep(N > 2000 ? 2000 : 250);
+      const list = await admin.list<{ items: Certificate[] }>(
+        resourcePath(CertificateResource, { namespace: NS }),
+      );
+      readyNow = list.items.filter(isReady).length;
+    }
     const readySeconds = (performance.now() - started) / 1000;
-    watching.abort();
-    await readinessWatch;
-    await new Promise((r) => setTimeout(r, 3000)); // the accounts' delayed count updates
-    const converged = await scrape(port);
-    // Which requests, by method and status code (a 409 is a conflict retried).
-    console.error(
-      [...converged]
-        .map(([k, v]) => `${k.replace(/^b2b_kube_api_requests_total/, '')} ${v}`)
-        .join('\n'),
-    );
-    const rss =
-      Number(
-        /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0,
-      ) / 1024;
-    await new Promise((r) => setTimeout(r, QUIET_SECONDS * 1000));
-    const quiet = await scrape(port);
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    operatorPid = undefined;
-    const restart = await restartPhase(startOperator, N);
-    operatorPid = undefined;
+    await sleep(3000); // the accounts' delayed count updates
+    clearInterval(sampler);
+    const converged = (await scrape(operator.port)).requests;
+    const peakRss = procMiB(pid, 'VmHWM');
+    const settledRss = procMiB(pid, 'VmRSS');
+    if (SNAPSHOT_DIR) {
+      // Written by the operator itself (a full GC first: live objects only); takes seconds.
+      const before = new Set(readdirSync(SNAPSHOT_DIR));
+      operator.child.kill('SIGUSR2');
+      for (let size = -1; ;) {
+        await sleep(2000);
+        const file = readdirSync(SNAPSHOT_DIR).find((f) => !before.has(f));
+        if (!file) continue;
+        const now = statSync(join(SNAPSHOT_DIR, file)).size;
+        if (now === size) {
+          console.error(`heap snapshot: ${join(SNAPSHOT_DIR, file)}`);
+          break;
+        }
+        size = now;
+      }
+    }
+    await sleep(QUIET_SECONDS * 1000);
+    const quiet = (await scrape(operator.port)).requests;
+    const convergePeak = peakRss;
+
+    // Restart over N Ready certificates: confirmed = the new process has reconciled every
+    // certificate and reports it Ready on /metrics (b2b_certificate_ready_status{condition="True"}).
+    await stopOperator();
+    const restartStarted = performance.now();
+    operator = await startOperator(vars.B2B_OPERATOR_KUBECONFIG!, nodeOptions);
+    let confirmed = 0;
+    let afterRestart = new Map<string, number>();
+    while (confirmed < N) {
+      await sleep(N > 2000 ? 500 : 100);
+      ({ ready: confirmed, requests: afterRestart } = await scrape(operator.port));
+    }
+    const restartSeconds = (performance.now() - restartStarted) / 1000;
+    await sleep(5000);
+    const restartSettled = (await scrape(operator.port)).requests;
+    const restartPeak = procMiB(operator.child.pid!, 'VmHWM');
+
+    // Warm operator: single certificates, one at a time.
+    const samples = LATENCY_SAMPLES > 0 ? await latencies(admin, LATENCY_SAMPLES) : [];
+    await stopOperator();
 
     const requests = sum(converged, () => true);
     const writes = sum(converged, isWrite);
     const quietWrites = sum(quiet, isWrite) - writes;
     const quietRequests = sum(quiet, () => true) - requests;
+    const half = curve.filter(([x]) => x <= N / 2);
+    const second = curve.filter(([x]) => x >= N / 2);
+    const perCert = slope(curve.filter(([x]) => x > 0));
+    const curveRows = [0.1, 0.25, 0.5, 0.75, 1].map((f) => {
+      const at = curve.find(([x]) => x >= f * N);
+      return `${Math.round(f * N)}: ${at ? at[1].toFixed(0) : '?'}`;
+    });
     const rows = [
       ['certificates', `${N} (in ${accounts} account(s), concurrency ${CONCURRENCY})`],
+      ['operator node flags (deploy/operator)', `\`${nodeOptions || '(none)'}\``],
       [
         'floor: plain client, create + status patch + Secret per certificate',
         `${floorSeconds.toFixed(1)} s`,
@@ -242,25 +363,44 @@ async function main() {
         'operator API requests per certificate (all / writes)',
         `${(requests / N).toFixed(2)} / ${(writes / N).toFixed(2)}`,
       ],
-      ['operator peak RSS', `${rss.toFixed(0)} MiB`],
+      ['operator idle RSS, empty namespace, caches synced', `${idleRss.toFixed(0)} MiB`],
+      ['operator peak RSS (VmHWM), converging', `${convergePeak.toFixed(0)} MiB`],
+      ['operator RSS 3 s after all Ready', `${settledRss.toFixed(0)} MiB`],
+      [
+        'RSS curve, MiB at Ready certificates',
+        `${curveRows.join(', ')}; slope ${((perCert * 1024) | 0).toString()} KiB per certificate (first half ${((slope(half) * 1024) | 0).toString()}, second half ${((slope(second) * 1024) | 0).toString()})`,
+      ],
       [
         `operator requests / writes in a quiet ${QUIET_SECONDS} s after convergence`,
         `${quietRequests} / ${quietWrites}`,
       ],
       [
-        `restart with ${N} Ready certificates: start → every one confirmed (requests / writes)`,
-        `${restart.seconds.toFixed(1)} s, serving /metrics after ${restart.listening.toFixed(1)} s (${restart.requests} / ${restart.writes})`,
+        `restart over ${N} Ready certificates: start until every one is confirmed`,
+        `${restartSeconds.toFixed(1)} s`,
+      ],
+      [
+        'restart: requests / writes until confirmed (and 5 s later)',
+        `${sum(afterRestart, () => true)} / ${sum(afterRestart, isWrite)} (${sum(restartSettled, () => true)} / ${sum(restartSettled, isWrite)})`,
+      ],
+      ['restart: peak RSS', `${restartPeak.toFixed(0)} MiB`],
+      [
+        `apply -> Ready, ${samples.length} single certificates, warm operator: p50 / p99 / max`,
+        samples.length
+          ? `${percentile(samples, 50).toFixed(0)} / ${percentile(samples, 99).toFixed(0)} / ${Math.max(...samples).toFixed(0)} ms`
+          : 'not run',
       ],
       [
         'machine',
-        `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+        `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')} (1, 5, 15 min) at the end`,
       ],
     ];
     console.log(
       `| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}`,
     );
   } finally {
-    if (operatorPid) process.kill(operatorPid, 'SIGTERM');
+    await stopOperator().catch(() => undefined);
     execFileSync(join(root, 'hack/testenv.sh'), ['down'], { env, stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,10 @@
-// What the benchmarks share: a bounded pool of tasks, the test environment's env file, and the
-// CRDs installed and served.
+// What the benchmarks share: a bounded pool of tasks, the test environment's env file, the
+// CRDs installed and served, the Deployment's node flags, and a process's memory.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { CertificateResource } from '../src/api/types.ts';
 import { KubeClient, resourcePath } from '../src/kube/client.ts';
 
@@ -79,4 +80,37 @@ export function rerunInVaultTestenv(prefix: string, keep = false): number {
     if (keep) console.error(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface DeploymentManifest {
+  spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+}
+
+/**
+ * The NODE_OPTIONS of deploy/operator/deployment.yaml (the V8 heap cap), so that the benchmark
+ * measures the operator as users run it; OPERATOR_NODE_OPTIONS overrides it for experiments.
+ */
+export function operatorNodeOptions(env: Record<string, string | undefined> = process.env): string {
+  if (env.OPERATOR_NODE_OPTIONS !== undefined) return env.OPERATOR_NODE_OPTIONS;
+  const deployment = parse(
+    readFileSync(join(root, 'deploy/operator/deployment.yaml'), 'utf8'),
+  ) as DeploymentManifest;
+  return (
+    deployment.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')
+      ?.value ?? ''
+  );
+}
+
+/** A /proc/PID/status field in MiB: VmRSS (now) or VmHWM (peak). */
+export function procMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** The pth percentile (0-100) of `values`, nearest rank. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  ]!;
 }

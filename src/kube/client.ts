@@ -1,16 +1,16 @@
 // A thin JSON REST client for the Kubernetes API. The connection and its credentials come from
 // credentials.ts (kubeconfig files, in-cluster service accounts; exec plugins through
-// @kubernetes/client-node); requests and watch streams are plain HTTP through undici, so
+// @kubernetes/client-node); requests and watch streams are plain HTTP/1.1 through node:https, so
 // content types, timeouts and request counting are explicit.
+import type { Agent, IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import { fetch, type Dispatcher } from 'undici';
 import {
   connectionFromText,
   loadConnection,
   readCredentials,
   type LoadedConnection,
 } from './credentials.ts';
+import { retire, send } from './http.ts';
 
 export interface ResourceType {
   group: string;
@@ -135,7 +135,7 @@ interface Session {
   auth:
     | {
         headers: Record<string, string>;
-        dispatcher: Dispatcher | undefined;
+        agent: Agent;
         tls: string;
         at: number;
       }
@@ -186,7 +186,7 @@ export class KubeClient {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const auth = await this.authenticate(url, method);
+    const auth = await this.authenticate();
     const headers: Record<string, string> = {
       ...auth.headers,
       accept: options.accept ?? 'application/json',
@@ -208,11 +208,11 @@ export class KubeClient {
     // Last moment before the request leaves: nothing is sent once the fence closed.
     for (const s of signals) s.throwIfAborted();
     this.fence?.check?.();
-    const response = await fetch(url, {
+    const response = await send(url, {
       method,
       headers,
       body,
-      dispatcher: auth.dispatcher,
+      agent: auth.agent,
       signal: signals.length ? AbortSignal.any(signals) : undefined,
     });
     for (const l of this.session.listeners) l({ method, path, status: response.status });
@@ -222,29 +222,20 @@ export class KubeClient {
   }
 
   /**
-   * Auth headers and the TLS dispatcher. We keep one connection pool and refresh the headers
-   * (rotating bearer tokens) every few seconds. The pool is replaced only when the TLS material
-   * changed (a rotated client certificate) or after a 401; the old one closes once its
-   * requests are done.
+   * Auth headers and the connection pool. We keep one pool and refresh the headers (rotating
+   * bearer tokens) every few seconds. The pool is replaced only when the TLS material changed
+   * (a rotated client certificate) or after a 401; the old one closes once its requests are
+   * done.
    */
-  private async authenticate(url: URL, method: string) {
+  private async authenticate() {
     const session = this.session;
     if (session.auth && Date.now() - session.auth.at < AUTH_REFRESH_MS) return session.auth;
-    const credentials = await readCredentials(this.loaded, url, method);
+    const credentials = await readCredentials(this.loaded);
     const previous = session.auth;
     const renew = !previous || previous.tls !== credentials.tls || previous.at === -Infinity;
-    let dispatcher = previous?.dispatcher;
-    if (renew) {
-      dispatcher = credentials.dispatcher();
-      if (previous?.dispatcher !== dispatcher)
-        void previous?.dispatcher?.close().catch(() => undefined);
-    } else credentials.unused();
-    session.auth = {
-      headers: credentials.headers,
-      dispatcher,
-      tls: credentials.tls,
-      at: Date.now(),
-    };
+    const agent = renew ? credentials.agent() : previous.agent;
+    if (previous && previous.agent !== agent) retire(previous.agent);
+    session.auth = { headers: credentials.headers, agent, tls: credentials.tls, at: Date.now() };
     return session.auth;
   }
 
@@ -305,7 +296,7 @@ export class KubeClient {
       idle.signal,
       ...(options.signal ? [options.signal] : []),
     ]);
-    let stream: Readable | undefined;
+    let stream: IncomingMessage | undefined;
     let timer = setTimeout(
       () => idle.abort(new Error('watch idle timeout')),
       options.idleTimeoutMs,
@@ -320,7 +311,7 @@ export class KubeClient {
         signal,
         ...(options.accept ? { accept: options.accept } : {}),
       });
-      if (!response.ok || !response.body) {
+      if (!response.ok) {
         const text = await response.text();
         let body: ApiStatus = {};
         try {
@@ -330,7 +321,7 @@ export class KubeClient {
         }
         throw new KubeApiError(response.status, body, `WATCH ${path}`);
       }
-      stream = Readable.fromWeb(response.body as never);
+      stream = response.body;
       stream.on('data', resetTimer);
       stream.on('error', () => undefined); // surfaced through the line reader below
       const lines = createInterface({ input: stream, crlfDelay: Infinity });

@@ -6,10 +6,12 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { load as parseYaml } from 'js-yaml';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent } from 'node:http';
+import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
+import { tlsAgent } from './http.ts';
 import {
   KubeconfigError,
   SERVICE_ACCOUNT_DIR,
@@ -33,15 +35,9 @@ export interface LoadedConnection {
   clientNode?: Promise<KubeConfig>;
 }
 
-/** Kubeconfigs are YAML or JSON; the YAML parser is loaded only for YAML. */
+/** Kubeconfigs are YAML (or JSON, which is YAML); js-yaml's graph is ~2 MiB, yaml's ~13. */
 function parseKubeconfig(text: string, dir: string): KubeconfigFile {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    const yaml = createRequire(import.meta.url)('yaml') as { parse(text: string): unknown };
-    doc = yaml.parse(text);
-  }
+  const doc = parseYaml(text);
   if (typeof doc !== 'object' || doc === null) throw new KubeconfigError('not a kubeconfig');
   return { doc, dir };
 }
@@ -99,9 +95,7 @@ export interface Credentials {
   /** A digest of the TLS material: when it changes, connections must be made anew. */
   tls: string;
   /** A connection pool for this TLS material. */
-  dispatcher(): Dispatcher | undefined;
-  /** Frees what was built for `dispatcher()` when the caller keeps its current pool. */
-  unused(): void;
+  agent(): Agent;
 }
 
 const read = (s: Source | undefined): Buffer | undefined =>
@@ -132,19 +126,13 @@ function ownCredentials(c: KubeConnection): Credentials {
   return {
     headers,
     tls: digest(ca, cert, key, c.tlsServerName ?? ''),
-    dispatcher: () =>
-      new Agent({
-        connect: {
-          ...(ca.length ? { ca } : {}),
-          ...(cert.length ? { cert } : {}),
-          ...(key.length ? { key } : {}),
-          ...(c.tlsServerName ? { servername: c.tlsServerName } : {}),
-          // As client-go: below cloud load balancers' 60 s idle timeouts.
-          keepAlive: true,
-          keepAliveInitialDelay: 30_000,
-        },
+    agent: () =>
+      tlsAgent({
+        ...(ca.length ? { ca } : {}),
+        ...(cert.length ? { cert } : {}),
+        ...(key.length ? { key } : {}),
+        ...(c.tlsServerName ? { servername: c.tlsServerName } : {}),
       }),
-    unused: () => undefined,
   };
 }
 
@@ -164,40 +152,42 @@ async function clientNodeConfig(origin: KubeconfigOrigin): Promise<KubeConfig> {
   return config;
 }
 
-async function delegatedCredentials(
-  loaded: LoadedConnection,
-  url: URL,
-  method: string,
-): Promise<Credentials> {
+async function delegatedCredentials(loaded: LoadedConnection): Promise<Credentials> {
   loaded.clientNode ??= clientNodeConfig(loaded.origin);
   const config = await loaded.clientNode;
-  const { RequestContext } = await import('@kubernetes/client-node');
-  const ctx = new RequestContext(url.toString(), method as never);
-  await config.applySecurityAuthentication(ctx);
-  const built = ctx.getDispatcher();
-  const user = config.getCurrentUser();
-  const cluster = config.getCurrentCluster();
-  const file = (f?: string | null, d?: string | null): Source | undefined =>
-    f ? { file: f } : d ? { data: Buffer.from(d) } : undefined;
+  const opts: RequestOptions = {};
+  await config.applyToHTTPSOptions(opts);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.headers ?? {}))
+    if (v !== undefined) headers[k.toLowerCase()] = String(v);
+  if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+  const bytes = (v: unknown) =>
+    Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : '');
+  const proxied = Boolean(config.getCurrentCluster()?.proxyUrl);
   return {
-    headers: ctx.getHeaders(),
-    tls: digest(
-      readOr(file(user?.certFile, user?.certData)),
-      readOr(file(user?.keyFile, user?.keyData)),
-      readOr(file(cluster?.caFile, cluster?.caData)),
-    ),
-    dispatcher: () => built,
-    unused: () => void built?.close().catch(() => undefined),
+    headers,
+    tls: digest(bytes(opts.ca), bytes(opts.cert), bytes(opts.key)),
+    // client-node's own agent only for proxies; otherwise our keep-alive pool with its TLS.
+    agent: () =>
+      proxied && opts.agent
+        ? (opts.agent as Agent)
+        : new HttpsAgent({
+            ca: opts.ca,
+            cert: opts.cert,
+            key: opts.key,
+            ...(opts.rejectUnauthorized === undefined
+              ? {}
+              : { rejectUnauthorized: opts.rejectUnauthorized }),
+            ...(opts.servername ? { servername: opts.servername } : {}),
+            keepAlive: true,
+            keepAliveMsecs: 30_000,
+          }),
   };
 }
 
-/** The credentials for a request to `url`: our own, or client-node's for delegated users. */
-export function readCredentials(
-  loaded: LoadedConnection,
-  url: URL,
-  method: string,
-): Promise<Credentials> {
+/** The credentials for the next requests: our own, or client-node's for delegated users. */
+export function readCredentials(loaded: LoadedConnection): Promise<Credentials> {
   return loaded.connection.delegate
-    ? delegatedCredentials(loaded, url, method)
+    ? delegatedCredentials(loaded)
     : Promise.resolve(ownCredentials(loaded.connection));
 }

@@ -192,16 +192,15 @@ current-context: local
       server: 'https://127.0.0.1:6443',
       namespace: 'team-a',
     });
-    const url = new URL('https://127.0.0.1:6443/api');
-    const first = await readCredentials(loaded, url, 'GET');
+    const first = await readCredentials(loaded);
     expect(first.headers).toEqual({ authorization: 'Bearer first' });
     writeFileSync(join(dir, 'token'), 'second\n');
-    const second = await readCredentials(loaded, url, 'GET');
+    const second = await readCredentials(loaded);
     expect(second.headers).toEqual({ authorization: 'Bearer second' });
     // The TLS material did not change: the connection pool is kept.
     expect(second.tls).toBe(first.tls);
     writeFileSync(join(dir, 'ca.crt'), 'rotated CA PEM');
-    expect((await readCredentials(loaded, url, 'GET')).tls).not.toBe(first.tls);
+    expect((await readCredentials(loaded)).tls).not.toBe(first.tls);
   });
 
   it('reads a JSON kubeconfig from a KUBECONFIG list, skipping files that do not exist', () => {
