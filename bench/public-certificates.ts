@@ -19,6 +19,8 @@ import type { KubeClient } from '../src/kube/client.ts';
 import { NamespaceType, SecretType, resourcePath } from '../src/kube/client.ts';
 import { buildCertificate, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
+import { silentLogger } from '../src/operator/log.ts';
+import { Informer } from '../src/runtime/informer.ts';
 import {
   installCrds,
   operatorNodeOptions,
@@ -187,47 +189,29 @@ function slope(points: [number, number][]): number {
   return sxx ? sxy / sxx : 0;
 }
 
-/** apply -> Ready of single certificates, one at a time, seen through one watch. */
-async function latencies(admin: KubeClient, samples: number): Promise<number[]> {
+/** apply -> Ready of single certificates, one at a time, seen through the readiness watch. */
+async function latencies(
+  admin: KubeClient,
+  samples: number,
+  whenReady: (name: string) => Promise<void>,
+): Promise<number[]> {
   await admin.create(resourcePath(IntegrationAccountResource, { namespace: NS }), {
     apiVersion: 'integration.b2b.dev/v1alpha1',
     kind: 'IntegrationAccount',
     metadata: { name: 'account-latency' },
     spec: {},
   });
-  const waiting = new Map<string, () => void>();
-  const stop = new AbortController();
-  const watching = (async () => {
-    while (!stop.signal.aborted) {
-      await admin
-        .watch<Certificate>(
-          resourcePath(CertificateResource, { namespace: NS }),
-          { labelSelector: 'bench=latency' },
-          (e) => {
-            if (isReady(e.object)) waiting.get(e.object.metadata.name)?.();
-          },
-          { signal: stop.signal, idleTimeoutMs: 60_000 },
-        )
-        .catch(() => undefined);
-    }
-  })();
-  await sleep(500); // the watch is open
   const out: number[] = [];
   for (let i = 0; i < samples; i++) {
     const name = `latency-${i}`;
-    const body = certificateBody(i, name, 'account-latency');
-    const ready = new Promise<void>((r) => waiting.set(name, r));
     const started = performance.now();
-    await admin.create(resourcePath(CertificateResource, { namespace: NS }), {
-      ...body,
-      metadata: { name, labels: { bench: 'latency' } },
-    });
-    await ready;
+    await admin.create(
+      resourcePath(CertificateResource, { namespace: NS }),
+      certificateBody(i, name, 'account-latency'),
+    );
+    await whenReady(name);
     out.push(performance.now() - started);
-    waiting.delete(name);
   }
-  stop.abort();
-  await watching;
   return out;
 }
 
@@ -258,6 +242,32 @@ async function main() {
       `floor: ${N} creates + status patches + Secret writes in ${floorSeconds.toFixed(1)} s`,
     );
 
+    // Readiness from a watch (perfa): listing every certificate again and again would cost the
+    // API server O(N) each time, O(N²) over a run, on the cores the operator shares.
+    const watching = new AbortController();
+    const readiness = new Informer<Certificate>({
+      name: 'bench-certificates',
+      client: admin,
+      path: resourcePath(CertificateResource, { namespace: NS }),
+      log: silentLogger,
+    });
+    const ready = new Set<string>();
+    const waiters: { done: () => boolean; resolve: () => void }[] = [];
+    const onCertificate = (c: Certificate) => {
+      if (isReady(c)) ready.add(c.metadata.name);
+      else ready.delete(c.metadata.name);
+      for (const w of waiters.filter((x) => x.done())) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    };
+    readiness.on({ added: onCertificate, updated: (_, c) => onCertificate(c) });
+    const readinessWatch = readiness.run(watching.signal);
+    await readiness.waitForSync();
+    const until = (done: () => boolean) =>
+      done() ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ done, resolve }));
+    const untilReady = (count: number) => until(() => ready.size >= count);
+
     // Idle: started, caches synced, nothing to reconcile.
     operator = await startOperator(vars.B2B_OPERATOR_KUBECONFIG!, nodeOptions);
     await sleep(5000);
@@ -266,9 +276,8 @@ async function main() {
 
     // RSS against the number of Ready certificates while converging.
     const pid = operator.child.pid!;
-    let readyNow = 0;
     const curve: [number, number][] = [[0, idleRss]];
-    const sampler = setInterval(() => curve.push([readyNow, procMiB(pid, 'VmRSS')]), 250);
+    const sampler = setInterval(() => curve.push([ready.size, procMiB(pid, 'VmRSS')]), 250);
 
     const accounts = Math.ceil(N / PER_ACCOUNT);
     const started = performance.now();
@@ -284,14 +293,7 @@ async function main() {
       admin.create(resourcePath(CertificateResource, { namespace: NS }), certificateBody(i)),
     );
     const appliedSeconds = (performance.now() - started) / 1000;
-    while (readyNow < N) {
-      // Listing every certificate is heavy for the API server: poll gently for large N.
-      await sleep(N > 2000 ? 2000 : 250);
-      const list = await admin.list<{ items: Certificate[] }>(
-        resourcePath(CertificateResource, { namespace: NS }),
-      );
-      readyNow = list.items.filter(isReady).length;
-    }
+    await untilReady(N);
     const readySeconds = (performance.now() - started) / 1000;
     await sleep(3000); // the accounts' delayed count updates
     clearInterval(sampler);
@@ -335,8 +337,13 @@ async function main() {
     const restartPeak = procMiB(operator.child.pid!, 'VmHWM');
 
     // Warm operator: single certificates, one at a time.
-    const samples = LATENCY_SAMPLES > 0 ? await latencies(admin, LATENCY_SAMPLES) : [];
+    const samples =
+      LATENCY_SAMPLES > 0
+        ? await latencies(admin, LATENCY_SAMPLES, (name) => until(() => ready.has(name)))
+        : [];
     await stopOperator();
+    watching.abort();
+    await readinessWatch;
 
     const requests = sum(converged, () => true);
     const writes = sum(converged, isWrite);

@@ -64,3 +64,42 @@ describe('Informer on 410 Gone', () => {
     ).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('Informer lists in pages', () => {
+  it('asks for pages of at most 500 and follows continue tokens, so a large list is never one response', async () => {
+    const pages: Record<
+      string,
+      { metadata: { resourceVersion: string; continue?: string }; items: Obj[] }
+    > = {
+      '': { metadata: { resourceVersion: '7', continue: 'p2' }, items: [obj('a', '1')] },
+      p2: { metadata: { resourceVersion: '7', continue: 'p3' }, items: [obj('b', '2')] },
+      p3: { metadata: { resourceVersion: '7' }, items: [obj('c', '3')] },
+    };
+    const queries: Record<string, unknown>[] = [];
+    const abort = new AbortController();
+    const client = {
+      request: (_m: string, _p: string, options: { query: Record<string, unknown> }) => {
+        queries.push(options.query);
+        return Promise.resolve(pages[(options.query.continue as string | undefined) ?? '']);
+      },
+      watch: (_p: string, query: Record<string, unknown>) => {
+        expect(query.resourceVersion).toBe('7');
+        abort.abort();
+        return Promise.resolve('aborted' as const);
+      },
+    } as unknown as KubeClient;
+    const informer = new Informer<Obj>({ name: 't', client, path: '/x', log: silentLogger });
+    await informer.run(abort.signal);
+    expect(queries.map((q) => [q.limit, q.continue])).toEqual([
+      [500, undefined],
+      [500, 'p2'],
+      [500, 'p3'],
+    ]);
+    expect(
+      informer
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['a', 'b', 'c']);
+  });
+});
