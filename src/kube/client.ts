@@ -200,11 +200,9 @@ export class KubeClient {
       body = JSON.stringify(options.body);
       headers['content-type'] = options.contentType ?? 'application/json';
     }
-    const signals = [
-      options.signal,
-      this.fence?.signal(),
-      options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined,
-    ].filter((s): s is AbortSignal => s !== undefined);
+    const signals = [options.signal, this.fence?.signal()].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
     // Last moment before the request leaves: nothing is sent once the fence closed.
     for (const s of signals) s.throwIfAborted();
     this.fence?.check?.();
@@ -213,7 +211,8 @@ export class KubeClient {
       headers,
       body,
       agent: auth.agent,
-      signal: signals.length ? AbortSignal.any(signals) : undefined,
+      signals,
+      timeoutMs: options.timeoutMs,
     });
     for (const l of this.session.listeners) l({ method, path, status: response.status });
     // An expired token or client certificate: reread credentials before the next request.
@@ -287,28 +286,27 @@ export class KubeClient {
     onEvent: (event: WatchEvent<T>) => void,
     options: { signal?: AbortSignal; idleTimeoutMs: number; accept?: string },
   ): Promise<'closed' | 'aborted' | 'idle'> {
-    const idle = new AbortController();
-    // This watch's own request: aborted in `finally`, so a stream we stop reading is closed
-    // and its later errors cannot go unhandled.
+    // This watch's own request: aborted when idle, when the caller aborts, and in `finally`, so
+    // a stream we stop reading is closed and its later errors cannot go unhandled.
     const request = new AbortController();
-    const signal = AbortSignal.any([
-      request.signal,
-      idle.signal,
-      ...(options.signal ? [options.signal] : []),
-    ]);
-    let stream: IncomingMessage | undefined;
-    let timer = setTimeout(
-      () => idle.abort(new Error('watch idle timeout')),
-      options.idleTimeoutMs,
-    );
+    let idled = false;
+    const onIdle = () => {
+      idled = true;
+      request.abort(new Error('watch idle timeout'));
+    };
+    let timer = setTimeout(onIdle, options.idleTimeoutMs);
     const resetTimer = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => idle.abort(new Error('watch idle timeout')), options.idleTimeoutMs);
+      timer = setTimeout(onIdle, options.idleTimeoutMs);
     };
+    const onAbort = () => request.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let stream: IncomingMessage | undefined;
     try {
+      options.signal?.throwIfAborted();
       const response = await this.open('GET', path, {
         query: { ...query, watch: true },
-        signal,
+        signal: request.signal,
         ...(options.accept ? { accept: options.accept } : {}),
       });
       if (!response.ok) {
@@ -337,11 +335,12 @@ export class KubeClient {
       return 'closed';
     } catch (err) {
       // Our own idle timeout or the caller's abort end the watch quietly; the caller re-watches.
-      if (idle.signal.aborted) return 'idle';
+      if (idled) return 'idle';
       if (options.signal?.aborted) return 'aborted';
       throw err;
     } finally {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       request.abort();
       stream?.destroy();
     }

@@ -1,0 +1,68 @@
+// The HTTP layer under the kube client, against a loopback server: a request ends on its
+// caller's signal or its timeout, and leaves nothing behind on long-lived signals.
+import { getEventListeners } from 'node:events';
+import { createServer, Agent, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { send } from '../../../src/kube/http.ts';
+
+let server: Server;
+let base: string;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (req.url === '/slow') return; // never answers
+    res.end(JSON.stringify({ path: req.url }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+describe('send', () => {
+  const agent = new Agent({ keepAlive: true });
+
+  it('reads a response, and leaves no listener on the long-lived signals it was given', async () => {
+    const operatorLifetime = new AbortController().signal;
+    for (let i = 0; i < 20; i++) {
+      const response = await send(new URL(`${base}/x${i}`), {
+        method: 'GET',
+        headers: {},
+        agent,
+        signals: [operatorLifetime],
+        timeoutMs: 30_000,
+      });
+      expect(response.status).toBe(200);
+      expect(JSON.parse(await response.text())).toEqual({ path: `/x${i}` });
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(getEventListeners(operatorLifetime, 'abort')).toHaveLength(0);
+  });
+
+  it('ends on its timeout, and on any of its signals', async () => {
+    const timedOut = send(new URL(`${base}/slow`), {
+      method: 'GET',
+      headers: {},
+      agent,
+      signals: [],
+      timeoutMs: 200,
+    });
+    await expect(timedOut).rejects.toMatchObject({ name: 'AbortError' });
+    const cancel = new AbortController();
+    const cancelled = send(new URL(`${base}/slow`), {
+      method: 'GET',
+      headers: {},
+      agent,
+      signals: [new AbortController().signal, cancel.signal],
+    });
+    setTimeout(() => cancel.abort(new Error('leadership lost')), 50);
+    await expect(cancelled).rejects.toThrow();
+    expect(getEventListeners(cancel.signal, 'abort')).toHaveLength(0);
+    // Already aborted: nothing is sent.
+    await expect(
+      send(new URL(`${base}/x`), { method: 'GET', headers: {}, agent, signals: [cancel.signal] }),
+    ).rejects.toThrow('leadership lost');
+  });
+});
