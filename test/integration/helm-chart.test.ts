@@ -97,7 +97,7 @@ describe('helm chart', () => {
       (pod.spec.containers[0]!.env ?? []).map((e) => [e.name, e.value]),
     );
     expect(env).toMatchObject({
-      NODE_OPTIONS: '--max-old-space-size=384',
+      NODE_OPTIONS: '--max-old-space-size=341 --max-semi-space-size=8',
       B2B_WATCH_NAMESPACE: 'b2b',
       B2B_ALLOWED_VAULT_HOSTS: 'vault.example:8443,localhost:8443',
       B2B_RECHECK_INTERVAL: '30m',
@@ -165,7 +165,7 @@ describe('helm chart', () => {
     );
     expect(env).toMatchObject({
       B2B_LOG_LEVEL: 'debug',
-      NODE_OPTIONS: '--max-old-space-size=1536',
+      NODE_OPTIONS: '--max-old-space-size=1365 --max-semi-space-size=8',
     });
     const history = succeeded(await helmRun(['history', release, '-n', namespace, '-o', 'json']));
     expect((JSON.parse(history) as { status: string }[]).map((r) => r.status)).toEqual([

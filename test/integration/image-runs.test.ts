@@ -77,7 +77,7 @@ describe('the image contents (production dependencies + src/)', () => {
         env: {
           PATH: process.env.PATH,
           NODE_ENV: 'production',
-          NODE_OPTIONS: '--max-old-space-size=768',
+          NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=8',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },

@@ -26,13 +26,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* The V8 heap cap: 3/4 of resources.limits.memory, in MiB. */}}
+{{/* The V8 old-space cap: 2/3 of resources.limits.memory, in MiB. */}}
 {{- define "b2b.heapMiB" -}}
 {{- $limit := toString (required "resources.limits.memory is needed: the heap cap follows it" .Values.resources.limits.memory) -}}
 {{- if hasSuffix "Gi" $limit -}}
-{{- div (mul (trimSuffix "Gi" $limit | int) 1024 3) 4 -}}
+{{- div (mul (trimSuffix "Gi" $limit | int) 1024 2) 3 -}}
 {{- else if hasSuffix "Mi" $limit -}}
-{{- div (mul (trimSuffix "Mi" $limit | int) 3) 4 -}}
+{{- div (mul (trimSuffix "Mi" $limit | int) 2) 3 -}}
 {{- else -}}
 {{- fail "resources.limits.memory must be given in Mi or Gi" -}}
 {{- end -}}

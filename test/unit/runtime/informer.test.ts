@@ -103,3 +103,53 @@ describe('Informer lists in pages', () => {
     ).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('what the informer caches', () => {
+  it('keeps every value, without managedFields and last-applied-configuration', async () => {
+    const received = {
+      apiVersion: 'integration.b2b.dev/v1alpha1',
+      kind: 'Certificate',
+      metadata: {
+        name: 'a',
+        namespace: 'ns',
+        resourceVersion: '3',
+        managedFields: [{ manager: 'kubectl' }],
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration': '{"big":true}',
+          'integration.b2b.dev/x': 'y',
+        },
+        finalizers: ['integration.b2b.dev/finalizer'],
+      },
+      status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Ready' }] },
+    };
+    const abort = new AbortController();
+    const client = {
+      request: () =>
+        Promise.resolve({
+          metadata: { resourceVersion: '3' },
+          items: [structuredClone(received)],
+        }),
+      watch: () => {
+        abort.abort();
+        return Promise.resolve('aborted' as const);
+      },
+    } as unknown as KubeClient;
+    const informer = new Informer<typeof received>({
+      name: 't',
+      client,
+      path: '/x',
+      log: silentLogger,
+    });
+    await informer.run(abort.signal);
+    expect(informer.get('ns/a')).toEqual({
+      ...received,
+      metadata: {
+        name: 'a',
+        namespace: 'ns',
+        resourceVersion: '3',
+        annotations: { 'integration.b2b.dev/x': 'y' },
+        finalizers: ['integration.b2b.dev/finalizer'],
+      },
+    });
+  });
+});
