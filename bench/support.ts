@@ -87,18 +87,18 @@ interface DeploymentManifest {
 }
 
 /**
- * The NODE_OPTIONS of deploy/operator/deployment.yaml (the V8 heap cap), so that the benchmark
- * measures the operator as users run it; OPERATOR_NODE_OPTIONS overrides it for experiments.
+ * The NODE_OPTIONS of deploy/operator/deployment.yaml (the V8 heap caps), so that the benchmark
+ * measures the operator as users run it, then OPERATOR_NODE_OPTIONS (e.g. --cpu-prof; a later
+ * V8 flag overrides an earlier one).
  */
 export function operatorNodeOptions(env: Record<string, string | undefined> = process.env): string {
-  if (env.OPERATOR_NODE_OPTIONS !== undefined) return env.OPERATOR_NODE_OPTIONS;
   const deployment = parse(
     readFileSync(join(root, 'deploy/operator/deployment.yaml'), 'utf8'),
   ) as DeploymentManifest;
-  return (
+  const flags =
     deployment.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')
-      ?.value ?? ''
-  );
+      ?.value ?? '';
+  return [flags, env.OPERATOR_NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
 }
 
 /** A /proc/PID/status field in MiB: VmRSS (now) or VmHWM (peak). */
