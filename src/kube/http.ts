@@ -52,8 +52,13 @@ function requestSignal(signals: AbortSignal[], timeoutMs: number | undefined) {
   };
 }
 
-function readAll(body: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
+/** As fetch: an aborted request rejects with its signal's reason (a timeout, --wait, ...). */
+const reasonOf = (signal: AbortSignal, err: unknown): Error =>
+  signal.aborted && signal.reason instanceof Error ? signal.reason : (err as Error);
+
+function readAll(body: IncomingMessage, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, fail) => {
+    const reject = (err: unknown) => fail(reasonOf(signal, err));
     const chunks: Buffer[] = [];
     body.on('data', (c: Buffer) => chunks.push(c));
     body.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
@@ -70,6 +75,7 @@ export function send(url: URL, init: HttpRequest): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     for (const s of init.signals) s.throwIfAborted();
     const { signal, release } = requestSignal(init.signals, init.timeoutMs);
+    const fail = (err: unknown) => reject(reasonOf(signal, err));
     const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
     const req = request(url, {
       method: init.method,
@@ -82,13 +88,18 @@ export function send(url: URL, init: HttpRequest): Promise<HttpResponse> {
     });
     // After the response has been read, or the request failed.
     req.once('close', release);
-    req.once('error', reject);
+    req.once('error', fail);
     req.once('response', (body) => {
       const status = body.statusCode ?? 0;
       // After the head, errors surface through the body's readers.
-      req.off('error', reject);
+      req.off('error', fail);
       req.on('error', () => undefined);
-      resolve({ status, ok: status >= 200 && status < 300, body, text: () => readAll(body) });
+      resolve({
+        status,
+        ok: status >= 200 && status < 300,
+        body,
+        text: () => readAll(body, signal),
+      });
     });
     req.end(init.body);
   });
