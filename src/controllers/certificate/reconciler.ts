@@ -220,18 +220,26 @@ export class CertificateReconciler {
       const patch = statusPatch(certificate.status, status);
       // The resourceVersion makes this conditional: conditions replace the list whole, so a
       // condition another writer added since our cache saw the object must not be lost (409).
-      await client.patch(
-        resourcePath(CertificateResource, { namespace, name, subresource: 'status' }),
-        { metadata: { resourceVersion: certificate.metadata.resourceVersion }, status: patch },
-      );
-      for (const e of transitionEvents(certificate.status, status, store)) {
+      const transitions = transitionEvents(certificate.status, status, store);
+      const emit = (e: (typeof transitions)[number]) =>
         events.emit(
           { apiVersion: API_VERSION, kind: 'Certificate', metadata: certificate.metadata },
           e.type,
           e.reason,
           e.message,
         );
+      try {
+        await client.patch(
+          resourcePath(CertificateResource, { namespace, name, subresource: 'status' }),
+          { metadata: { resourceVersion: certificate.metadata.resourceVersion }, status: patch },
+        );
+      } catch (err) {
+        // The store was written all the same, and the retry (after a 409: our cache was behind
+        // our own last status write) finds it current: its Synced event would be lost.
+        transitions.filter((e) => e.reason === 'Synced').forEach(emit);
+        throw err;
       }
+      transitions.forEach(emit);
     }
     const ready = findCondition(status.conditions, 'Ready')?.status ?? 'Unknown';
     metrics.setCertificate(
