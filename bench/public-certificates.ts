@@ -6,7 +6,7 @@
 //   node bench/public-certificates.ts [--count 1000] [--concurrency 4] [--quiet-seconds 60]
 //     [--latency-samples 200]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -156,10 +156,15 @@ async function startOperator(kubeconfig: string, nodeOptions: string): Promise<O
       `--concurrency=${CONCURRENCY}`,
       `--metrics-bind-address=127.0.0.1:${port}`,
       '--health-probe-bind-address=127.0.0.1:0',
-      '--log-level=warn',
+      // OPERATOR_LOG=FILE: its debug log there (a line per reconcile, with its duration)
+      `--log-level=${process.env.OPERATOR_LOG ? 'debug' : 'warn'}`,
     ],
     {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: [
+        'ignore',
+        process.env.OPERATOR_LOG ? openSync(process.env.OPERATOR_LOG, 'a') : 'ignore',
+        'inherit',
+      ],
       env: {
         ...process.env,
         NODE_OPTIONS: SNAPSHOT_DIR ? `${nodeOptions} --heapsnapshot-signal=SIGUSR2` : nodeOptions,
