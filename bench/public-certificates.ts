@@ -303,6 +303,12 @@ async function main() {
     await sleep(3000); // the accounts' delayed count updates
     clearInterval(sampler);
     const converged = (await scrape(operator.port)).requests;
+    // Which requests, by method and status code (a 409 is a conflict retried).
+    console.error(
+      [...converged]
+        .map(([k, v]) => `${k.replace(/^b2b_kube_api_requests_total/, '')} ${v}`)
+        .join('\n'),
+    );
     const peakRss = procMiB(pid, 'VmHWM');
     const settledRss = procMiB(pid, 'VmRSS');
     if (SNAPSHOT_DIR) {

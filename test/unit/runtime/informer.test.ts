@@ -54,13 +54,14 @@ describe('Informer on 410 Gone', () => {
     const informer = new Informer<Obj>({ name: 't', client, path: '/x', log: silentLogger });
     const events: string[] = [];
     informer.on({
-      added: (o) => events.push(`added ${o.metadata.name}`),
+      added: (o, initial) => events.push(`added ${o.metadata.name}${initial ? ' (initial)' : ''}`),
       updated: (_, o) => events.push(`updated ${o.metadata.name}`),
       deleted: (o) => events.push(`deleted ${o.metadata.name}`),
     });
     await informer.run(abort.signal);
     expect(informer.stats).toMatchObject({ lists: 2, gone: 1 });
-    expect(events).toEqual(['added a', 'added b', 'updated b', 'added c']);
+    // Only the first list is the initial one: c appeared while running.
+    expect(events).toEqual(['added a (initial)', 'added b (initial)', 'updated b', 'added c']);
     expect(cachedNames(informer)).toEqual(['a', 'b', 'c']);
   });
 });
