@@ -40,6 +40,11 @@ export class Metrics {
     labelNames: ['method', 'code'],
     registers: [this.registry],
   });
+  readonly eventsDropped = new Counter({
+    name: 'b2b_events_dropped_total',
+    help: 'Kubernetes Events dropped unsent because too many were waiting.',
+    registers: [this.registry],
+  });
   readonly workqueueDepth = new Gauge({
     name: 'b2b_workqueue_depth',
     help: 'Keys waiting in the work queue, by kind.',

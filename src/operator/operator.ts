@@ -152,7 +152,9 @@ export class Operator {
     const now = deps.now ?? (() => new Date());
     const readSecret = (namespace: string, name: string, key: string) =>
       readSecretKey(client, namespace, name, key);
-    const events = (this.events = new EventRecorder(client, log));
+    const events = (this.events = new EventRecorder(client, log, {
+      onDrop: () => metrics.eventsDropped.inc(),
+    }));
     const lookups: Lookups = {
       account: (namespace, name) => this.accounts.get(`${namespace}/${name}`),
       certificatesOf: (namespace, account) => this.certificatesOf(namespace, account),
@@ -391,7 +393,8 @@ export class Operator {
       this.certificateController.run(signal, cancel),
       this.accountController.run(signal, cancel),
     ]);
-    await this.events.flush(); // the drain's events (cancelled: their requests already failed)
+    // The drain's events, until the shutdown deadline (`cancel`); what is left then is given up.
+    await this.events.flush(cancel);
     this.running = false;
     await Promise.all(watching);
   }

@@ -59,3 +59,50 @@ describe('EventRecorder.emit', () => {
     expect(logged.join('\n')).toMatch(/could not record event.*Broken/);
   });
 });
+
+describe('EventRecorder: bounded', () => {
+  const never = () => {
+    let inFlight = 0;
+    let peak = 0;
+    const client = {
+      create: () => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        return new Promise(() => {});
+      },
+    } as unknown as KubeClient;
+    return { client, peak: () => peak };
+  };
+
+  it('sends at most a few at once and keeps at most maxPending waiting, dropping the oldest', async () => {
+    const { client, peak } = never();
+    const dropped: number[] = [];
+    const recorder = new EventRecorder(
+      client,
+      createLogger('error', {}, () => {}),
+      {
+        senders: 4,
+        maxPending: 1000,
+        onDrop: () => dropped.push(1),
+      },
+    );
+    for (let i = 0; i < 10_000; i++) recorder.emit(object(`c${i}`), 'Warning', 'Unreachable', 'm');
+    await new Promise((r) => setImmediate(r));
+    expect(peak()).toBeLessThanOrEqual(4);
+    expect(recorder.pending).toBeLessThanOrEqual(1000);
+    expect(dropped.length).toBe(10_000 - 4 - 1000);
+  });
+
+  it('flush gives up when its signal aborts (the shutdown deadline)', async () => {
+    const { client } = never();
+    const recorder = new EventRecorder(
+      client,
+      createLogger('error', {}, () => {}),
+    );
+    recorder.emit(object('a'), 'Normal', 'Synced', 'm');
+    const deadline = new AbortController();
+    const flushing = recorder.flush(deadline.signal);
+    deadline.abort();
+    await expect(flushing).resolves.toBeUndefined();
+  });
+});
