@@ -1,7 +1,12 @@
 // From the verdicts to the status a user reads: conditions (Ready first), inspection fields,
 // the vault key and the store reference. Pure, so every combination is a unit test.
 import { ConditionType, Reason } from '../../api/reasons.ts';
-import { findCondition, mergeConditions, type DesiredCondition } from '../../api/conditions.ts';
+import {
+  findCondition,
+  mergeConditions,
+  sameStatus,
+  type DesiredCondition,
+} from '../../api/conditions.ts';
 import type { Certificate, CertificateStatus } from '../../api/types.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
 import type { KeyVerdict } from '../../vaults/verifier.ts';
@@ -299,6 +304,16 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
             ...(store.version ? { resourceVersion: store.version } : {}),
           }
         : previous.store;
+    // Confirmed without a write (read, or an entry synced by an older version): the status is
+    // written anyway for another reason, so it carries the version along and the next restart
+    // confirms this Secret from the cache instead of reading it.
+    if (
+      !store.written &&
+      store.version &&
+      status.store.resourceVersion !== store.version &&
+      !sameStatus(previous, status)
+    )
+      status.store = { ...status.store, resourceVersion: store.version };
   } else if (previous?.store) {
     status.store = previous.store; // the last good version is still there
   }

@@ -201,6 +201,24 @@ describe('certificate status', () => {
     expect(confirmed.status).toEqual(written.status);
   });
 
+  it('records the confirmed Secret’s resourceVersion when the status is written anyway (an upgraded certificate gets it)', () => {
+    // Synced by an older version: a store reference without a resourceVersion.
+    const older = { ref: 'fabrikam-b2bcert', syncedTime: '2026-05-01T00:00:00Z' };
+    const upgraded = statusOf(cert({}, { store: older }), {}, { ...synced, written: false });
+    const current = statusOf(
+      cert({}, upgraded.status),
+      {},
+      { ...synced, written: false, version: '57' },
+    );
+    // Nothing else changed: no status write just for the version.
+    expect(current.status).toEqual(upgraded.status);
+    // A status write for another reason (here the spec's generation) carries it along.
+    const changed = cert({}, upgraded.status);
+    changed.metadata.generation = 3;
+    const carried = statusOf(changed, {}, { ...synced, written: false, version: '57' });
+    expect(carried.status.store).toEqual({ ...older, resourceVersion: '57' });
+  });
+
   it('is not Expiring while a short-lived certificate is not yet valid', () => {
     const soon = selfSigned('ec256', {
       notBefore: new Date('2026-06-01T06:00:00Z'),
