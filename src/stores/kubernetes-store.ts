@@ -18,6 +18,7 @@ import {
   isHandEdit,
   newSecret,
   ownedBy,
+  ownerReferenceTo,
   ownerReferenceDiffers,
   ownerReferences,
   patchFor,
@@ -158,12 +159,25 @@ export class KubernetesStore implements Store {
     }
   }
 
+  /** Certificates that were deleted: what was remembered of their Secrets goes too. */
+  forget(namespace: string, certificateName: string): void {
+    this.known.delete(`${namespace}/${secretNameFor(certificateName)}`);
+  }
+
+  /** Secrets whose last written or read version is remembered. */
+  get rememberedSecrets(): number {
+    return this.known.size;
+  }
+
   async remove(certificate: Certificate): Promise<void> {
     const name = this.refFor(certificate);
     const namespace = certificate.metadata.namespace;
     this.known.delete(`${namespace}/${name}`);
     const current = await this.read(namespace, name);
     if (!current || !ownedBy(current, certificate)) return;
+    // Orphaned (`kubectl delete --cascade=orphan`: the garbage collector took the ownerReference
+    // away, maybe before the operator saw the orphan finalizer): the Secret stays.
+    if (!ownerReferenceTo(current, certificate)) return this.letGo(current, certificate);
     try {
       await this.client.delete(resourcePath(SecretType, { namespace, name }), {
         // Only the object we read and found ours: not one adopted by someone in between.
@@ -183,6 +197,13 @@ export class KubernetesStore implements Store {
     this.known.delete(`${namespace}/${name}`);
     const current = await this.read(namespace, name);
     if (!current || !ownedBy(current, certificate)) return;
+    await this.letGo(current, certificate);
+  }
+
+  /** Leaves the Secret to its users: no ownerReference to the Certificate, no uid label. */
+  private async letGo(current: StoredSecret, certificate: Certificate): Promise<void> {
+    const name = this.refFor(certificate);
+    const namespace = certificate.metadata.namespace;
     const owners = ownerReferences(current, certificate, undefined);
     await this.client.patch(resourcePath(SecretType, { namespace, name }), {
       metadata: {

@@ -47,6 +47,10 @@ export class StoreRouter implements Store {
     return account ? this.azure.remove(account, certificate) : this.kubernetes.remove(certificate);
   }
 
+  forget(namespace: string, name: string): void {
+    this.kubernetes.forget(namespace, name);
+  }
+
   /** Retain: an Azure certificate has no owner to let go of; it stays with its marker. */
   async release(certificate: Certificate): Promise<void> {
     if (this.azureAccount(certificate)) return;

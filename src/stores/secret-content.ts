@@ -98,6 +98,11 @@ export function desiredSecret(entry: StoreEntry): DesiredSecret {
 const isOwnerRef = (o: OwnerReference, certificate: Certificate): boolean =>
   o.uid === certificate.metadata.uid;
 
+/** Owned through an ownerReference (the garbage collector removes it when orphaning). */
+export function ownerReferenceTo(secret: SecretMetadata, certificate: Certificate): boolean {
+  return secret.metadata?.ownerReferences?.some((o) => isOwnerRef(o, certificate)) === true;
+}
+
 /** Ours: an ownerReference to the Certificate, or (Retain) the Certificate's uid label. */
 export function ownedBy(secret: SecretMetadata | undefined, certificate: Certificate): boolean {
   const meta = secret?.metadata;

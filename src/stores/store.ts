@@ -56,4 +56,6 @@ export interface Store {
   remove(certificate: Certificate): Promise<void>;
   /** deletionPolicy Retain: keep it, but let go of it (no longer marked as ours). */
   release(certificate: Certificate): Promise<void>;
+  /** The certificate is gone (deleted without a finalizer): drop what is remembered of it. */
+  forget(namespace: string, name: string): void;
 }

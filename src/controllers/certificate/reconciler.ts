@@ -52,6 +52,14 @@ const mayStore = (
 ): evaluation is Evaluation & { info: NonNullable<Evaluation['info']> } =>
   !evaluation.failure && evaluation.info !== undefined && (!keyVerdict || keyVerdict.ok);
 
+/**
+ * Retain, or `kubectl delete --cascade=orphan` (the API server adds the `orphan` finalizer):
+ * the store entry outlives the Certificate, as a dependent does under orphan propagation.
+ */
+const keepsStoreEntry = (certificate: Certificate): boolean =>
+  certificate.spec.deletionPolicy === 'Retain' ||
+  (certificate.metadata.finalizers ?? []).includes('orphan');
+
 /** A transient failure: the status says what is wrong, and the queue retries with backoff. */
 export class RetryLater extends Error {
   readonly retryAfterMs: number | undefined;
@@ -73,6 +81,7 @@ export class CertificateReconciler {
     if (!cached) {
       const [namespace = '', name = ''] = key.split('/');
       this.deps.metrics.removeCertificate(namespace, name);
+      this.deps.store.forget(namespace, name);
       return undefined;
     }
     if (cached.metadata.deletionTimestamp) return this.finalize(cached);
@@ -284,7 +293,7 @@ export class CertificateReconciler {
   private async finalize(certificate: Certificate): Promise<undefined> {
     const finalizers = certificate.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return undefined;
-    if (certificate.spec.deletionPolicy === 'Retain') await this.deps.store.release(certificate);
+    if (keepsStoreEntry(certificate)) await this.deps.store.release(certificate);
     else await this.deps.store.remove(certificate);
     await this.setFinalizers(
       certificate,

@@ -215,3 +215,29 @@ describe('KubernetesStore after a restart (a new store, nothing remembered)', ()
     ).toBe('PEM2');
   });
 });
+
+describe('KubernetesStore on deletion', () => {
+  it('keeps (releases) a Delete Secret the garbage collector orphaned (its ownerReference gone) instead of removing it', async () => {
+    const { client, objects, edit, cache } = secretApi();
+    const store = new KubernetesStore(client, cache);
+    const cert = certificate('Delete');
+    const name = secretNameFor('c');
+    await store.sync({ certificate: cert, pem: 'PEM', metadata: {} });
+    // What `kubectl delete --cascade=orphan` has the garbage collector do to dependents.
+    edit(name, (o) => delete o.metadata.ownerReferences);
+    await store.remove(cert);
+    expect(objects.get(name)).toBeDefined();
+    expect(objects.get(name)!.metadata.labels?.['integration.b2b.dev/certificate-uid']).toBe(
+      undefined,
+    );
+  });
+
+  it('forgets what it knew of a deleted certificate’s Secret', async () => {
+    const { client, cache } = secretApi();
+    const store = new KubernetesStore(client, cache);
+    await store.sync({ certificate: certificate('Delete'), pem: 'PEM', metadata: {} });
+    expect(store.rememberedSecrets).toBe(1);
+    store.forget('ns', 'c');
+    expect(store.rememberedSecrets).toBe(0);
+  });
+});
