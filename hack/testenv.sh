@@ -45,10 +45,27 @@ wait_for() {
   return 1
 }
 
+# The pid in a component's pid file while that process is still the component: a pid file left
+# by a crash or a reboot may name a pid the system has since given to an unrelated process.
+live_pid() { # pid-file
+  local f="$1" name pid argv0
+  pid="$(cat "$f" 2>/dev/null)" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+  name="$(basename "$f" .pid)"
+  [[ -f "$DIR/$name.cmd" ]] || return 1
+  if [[ -r "/proc/$pid/cmdline" ]]; then
+    argv0="$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -1)"
+  else
+    argv0="$(ps -o args= -p "$pid" | awk '{print $1}')"
+  fi
+  eval "set -- $(cat "$DIR/$name.cmd")"
+  [[ -n "$argv0" && "$argv0" == "$1" ]] || return 1
+  echo "$pid"
+}
+
 stop_pid_file() {
   local f="$1" pid
-  pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid="$(live_pid "$f")"; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$pid" 2>/dev/null || true
@@ -74,7 +91,7 @@ stop_one() {
 start_one() {
   local name="$1"
   [[ -f "$DIR/$name.cmd" ]] || die "no component $name in $DIR"
-  if [[ -f "$DIR/$name.pid" ]] && kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then return 0; fi
+  if live_pid "$DIR/$name.pid" >/dev/null; then return 0; fi
   eval "start_bg $name $(cat "$DIR/$name.cmd")"
   if [[ -f "$DIR/$name.health" ]]; then
     eval "wait_for $name 90 $(cat "$DIR/$name.health")" || die "$name did not become healthy again"
@@ -264,7 +281,7 @@ status() {
   local f ok=0
   for f in "$DIR"/*.pid; do
     [[ -e "$f" ]] || continue
-    if kill -0 "$(cat "$f")" 2>/dev/null; then echo "$(basename "$f" .pid): running"; else echo "$(basename "$f" .pid): dead"; ok=1; fi
+    if live_pid "$f" >/dev/null; then echo "$(basename "$f" .pid): running"; else echo "$(basename "$f" .pid): dead"; ok=1; fi
   done
   return $ok
 }
