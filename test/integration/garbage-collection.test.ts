@@ -1,7 +1,8 @@
 // Deletion as a cluster does it: kube-controller-manager's garbage collector runs in the test
-// control plane, so owner references and propagation policies have their real effect.
+// control plane, so owner references and propagation policies have their real effect; and the
+// deletionPolicy contract: a change counts once status.observedGeneration reaches it.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CertificateResource, Labels } from '../../src/api/types.ts';
+import { CertificateResource, FINALIZER, Labels } from '../../src/api/types.ts';
 import {
   ConfigMapType,
   SecretType,
@@ -49,6 +50,7 @@ describe.skipIf(!collecting)('deletion with the garbage collector running', () =
       throw err;
     }
   };
+  const certPath = (name: string) => resourcePath(CertificateResource, { namespace: ns, name });
   const deleteForeground = (name: string) =>
     admin.delete(resourcePath(CertificateResource, { namespace: ns, name }), {
       propagationPolicy: 'Foreground',
@@ -159,4 +161,58 @@ describe.skipIf(!collecting)('deletion with the garbage collector running', () =
       await op.stop();
     }
   });
+
+  it('honours a change to Retain once observedGeneration reached it, even if the operator is down at deletion', async () => {
+    const op = await startOperator(ns);
+    try {
+      await createCertificate(admin, ns, 'switched', { certificate: { inline: partner.pem } });
+      await waitForCondition(admin, ns, 'switched', 'Ready', 'True');
+      const changed = await admin.patch<{ metadata: { generation: number } }>(
+        certPath('switched'),
+        { spec: { deletionPolicy: 'Retain' } },
+      );
+      // What docs/API.md tells users to wait for (`kubectl wait --for=jsonpath=...`).
+      await eventually(async () => {
+        const c = await getCertificate(admin, ns, 'switched');
+        return (c?.status?.observedGeneration ?? 0) >= changed.metadata.generation || undefined;
+      }, 'observedGeneration at the change');
+    } finally {
+      await op.stop();
+    }
+    await admin.delete(certPath('switched'));
+    const again = await startOperator(ns);
+    try {
+      await eventually(
+        async () => ((await getCertificate(admin, ns, 'switched')) ? undefined : true),
+        'the Certificate gone',
+        GC_TIMEOUT_MS,
+      );
+      const secret = await secretOf('switched-b2bcert');
+      expect(secret).toBeDefined();
+      // Released: nothing left for the garbage collector to follow, and no longer the operator's.
+      expect(secret?.metadata.ownerReferences ?? []).toEqual([]);
+      expect(secret?.metadata.labels?.[Labels.certificateUid]).toBeUndefined();
+    } finally {
+      await again.stop();
+    }
+  }, 180_000);
+
+  it('kubectl delete --cascade=orphan keeps the Secret of a certificate that carries our finalizer', async () => {
+    const op = await startOperator(ns);
+    try {
+      await createCertificate(admin, ns, 'upgraded', { certificate: { inline: partner.pem } });
+      await waitForCondition(admin, ns, 'upgraded', 'Ready', 'True');
+      // What an earlier version left on every Certificate (Delete policy).
+      await admin.patch(certPath('upgraded'), { metadata: { finalizers: [FINALIZER] } });
+      await admin.delete(certPath('upgraded'), { propagationPolicy: 'Orphan' });
+      await eventually(
+        async () => ((await getCertificate(admin, ns, 'upgraded')) ? undefined : true),
+        'the Certificate gone',
+        GC_TIMEOUT_MS,
+      );
+      expect(await secretOf('upgraded-b2bcert')).toBeDefined();
+    } finally {
+      await op.stop();
+    }
+  }, 180_000);
 });

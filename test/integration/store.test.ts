@@ -10,6 +10,7 @@ import {
   condition,
   createAccount,
   createCertificate,
+  getCertificate,
   waitForCondition,
 } from '../support/resources.ts';
 
@@ -236,6 +237,46 @@ describe('the kubernetes store across an operator restart', () => {
       expect(new Set(reads.map((r) => r.path.split('/').pop()))).toEqual(new Set(['r-1-b2bcert']));
     } finally {
       await op.stop();
+    }
+  });
+
+  it('records the Secret version with a status write for another reason after an upgrade (no write of its own)', async () => {
+    const statusPath = resourcePath(CertificateResource, {
+      namespace: ns,
+      name: 'r-2',
+      subresource: 'status',
+    });
+    // What an earlier version of the operator left: no resourceVersion in status.store.
+    await admin.patch(statusPath, { status: { store: { resourceVersion: null } } });
+    const op = await startOperator(ns);
+    try {
+      await confirmed(op, names);
+      await settle(1_000);
+      expect((await getCertificate(admin, ns, 'r-2'))?.status?.store?.resourceVersion).toBe(
+        undefined,
+      );
+      // A spec change that leaves the Secret as it is: a status write for observedGeneration.
+      const changed = await admin.patch<{ metadata: { generation: number } }>(
+        resourcePath(CertificateResource, { namespace: ns, name: 'r-2' }),
+        { spec: { expiryWarning: '700h' } },
+      );
+      const current = await eventually(async () => {
+        const c = await getCertificate(admin, ns, 'r-2');
+        return c?.status?.observedGeneration === changed.metadata.generation ? c : undefined;
+      }, 'the change observed');
+      const secret = await secretOf('r-2-b2bcert');
+      expect(current.status?.store?.resourceVersion).toBe(secret.metadata.resourceVersion);
+    } finally {
+      await op.stop();
+    }
+    const again = await startOperator(ns);
+    try {
+      await confirmed(again, names);
+      await settle(1_000);
+      const reads = again.requests.filter((r) => r.path.includes('r-2-b2bcert'));
+      expect(reads, JSON.stringify(reads)).toEqual([]);
+    } finally {
+      await again.stop();
     }
   });
 });
