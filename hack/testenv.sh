@@ -59,7 +59,8 @@ live_pid() { # pid-file
     argv0="$(ps -o args= -p "$pid" | awk '{print $1}')"
   fi
   eval "set -- $(cat "$DIR/$name.cmd")"
-  [[ -n "$argv0" && "$argv0" == "$1" ]] || return 1
+  # Right after start_bg the process may still be setsid, a moment before it execs the binary.
+  [[ -n "$argv0" && ("$argv0" == "$1" || "$argv0" == setsid) ]] || return 1
   echo "$pid"
 }
 

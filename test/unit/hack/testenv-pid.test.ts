@@ -48,6 +48,10 @@ describe('hack/testenv.sh with a reused pid', () => {
     const pid = Number(readFileSync(join(dir, 'fake.pid'), 'utf8').trim());
     started.push(pid);
     expect(pid).not.toBe(unrelated);
-    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe('sleep');
+    // setsid execs the command a moment after the pid is written.
+    const argv0 = () => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+    for (let i = 0; i < 100 && argv0() !== 'sleep'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(argv0()).toBe('sleep');
   });
 });
