@@ -88,6 +88,20 @@ export class KubeApiError extends Error {
   }
 }
 
+/**
+ * An error response's Status; some answers are plain text (a group the API server does not
+ * serve, i.e. a CRD not installed, is "404 page not found"), kept as the message.
+ */
+function errorBody(text: string): ApiStatus {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object') return parsed;
+  } catch {
+    // not JSON: the text itself says what is wrong
+  }
+  return { message: text.trim().slice(0, 200) || 'no message' };
+}
+
 export const isNotFound = (err: unknown): boolean =>
   err instanceof KubeApiError && err.status === 404;
 export const isConflict = (err: unknown): boolean =>
@@ -241,9 +255,8 @@ export class KubeClient {
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.open(method, path, { timeoutMs: 30_000, ...options });
     const text = await response.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!response.ok) throw new KubeApiError(response.status, parsed ?? {}, `${method} ${path}`);
-    return parsed as T;
+    if (!response.ok) throw new KubeApiError(response.status, errorBody(text), `${method} ${path}`);
+    return (text ? JSON.parse(text) : undefined) as T;
   }
 
   get<T>(path: string): Promise<T> {
@@ -310,14 +323,7 @@ export class KubeClient {
         ...(options.accept ? { accept: options.accept } : {}),
       });
       if (!response.ok) {
-        const text = await response.text();
-        let body: ApiStatus = {};
-        try {
-          body = JSON.parse(text) as ApiStatus;
-        } catch {
-          body = { message: text.slice(0, 200) };
-        }
-        throw new KubeApiError(response.status, body, `WATCH ${path}`);
+        throw new KubeApiError(response.status, errorBody(await response.text()), `WATCH ${path}`);
       }
       stream = response.body;
       stream.on('data', resetTimer);

@@ -1,7 +1,7 @@
 // List+watch into a local cache, built to survive what real API servers do: watches that end,
 // 410 Gone, errors, and half-open connections that never say a word. Handlers only ever see
 // real changes (a different resourceVersion), so they can stay at "enqueue the key".
-import { isGone, type KubeClient, type WatchEvent } from '../kube/client.ts';
+import { isGone, isNotFound, type KubeClient, type WatchEvent } from '../kube/client.ts';
 import { errorMessage, type Logger } from '../operator/log.ts';
 
 export interface KubeObject {
@@ -241,6 +241,11 @@ export class Informer<T extends KubeObject> {
         log.warn('watch failed; restarting', {
           informer: name,
           error: errorMessage(err),
+          ...(isNotFound(err)
+            ? {
+                hint: 'the API server does not serve this resource: are the CRDs installed? (kubectl apply -f crds/)',
+              }
+            : {}),
           retryInMs: Math.round(delay),
         });
         await sleep(delay, signal);

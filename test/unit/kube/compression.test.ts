@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient } from '../../../src/kube/client.ts';
+import { KubeApiError, KubeClient } from '../../../src/kube/client.ts';
 import { testCa } from '../../support/test-ca.ts';
 
 describe('KubeClient', () => {
@@ -18,6 +18,12 @@ describe('KubeClient', () => {
     const ca = testCa('kube-client');
     server = createServer({ key: ca.key, cert: ca.cert }, (req, res) => {
       seen.push(req.headers['accept-encoding']);
+      if (req.url?.startsWith('/apis/missing.example')) {
+        // What kube-apiserver answers for a group it does not serve (a CRD not installed).
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('404 page not found\n');
+        return;
+      }
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ kind: 'SecretList', items: [] }));
     });
@@ -46,5 +52,15 @@ describe('KubeClient', () => {
     const client = KubeClient.load(kubeconfig);
     await client.list('/api/v1/namespaces/x/secrets');
     expect(seen).toEqual(['identity']);
+  });
+
+  it('reports a plain-text error body as the API error it is (404: a CRD not installed)', async () => {
+    const client = KubeClient.load(kubeconfig);
+    const failure = await client
+      .list('/apis/missing.example/v1/things')
+      .catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(KubeApiError);
+    expect((failure as KubeApiError).status).toBe(404);
+    expect((failure as KubeApiError).message).toContain('404 page not found');
   });
 });
