@@ -11,6 +11,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { Agent } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
+import { createLogger, errorMessage } from '../operator/log.ts';
 import { tlsAgent } from './http.ts';
 import {
   KubeconfigError,
@@ -33,6 +34,16 @@ export interface LoadedConnection {
   origin: KubeconfigOrigin;
   /** client-node's KubeConfig, once a delegated user has made a request. */
   clientNode?: Promise<KubeConfig>;
+  /** The TLS files as last read: kept when a reread fails (a rotation caught mid-write). */
+  tlsFiles?: TlsFiles;
+  /** Where a failed reread is reported (default: a warning in the operator's log). */
+  warn?: (msg: string, fields: Record<string, unknown>) => void;
+}
+
+interface TlsFiles {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
 }
 
 /** Kubeconfigs are YAML (or JSON, which is YAML); js-yaml's graph is ~2 MiB, yaml's ~13. */
@@ -101,13 +112,34 @@ export interface Credentials {
 const read = (s: Source | undefined): Buffer | undefined =>
   s === undefined ? undefined : 'data' in s ? s.data : readFileSync(s.file);
 
-const readOr = (s: Source | undefined): Buffer => {
-  try {
-    return read(s) ?? Buffer.alloc(0);
-  } catch {
-    return Buffer.alloc(0);
-  }
-};
+const defaultLog = createLogger('warn', { component: 'kube-client' });
+
+/**
+ * The CA and client certificate. A file that cannot be read at the first read is an error:
+ * without the configured CA Node would trust its default roots, without the client
+ * certificate requests would go anonymously. Later rereads keep the last material read.
+ */
+function readTlsFiles(loaded: LoadedConnection): TlsFiles {
+  const c = loaded.connection;
+  const one = (what: string, s: Source | undefined, last: Buffer | undefined): Buffer => {
+    try {
+      return read(s) ?? Buffer.alloc(0);
+    } catch (err) {
+      const path = s && 'file' in s ? s.file : '';
+      const message = `cannot read the kubeconfig's ${what} ${path}: ${errorMessage(err)}`;
+      if (last === undefined) throw new KubeconfigError(message);
+      (loaded.warn ?? defaultLog.warn)(`${message}; keeping the one read before`, { path });
+      return last;
+    }
+  };
+  const last = loaded.tlsFiles;
+  loaded.tlsFiles = {
+    ca: one('certificate-authority', c.ca, last?.ca),
+    cert: one('client-certificate', c.cert, last?.cert),
+    key: one('client-key', c.key, last?.key),
+  };
+  return loaded.tlsFiles;
+}
 
 const digest = (...parts: (Buffer | string)[]): string => {
   const hash = createHash('sha256');
@@ -115,14 +147,15 @@ const digest = (...parts: (Buffer | string)[]): string => {
   return hash.digest('hex');
 };
 
-function ownCredentials(c: KubeConnection): Credentials {
+function ownCredentials(loaded: LoadedConnection): Credentials {
+  const c = loaded.connection;
   const headers: Record<string, string> = {};
   const token = read(c.token)?.toString('utf8').trim();
   if (token) headers.authorization = `Bearer ${token}`;
   else if (c.basic)
     headers.authorization = `Basic ${Buffer.from(`${c.basic.username}:${c.basic.password}`).toString('base64')}`;
   if (c.impersonate) headers['impersonate-user'] = c.impersonate;
-  const [ca, cert, key] = [readOr(c.ca), readOr(c.cert), readOr(c.key)];
+  const { ca, cert, key } = readTlsFiles(loaded);
   return {
     headers,
     tls: digest(ca, cert, key, c.tlsServerName ?? ''),
@@ -189,5 +222,5 @@ async function delegatedCredentials(loaded: LoadedConnection): Promise<Credentia
 export function readCredentials(loaded: LoadedConnection): Promise<Credentials> {
   return loaded.connection.delegate
     ? delegatedCredentials(loaded)
-    : Promise.resolve(ownCredentials(loaded.connection));
+    : Promise.resolve().then(() => ownCredentials(loaded));
 }

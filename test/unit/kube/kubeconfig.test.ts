@@ -1,6 +1,6 @@
 // The kubeconfig loader against the shapes kubectl, kind, EKS/AKS/GKE and pods produce: which
 // server, credentials and namespace it picks, and which users it leaves to client-node.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -201,6 +201,40 @@ current-context: local
     expect(second.tls).toBe(first.tls);
     writeFileSync(join(dir, 'ca.crt'), 'rotated CA PEM');
     expect((await readCredentials(loaded)).tls).not.toBe(first.tls);
+  });
+
+  it('fails on a missing CA or client certificate file at the first read, naming it; keeps the last material on a later failed reread', async () => {
+    const files = (ca: string, cert: string) => {
+      const config = join(dir, `tls-${ca}-${cert}.yaml`);
+      writeFileSync(
+        config,
+        `apiVersion: v1
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443", certificate-authority: ${ca}}}]
+users: [{name: u, user: {client-certificate: ${cert}, client-key: client.key}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`,
+      );
+      return config;
+    };
+    writeFileSync(join(dir, 'client.crt'), 'CERT PEM');
+    writeFileSync(join(dir, 'client.key'), 'KEY PEM');
+    await expect(
+      readCredentials(loadConnection(files('typo-ca.crt', 'client.crt'))),
+    ).rejects.toThrow(join(dir, 'typo-ca.crt'));
+    await expect(readCredentials(loadConnection(files('ca.crt', 'typo.crt')))).rejects.toThrow(
+      join(dir, 'typo.crt'),
+    );
+    // Rotation: a file briefly missing keeps the material read before.
+    writeFileSync(join(dir, 'rotating.crt'), 'CERT PEM');
+    const warnings: string[] = [];
+    const loaded = loadConnection(files('ca.crt', 'rotating.crt'));
+    loaded.warn = (msg) => warnings.push(msg);
+    const first = await readCredentials(loaded);
+    rmSync(join(dir, 'rotating.crt'));
+    const during = await readCredentials(loaded);
+    expect(during.tls).toBe(first.tls);
+    expect(warnings.join()).toContain(join(dir, 'rotating.crt'));
   });
 
   it('reads a JSON kubeconfig from a KUBECONFIG list, skipping files that do not exist', () => {
