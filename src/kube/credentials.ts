@@ -10,9 +10,9 @@ import { load as parseYaml } from 'js-yaml';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { Agent } from 'node:http';
-import { Agent as HttpsAgent, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { createLogger, errorMessage } from '../operator/log.ts';
-import { tlsAgent } from './http.ts';
+import { poolAgent } from './http.ts';
 import {
   KubeconfigError,
   SERVICE_ACCOUNT_DIR,
@@ -160,7 +160,7 @@ function ownCredentials(loaded: LoadedConnection): Credentials {
     headers,
     tls: digest(ca, cert, key, c.tlsServerName ?? ''),
     agent: () =>
-      tlsAgent({
+      poolAgent(c.server, {
         ...(ca.length ? { ca } : {}),
         ...(cert.length ? { cert } : {}),
         ...(key.length ? { key } : {}),
@@ -204,7 +204,7 @@ async function delegatedCredentials(loaded: LoadedConnection): Promise<Credentia
     agent: () =>
       proxied && opts.agent
         ? (opts.agent as Agent)
-        : new HttpsAgent({
+        : poolAgent(loaded.connection.server, {
             ca: opts.ca,
             cert: opts.cert,
             key: opts.key,
@@ -212,8 +212,6 @@ async function delegatedCredentials(loaded: LoadedConnection): Promise<Credentia
               ? {}
               : { rejectUnauthorized: opts.rejectUnauthorized }),
             ...(opts.servername ? { servername: opts.servername } : {}),
-            keepAlive: true,
-            keepAliveMsecs: 30_000,
           }),
   };
 }

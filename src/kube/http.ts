@@ -1,6 +1,6 @@
 // HTTP/1.1 requests through node:https keep-alive agents (one agent: one connection pool). Node's
 // own http stack instead of the undici package, whose module graph costs ~15 MiB of memory.
-import { request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions } from 'node:https';
 
 export interface HttpResponse {
@@ -77,15 +77,22 @@ export function send(url: URL, init: HttpRequest): Promise<HttpResponse> {
     const { signal, release } = requestSignal(init.signals, init.timeoutMs);
     const fail = (err: unknown) => reject(reasonOf(signal, err));
     const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    const req = request(url, {
-      method: init.method,
-      headers: {
-        ...init.headers,
-        ...(init.body === undefined ? {} : { 'content-length': Buffer.byteLength(init.body) }),
-      },
-      agent: init.agent,
-      signal,
-    });
+    let req: ReturnType<typeof request>;
+    try {
+      req = request(url, {
+        method: init.method,
+        headers: {
+          ...init.headers,
+          ...(init.body === undefined ? {} : { 'content-length': Buffer.byteLength(init.body) }),
+        },
+        agent: init.agent,
+        signal,
+      });
+    } catch (err) {
+      // Thrown before any 'close' (an agent of the wrong protocol): unlink the signals here.
+      release();
+      throw err;
+    }
     // After the response has been read, or the request failed.
     req.once('close', release);
     req.once('error', fail);
@@ -105,9 +112,19 @@ export function send(url: URL, init: HttpRequest): Promise<HttpResponse> {
   });
 }
 
-/** A connection pool with this TLS material; kept-alive connections probe like client-go's. */
-export function tlsAgent(tls: Pick<AgentOptions, 'ca' | 'cert' | 'key' | 'servername'>): Agent {
-  return new HttpsAgent({ ...tls, keepAlive: true, keepAliveMsecs: 30_000 });
+const keepAlive = { keepAlive: true, keepAliveMsecs: 30_000 } as const;
+
+/**
+ * A connection pool for `server` with this TLS material; kept-alive connections probe like
+ * client-go's. An http:// server (kubectl proxy) gets a plain pool: it has no TLS.
+ */
+export function poolAgent(
+  server: string,
+  tls: Pick<AgentOptions, 'ca' | 'cert' | 'key' | 'servername' | 'rejectUnauthorized'>,
+): Agent {
+  return server.startsWith('http:')
+    ? new Agent(keepAlive)
+    : new HttpsAgent({ ...tls, ...keepAlive });
 }
 
 /** A pool no new request uses: idle connections close now, busy ones when their response ends. */

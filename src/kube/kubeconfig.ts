@@ -72,7 +72,8 @@ function delegation(user: Fields, cluster: Fields, server: string): string | und
   if (user['auth-provider']) return 'the user has an auth provider';
   if (cluster['proxy-url']) return 'the cluster is reached through a proxy';
   if (cluster['insecure-skip-tls-verify'] === true) return 'the cluster skips TLS verification';
-  if (!server.startsWith('https://')) return 'the server is not https';
+  // Plain http (kubectl proxy) is ours: client-node refuses it without insecure-skip-tls-verify.
+  if (!/^https?:\/\//.test(server)) return 'the server is neither https nor http';
   return undefined;
 }
 

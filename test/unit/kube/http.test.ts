@@ -3,6 +3,8 @@
 import { getEventListeners } from 'node:events';
 import { createServer, Agent, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Agent as HttpsAgent } from 'node:https';
+import { KubeClient } from '../../../src/kube/client.ts';
 import { send } from '../../../src/kube/http.ts';
 
 let server: Server;
@@ -65,4 +67,40 @@ describe('send', () => {
       send(new URL(`${base}/x`), { method: 'GET', headers: {}, agent, signals: [cancel.signal] }),
     ).rejects.toThrow('leadership lost');
   });
+
+  it('releases its signals when the request cannot even be made', async () => {
+    const operatorLifetime = new AbortController().signal;
+    const wrongAgent = send(new URL(`${base}/x`), {
+      method: 'GET',
+      headers: {},
+      agent: new HttpsAgent(),
+      signals: [operatorLifetime],
+    });
+    await expect(wrongAgent).rejects.toThrow(/protocol/i);
+    expect(getEventListeners(operatorLifetime, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('KubeClient', () => {
+  it.each([false, true])(
+    'talks plain HTTP to an http:// server (kubectl proxy), keeping its connection alive (insecure-skip-tls-verify: %s)',
+    async (skip) => {
+      const client = KubeClient.fromKubeconfig(`apiVersion: v1
+clusters: [{name: c, cluster: {server: "${base}", insecure-skip-tls-verify: ${skip}}}]
+users: [{name: u, user: {token: abc}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`);
+      const connections = new Set<unknown>();
+      const onConnection = (socket: unknown) => connections.add(socket);
+      server.on('connection', onConnection);
+      try {
+        expect(await client.get('/api')).toEqual({ path: '/api' });
+        expect(await client.get('/apis')).toEqual({ path: '/apis' });
+        expect(connections.size).toBe(1);
+      } finally {
+        server.off('connection', onConnection);
+      }
+    },
+  );
 });
