@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { load as parseYaml } from 'js-yaml';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import type { Agent } from 'node:http';
+import type { Agent, AgentOptions } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import { createLogger, errorMessage } from '../operator/log.ts';
 import { poolAgent } from './http.ts';
@@ -169,12 +169,19 @@ function ownCredentials(loaded: LoadedConnection): Credentials {
   };
 }
 
-async function clientNodeConfig(origin: KubeconfigOrigin): Promise<KubeConfig> {
+async function clientNodeConfig(loaded: LoadedConnection): Promise<KubeConfig> {
   const { KubeConfig } = await import('@kubernetes/client-node');
+  const { origin, connection } = loaded;
   const config = new KubeConfig();
-  if (origin.kind === 'text') config.loadFromString(origin.text);
-  else if (origin.kind === 'in-cluster') config.loadFromCluster();
-  else {
+  if (origin.kind === 'in-cluster') {
+    config.loadFromCluster();
+    return config;
+  }
+  if (origin.kind === 'text') {
+    // loadFromString leaves relative file names relative to the process's directory.
+    config.loadFromString(origin.text);
+    config.makePathsAbsolute(origin.dir);
+  } else {
     config.loadFromFile(origin.files[0]!);
     for (const file of origin.files.slice(1)) {
       const more = new KubeConfig();
@@ -182,11 +189,13 @@ async function clientNodeConfig(origin: KubeconfigOrigin): Promise<KubeConfig> {
       config.mergeConfig(more, true);
     }
   }
+  // The context we resolved, which a later file of a KUBECONFIG list may have named.
+  if (connection.context) config.setCurrentContext(connection.context);
   return config;
 }
 
 async function delegatedCredentials(loaded: LoadedConnection): Promise<Credentials> {
-  loaded.clientNode ??= clientNodeConfig(loaded.origin);
+  loaded.clientNode ??= clientNodeConfig(loaded);
   const config = await loaded.clientNode;
   const opts: RequestOptions = {};
   await config.applyToHTTPSOptions(opts);
@@ -197,6 +206,10 @@ async function delegatedCredentials(loaded: LoadedConnection): Promise<Credentia
   const bytes = (v: unknown) =>
     Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : '');
   const proxied = Boolean(config.getCurrentCluster()?.proxyUrl);
+  // client-node builds its proxy agents without keep-alive: a new tunnel for every request.
+  // Node's agent reads these when a request starts and when its socket is freed.
+  if (proxied && opts.agent)
+    Object.assign(opts.agent, { keepAlive: true, keepAliveMsecs: 30_000 } satisfies AgentOptions);
   return {
     headers,
     tls: digest(bytes(opts.ca), bytes(opts.cert), bytes(opts.key)),

@@ -11,6 +11,8 @@ export type Source = { file: string } | { data: Buffer };
 export interface KubeConnection {
   server: string;
   namespace: string | undefined;
+  /** The kubeconfig context resolved; client-node is pointed at the same one. */
+  context?: string;
   /** The cluster's CA; absent: Node's roots and NODE_EXTRA_CA_CERTS. */
   ca?: Source;
   tlsServerName?: string;
@@ -94,7 +96,11 @@ export function resolveKubeconfig(files: KubeconfigFile[], context?: string): Ku
   const userName = str(ctx.fields.user);
   const user = (userName ? find(files, 'users', userName) : undefined) ?? { fields: {}, dir: '' };
   const u = user.fields;
-  const connection: KubeConnection = { server, namespace: str(ctx.fields.namespace) };
+  const connection: KubeConnection = {
+    server,
+    namespace: str(ctx.fields.namespace),
+    context: contextName,
+  };
   const ca = source(
     cluster.fields,
     cluster.dir,
