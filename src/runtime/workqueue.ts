@@ -3,12 +3,17 @@
 // being processed runs once more afterwards; delayed adds for backoff and requeueAfter.
 // Two lanes, as controller-runtime's priority queue: what a user changed goes before background
 // work (the fan-out of a Secret that 1,000 certificates share, rechecks), so a new certificate
-// does not wait behind a full pass over everything else.
+// does not wait behind a full pass over everything else. Not strict priority: retries go to the
+// urgent lane, and under slow reconciles (vault timeouts, 429s) they would starve background work
+// (a renewed source Secret) for minutes; background gets every BACKGROUND_SHARE-th pick.
 import type { RateLimiter } from './rate-limiter.ts';
 
 export type Lane = 'urgent' | 'background';
 
 export const MAX_DELAY_MS = 12 * 3_600_000;
+
+/** When both lanes have work, at least one pick in this many is background work. */
+export const BACKGROUND_SHARE = 4;
 
 export class WorkQueue<K> {
   private readonly lanes: Record<Lane, K[]> = { urgent: [], background: [] };
@@ -19,6 +24,8 @@ export class WorkQueue<K> {
   /** Keys being debounced: when the first of the burst came. */
   private readonly bursts = new Map<K, number>();
   private waiters: ((key: K | undefined) => void)[] = [];
+  /** Urgent picks in a row while background work waited. */
+  private urgentStreak = 0;
   private shuttingDown = false;
 
   private readonly rateLimiter: RateLimiter<K>;
@@ -124,7 +131,7 @@ export class WorkQueue<K> {
 
   /** The next key, or undefined once the queue is shut down. */
   get(): Promise<K | undefined> {
-    const key = this.lanes.urgent.shift() ?? this.lanes.background.shift();
+    const key = this.next();
     if (key !== undefined) {
       this.dirty.delete(key);
       this.processing.add(key);
@@ -132,6 +139,17 @@ export class WorkQueue<K> {
     }
     if (this.shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private next(): K | undefined {
+    const { urgent, background } = this.lanes;
+    if (!background.length) return urgent.shift();
+    if (urgent.length && this.urgentStreak < BACKGROUND_SHARE - 1) {
+      this.urgentStreak++;
+      return urgent.shift();
+    }
+    this.urgentStreak = 0;
+    return background.shift();
   }
 
   done(key: K): void {

@@ -56,6 +56,26 @@ describe('WorkQueue', () => {
     expect(q.length).toBe(997);
   });
 
+  it('serves background work at least every 4th pick while urgent work never runs out (retries under slow reconciles)', async () => {
+    const q = noDelay();
+    for (let i = 0; i < 8; i++) q.add(`retry-${i}`);
+    q.add('renewed-source', 'background');
+    q.add('recheck', 'background');
+    const picks: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const key = (await q.get())!;
+      picks.push(key);
+      q.done(key);
+      if (key.startsWith('retry-')) q.add(key); // failed again: back in the urgent lane
+    }
+    expect(picks.indexOf('renewed-source')).toBeGreaterThanOrEqual(0);
+    expect(picks.indexOf('renewed-source')).toBeLessThan(4);
+    expect(picks.indexOf('recheck')).toBeLessThan(8);
+    expect(picks.indexOf('recheck')).toBeGreaterThan(picks.indexOf('renewed-source'));
+    // Urgent work still has most picks.
+    expect(picks.filter((k) => k.startsWith('retry-'))).toHaveLength(6);
+  });
+
   it('re-queues a key added while processing in the lane of that add', async () => {
     const q = noDelay();
     q.add('a', 'background');
