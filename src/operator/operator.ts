@@ -1,7 +1,6 @@
 // Wires the operator together: informers feed the two controllers' queues with keys, and the
 // reconcilers read from the informers' caches. Event handlers only enqueue.
 import { findCondition } from '../api/conditions.ts';
-import { Reason } from '../api/reasons.ts';
 import {
   CertificateResource,
   GROUP,
@@ -31,6 +30,7 @@ import { CachingVerifier } from '../vaults/caching.ts';
 import { KubernetesKeyVerifier } from '../vaults/kubernetes-vault.ts';
 import { verifierByKind, type KeyVerifier } from '../vaults/verifier.ts';
 import { EventRecorder } from './events.ts';
+import { accountChangeLane, storeSecretLane } from './lanes.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -66,13 +66,6 @@ export interface OperatorDeps {
  */
 const ACCOUNT_STATUS_DELAY_MS = 500;
 const ACCOUNT_STATUS_MAX_DELAY_MS = 10_000;
-
-const accountReasons: readonly string[] = [
-  Reason.IntegrationAccountNotFound,
-  Reason.IntegrationAccountNotReady,
-];
-const waitsForAccount = (c: Certificate): boolean =>
-  accountReasons.includes(findCondition(c.status?.conditions, 'Ready')?.reason ?? '');
 
 /** One key of a Secret, decoded; undefined when the Secret or the key is missing. */
 async function readSecretKey(
@@ -285,7 +278,7 @@ export class Operator {
     // an account of 1,000 certificates turning Ready must not delay one applied meanwhile.
     const enqueueCertificatesOf = (namespace: string, account: string) => {
       for (const c of this.certificatesOf(namespace, account))
-        certs.enqueue(objectKey(c), waitsForAccount(c) ? 'urgent' : 'background');
+        certs.enqueue(objectKey(c), accountChangeLane(c));
     };
     const countChanged = (c: Certificate) =>
       accounts.enqueueDebounced(
@@ -348,17 +341,21 @@ export class Operator {
       },
       deleted: (a) => enqueueCertificatesOf(a.metadata.namespace, a.metadata.name),
     });
-    const onSecret = (s: SecretMetadata) => {
+    const onSecret = (s: SecretMetadata, deleted = false) => {
       const namespace = s.metadata?.namespace ?? '';
       const name = s.metadata?.name ?? '';
       for (const c of this.certificates.byIndex('source', `Secret/${namespace}/${name}`)) {
         certs.enqueue(objectKey(c), 'background');
       }
       for (const c of this.certificates.byIndex('storeSecret', `${namespace}/${name}`)) {
-        certs.enqueue(objectKey(c), 'background');
+        certs.enqueue(objectKey(c), storeSecretLane(c, deleted));
       }
     };
-    this.secrets.on({ added: onSecret, updated: (_, s) => onSecret(s), deleted: onSecret });
+    this.secrets.on({
+      added: (s) => onSecret(s),
+      updated: (_, s) => onSecret(s),
+      deleted: (s) => onSecret(s, true),
+    });
     const onConfigMap = (m: SecretMetadata) => {
       const key = `ConfigMap/${m.metadata?.namespace ?? ''}/${m.metadata?.name ?? ''}`;
       for (const c of this.certificates.byIndex('source', key))
