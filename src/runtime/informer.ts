@@ -258,19 +258,34 @@ export class Informer<T extends KubeObject> {
   }
 
   private async relist(): Promise<void> {
-    const { client, path, metadataOnly } = this.options;
+    const { client, path, metadataOnly, log, name } = this.options;
     this.stats.lists++;
-    const seen = new Set<string>();
+    let seen = new Set<string>();
     let resourceVersion = '';
     let next: string | undefined;
-    // In pages, as client-go's pager: a list of 10,000 Certificates in one response is ~20 MB
-    // of JSON, held three times over (bytes, text, objects) while it is parsed.
-    do {
-      const list = await client.request<ObjectList<T>>('GET', path, {
-        query: { ...this.query(), limit: LIST_PAGE_SIZE, continue: next },
+    const listPage = (query: Record<string, string | number | undefined>) =>
+      client.request<ObjectList<T>>('GET', path, {
+        query: { ...this.query(), ...query },
         timeoutMs: 120_000,
         ...(metadataOnly ? { accept: METADATA_ACCEPT } : {}),
       });
+    // In pages, as client-go's pager: a list of 10,000 Certificates in one response is ~20 MB
+    // of JSON, held three times over (bytes, text, objects) while it is parsed.
+    do {
+      let list: ObjectList<T>;
+      try {
+        list = await listPage({ limit: LIST_PAGE_SIZE, continue: next });
+      } catch (err) {
+        if (!next || !isGone(err)) throw err;
+        // The continue token expired (etcd compacted its revision): paging again from the start
+        // could expire again and again under steady writes. client-go's pager falls back to one
+        // full list; it is complete by itself, so the pages read before count for nothing.
+        log.info('list continue token expired (410 Gone); listing in one piece', {
+          informer: name,
+        });
+        list = await listPage({});
+        seen = new Set();
+      }
       for (const item of list.items ?? []) {
         const key = objectKey(item);
         seen.add(key);

@@ -100,6 +100,47 @@ describe('Informer lists in pages', () => {
   });
 });
 
+describe('Informer paged list under compaction', () => {
+  it('falls back to one full list when a continue token expires (410 Gone), as client-go, instead of paging from the start forever', async () => {
+    const queries: Record<string, unknown>[] = [];
+    const abort = new AbortController();
+    const client = {
+      request: (_m: string, _p: string, options: { query: Record<string, unknown> }) => {
+        queries.push(options.query);
+        if (queries.length > 10) abort.abort(); // paging again and again: give up the test
+        // Every continue token has expired by the time it is used (etcd compacted meanwhile).
+        if (options.query.continue)
+          return Promise.reject(
+            new KubeApiError(410, { reason: 'Expired', message: 'continue expired' }, 'GET'),
+          );
+        if (options.query.limit)
+          return Promise.resolve({
+            metadata: { resourceVersion: '7', continue: 'p2' },
+            items: [obj('a', '1'), obj('gone', '2')],
+          });
+        return Promise.resolve({
+          metadata: { resourceVersion: '9' },
+          items: [obj('a', '1'), obj('b', '3'), obj('c', '4')],
+        });
+      },
+      watch: (_p: string, query: Record<string, unknown>) => {
+        expect(query.resourceVersion).toBe('9');
+        abort.abort();
+        return Promise.resolve('aborted' as const);
+      },
+    } as unknown as KubeClient;
+    const informer = new Informer<Obj>({ name: 't', client, path: '/x', log: silentLogger });
+    await informer.run(abort.signal);
+    expect(queries.map((q) => [q.limit, q.continue])).toEqual([
+      [500, undefined],
+      [500, 'p2'],
+      [undefined, undefined],
+    ]);
+    // What the full list no longer has is not kept from the first page.
+    expect(cachedNames(informer)).toEqual(['a', 'b', 'c']);
+  });
+});
+
 describe('what the informer caches', () => {
   it('keeps every value, without managedFields and last-applied-configuration', async () => {
     const received = {
