@@ -66,6 +66,29 @@ describe('Informer on 410 Gone', () => {
   });
 });
 
+type ListQuery = Record<string, unknown>;
+
+/** Runs an informer whose lists `answer` answers, until its first watch (from `watchFrom`). */
+async function listThenWatch(answer: (query: ListQuery) => Promise<unknown>, watchFrom: string) {
+  const queries: ListQuery[] = [];
+  const abort = new AbortController();
+  const client = {
+    request: (_m: string, _p: string, options: { query: ListQuery }) => {
+      queries.push(options.query);
+      if (queries.length > 10) abort.abort(); // paging again and again: end the run
+      return answer(options.query);
+    },
+    watch: (_p: string, query: ListQuery) => {
+      expect(query.resourceVersion).toBe(watchFrom);
+      abort.abort();
+      return Promise.resolve('aborted' as const);
+    },
+  } as unknown as KubeClient;
+  const informer = new Informer<Obj>({ name: 't', client, path: '/x', log: silentLogger });
+  await informer.run(abort.signal);
+  return { informer, pages: queries.map((q) => [q.limit, q.continue]) };
+}
+
 describe('Informer lists in pages', () => {
   it('asks for pages of at most 500 and follows continue tokens, so a large list is never one response', async () => {
     const pages: Record<
@@ -76,22 +99,11 @@ describe('Informer lists in pages', () => {
       p2: { metadata: { resourceVersion: '7', continue: 'p3' }, items: [obj('b', '2')] },
       p3: { metadata: { resourceVersion: '7' }, items: [obj('c', '3')] },
     };
-    const queries: Record<string, unknown>[] = [];
-    const abort = new AbortController();
-    const client = {
-      request: (_m: string, _p: string, options: { query: Record<string, unknown> }) => {
-        queries.push(options.query);
-        return Promise.resolve(pages[(options.query.continue as string | undefined) ?? '']);
-      },
-      watch: (_p: string, query: Record<string, unknown>) => {
-        expect(query.resourceVersion).toBe('7');
-        abort.abort();
-        return Promise.resolve('aborted' as const);
-      },
-    } as unknown as KubeClient;
-    const informer = new Informer<Obj>({ name: 't', client, path: '/x', log: silentLogger });
-    await informer.run(abort.signal);
-    expect(queries.map((q) => [q.limit, q.continue])).toEqual([
+    const { informer, pages: asked } = await listThenWatch(
+      (query) => Promise.resolve(pages[(query.continue as string | undefined) ?? '']),
+      '7',
+    );
+    expect(asked).toEqual([
       [500, undefined],
       [500, 'p2'],
       [500, 'p3'],
@@ -102,36 +114,23 @@ describe('Informer lists in pages', () => {
 
 describe('Informer paged list under compaction', () => {
   it('falls back to one full list when a continue token expires (410 Gone), as client-go, instead of paging from the start forever', async () => {
-    const queries: Record<string, unknown>[] = [];
-    const abort = new AbortController();
-    const client = {
-      request: (_m: string, _p: string, options: { query: Record<string, unknown> }) => {
-        queries.push(options.query);
-        if (queries.length > 10) abort.abort(); // paging again and again: give up the test
-        // Every continue token has expired by the time it is used (etcd compacted meanwhile).
-        if (options.query.continue)
-          return Promise.reject(
-            new KubeApiError(410, { reason: 'Expired', message: 'continue expired' }, 'GET'),
-          );
-        if (options.query.limit)
-          return Promise.resolve({
-            metadata: { resourceVersion: '7', continue: 'p2' },
-            items: [obj('a', '1'), obj('gone', '2')],
-          });
+    const { informer, pages } = await listThenWatch((query) => {
+      // Every continue token has expired by the time it is used (etcd compacted meanwhile).
+      if (query.continue)
+        return Promise.reject(
+          new KubeApiError(410, { reason: 'Expired', message: 'continue expired' }, 'GET'),
+        );
+      if (query.limit)
         return Promise.resolve({
-          metadata: { resourceVersion: '9' },
-          items: [obj('a', '1'), obj('b', '3'), obj('c', '4')],
+          metadata: { resourceVersion: '7', continue: 'p2' },
+          items: [obj('a', '1'), obj('gone', '2')],
         });
-      },
-      watch: (_p: string, query: Record<string, unknown>) => {
-        expect(query.resourceVersion).toBe('9');
-        abort.abort();
-        return Promise.resolve('aborted' as const);
-      },
-    } as unknown as KubeClient;
-    const informer = new Informer<Obj>({ name: 't', client, path: '/x', log: silentLogger });
-    await informer.run(abort.signal);
-    expect(queries.map((q) => [q.limit, q.continue])).toEqual([
+      return Promise.resolve({
+        metadata: { resourceVersion: '9' },
+        items: [obj('a', '1'), obj('b', '3'), obj('c', '4')],
+      });
+    }, '9');
+    expect(pages).toEqual([
       [500, undefined],
       [500, 'p2'],
       [undefined, undefined],
