@@ -5,10 +5,10 @@
 // certificate), so a test can keep work in flight for as long as it needs, not by latency.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, request, type Server } from 'node:https';
+import { request, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { testCa } from './test-ca.ts';
+import { listenHttps, testCa } from './test-ca.ts';
 
 export interface HeldRequest {
   method: string;
@@ -51,16 +51,13 @@ export class HoldingApiProxy {
   }
 
   async start(): Promise<void> {
-    this.server = createServer(
-      { key: this.tls.key, cert: this.tls.cert },
+    const { server, port } = await listenHttps(
+      this.tls,
       (req, res) => void this.handle(req, res),
+      this.sockets,
     );
-    this.server.on('secureConnection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
+    this.server = server;
+    this.port = port;
   }
 
   /** The kubeconfig's text, pointed at this proxy and trusting its CA. */

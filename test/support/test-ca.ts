@@ -2,6 +2,9 @@
 // server): trusted through NODE_EXTRA_CA_CERTS, never by turning verification off.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -59,4 +62,22 @@ export function testCa(label: string): { caFile: string; key: string; cert: stri
     key: readFileSync(join(dir, 'server.key'), 'utf8'),
     cert: readFileSync(join(dir, 'server.crt'), 'utf8'),
   };
+}
+
+/**
+ * An HTTPS server on a free loopback port with `tls`'s certificate, tracking its open sockets
+ * in `sockets` so that a test can cut every connection at once.
+ */
+export async function listenHttps(
+  tls: { key: string; cert: string },
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  sockets: Set<Socket>,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer({ key: tls.key, cert: tls.cert }, handler);
+  server.on('secureConnection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as { port: number }).port };
 }

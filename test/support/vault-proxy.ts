@@ -4,11 +4,11 @@
 // unchanged unless a fault says otherwise; the faults answer with the bodies Azure Key Vault
 // really returns, which the emulator cannot (it has no permissions, no throttling).
 import { readFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:https';
+import { request, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { operationOf } from '../../src/vaults/azure/client.ts';
-import { testCa } from './test-ca.ts';
+import { listenHttps, testCa } from './test-ca.ts';
 import { addVaultAlias } from './vault.ts';
 
 export type Fault =
@@ -113,16 +113,12 @@ export class VaultFaultProxy {
   }
 
   async start(): Promise<string> {
-    this.server = createServer(
-      { key: this.tls.key, cert: this.tls.cert },
+    const { server, port } = await listenHttps(
+      this.tls,
       (req, res) => void this.handle(req, res),
+      this.sockets,
     );
-    this.server.on('secureConnection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as { port: number };
+    this.server = server;
     this.url = `https://localhost:${port}`;
     await addVaultAlias(this.url, this.upstreamUrl, this.upstreamCaFile);
     return this.url;
