@@ -48,19 +48,22 @@ wait_for() {
 # The pid in a component's pid file while that process is still the component: a pid file left
 # by a crash or a reboot may name a pid the system has since given to an unrelated process.
 live_pid() { # pid-file
-  local f="$1" name pid argv0
+  local f="$1" name pid argv argv0 argv1
   pid="$(cat "$f" 2>/dev/null)" || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
   name="$(basename "$f" .pid)"
   [[ -f "$DIR/$name.cmd" ]] || return 1
   if [[ -r "/proc/$pid/cmdline" ]]; then
-    argv0="$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -1)"
+    argv="$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -2)"
   else
-    argv0="$(ps -o args= -p "$pid" | awk '{print $1}')"
+    argv="$(ps -o args= -p "$pid" | awk '{print $1; print $2}')"
   fi
+  argv0="$(head -1 <<<"$argv")"
+  argv1="$(sed -n 2p <<<"$argv")"
   eval "set -- $(cat "$DIR/$name.cmd")"
-  # Right after start_bg the process may still be setsid, a moment before it execs the binary.
-  [[ -n "$argv0" && ("$argv0" == "$1" || "$argv0" == setsid) ]] || return 1
+  # Right after start_bg the process may still be setsid, a moment before it execs the binary:
+  # then its first argument is the binary (another testenv's setsid is not ours).
+  [[ -n "$argv0" && ("$argv0" == "$1" || ("$argv0" == setsid && "$argv1" == "$1")) ]] || return 1
   echo "$pid"
 }
 

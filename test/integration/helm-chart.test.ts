@@ -114,6 +114,24 @@ describe('helm chart', () => {
     );
   });
 
+  it('refuses a memory limit the heap cap cannot follow (1.5Gi would give --max-old-space-size=0)', async () => {
+    for (const limit of ['1.5Gi', '512M']) {
+      const result = await helmRun([
+        'template',
+        release,
+        chart,
+        '-n',
+        namespace,
+        '--set',
+        `resources.limits.memory=${limit}`,
+      ]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(
+        `must be a whole number of Mi or Gi (e.g. 384Mi, 2Gi), not "${limit}"`,
+      );
+    }
+  });
+
   it('helm template | kubectl apply --server-side --dry-run=server', async () => {
     await installPrometheusOperatorCrds();
     succeeded(await kubectl(['create', 'namespace', namespace]));

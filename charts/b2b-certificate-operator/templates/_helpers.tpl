@@ -29,11 +29,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* The V8 old-space cap: 2/3 of resources.limits.memory, in MiB. */}}
 {{- define "b2b.heapMiB" -}}
 {{- $limit := toString (required "resources.limits.memory is needed: the heap cap follows it" .Values.resources.limits.memory) -}}
-{{- if hasSuffix "Gi" $limit -}}
+{{- if not (regexMatch "^[0-9]+(Mi|Gi)$" $limit) -}}
+{{- fail (printf "resources.limits.memory must be a whole number of Mi or Gi (e.g. 384Mi, 2Gi), not %q: the V8 heap cap is computed from it" $limit) -}}
+{{- else if hasSuffix "Gi" $limit -}}
 {{- div (mul (trimSuffix "Gi" $limit | int) 1024 2) 3 -}}
-{{- else if hasSuffix "Mi" $limit -}}
-{{- div (mul (trimSuffix "Mi" $limit | int) 2) 3 -}}
 {{- else -}}
-{{- fail "resources.limits.memory must be given in Mi or Gi" -}}
+{{- div (mul (trimSuffix "Mi" $limit | int) 2) 3 -}}
 {{- end -}}
 {{- end -}}

@@ -27,9 +27,13 @@ describe('hack/testenv.sh with a reused pid', () => {
   });
 
   /** A component `fake` started as `sleep 600`, whose pid file now names `unrelated`. */
-  const staleComponent = () => {
+  const staleComponent = (argv0 = 'tail') => {
     dir = mkdtempSync(join(tmpdir(), 'testenv-pid-'));
-    const unrelated = spawn('tail', ['-f', '/dev/null'], { stdio: 'ignore' });
+    // `exec -a` names the process as we like: `setsid` is what a component is called for a
+    // moment after start_bg, before setsid execs the binary.
+    const unrelated = spawn('bash', ['-c', `exec -a ${argv0} tail -f /dev/null`], {
+      stdio: 'ignore',
+    });
     started.push(unrelated.pid!);
     writeFileSync(join(dir, 'fake.cmd'), 'sleep 600 ');
     writeFileSync(join(dir, 'fake.pid'), `${unrelated.pid}\n`);
@@ -38,6 +42,14 @@ describe('hack/testenv.sh with a reused pid', () => {
 
   it('stop leaves the unrelated process alone', async () => {
     const { unrelated, env } = staleComponent();
+    await run('bash', [script, 'stop', 'fake'], { env });
+    expect(alive(unrelated)).toBe(true);
+  });
+
+  it('stop leaves alone an unrelated process that is a setsid of something else', async () => {
+    const { unrelated, env } = staleComponent('setsid');
+    await new Promise((r) => setTimeout(r, 200)); // bash execs tail under the name setsid
+    expect(readFileSync(`/proc/${unrelated}/cmdline`, 'utf8').split('\0')[0]).toBe('setsid');
     await run('bash', [script, 'stop', 'fake'], { env });
     expect(alive(unrelated)).toBe(true);
   });
