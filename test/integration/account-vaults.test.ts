@@ -46,6 +46,12 @@ describe('one vault’s problem stays with the certificates that use it', () => 
       keyVaults: [{ name: 'in-cluster', kubernetes: {} }],
     });
     op = await startOperator(ns);
+    // The tests start from a healthy account: a certificate created before the account's first
+    // status waits for it (IntegrationAccountNotReady), which is not what they are about.
+    await eventually(async () => {
+      const a = await getAccount('contoso');
+      return condition(a, 'Ready')?.status === 'True' ? a : undefined;
+    }, 'account contoso Ready');
   });
   afterAll(async () => op?.stop());
 
