@@ -10,6 +10,7 @@ import {
 import { KubeApiError, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { selfSigned } from '../support/certs.ts';
 import { adminClient, createNamespace } from '../support/cluster.ts';
+import { refusal } from '../support/api-refusal.ts';
 
 const pem = selfSigned('ec256').pem;
 
@@ -49,16 +50,7 @@ describe('CRD validation by the API server', () => {
   const certs = () => resourcePath(CertificateResource, { namespace: ns });
   const accounts = () => resourcePath(IntegrationAccountResource, { namespace: ns });
 
-  async function rejection(path: string, body: Record<string, unknown>): Promise<string> {
-    const err = await client.create(path, body).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    if (!(err instanceof KubeApiError))
-      throw new Error(`expected the API server to refuse ${JSON.stringify(body).slice(0, 300)}`);
-    expect(err.status).toBe(422);
-    return err.message;
-  }
+  const rejection = (path: string, body: Record<string, unknown>) => refusal(client, path, body);
 
   beforeAll(async () => {
     client = adminClient();
