@@ -221,9 +221,13 @@ describe('Public certificates', () => {
     // The user put the key in the spec; it must not spread to status, events or logs.
     expect(JSON.stringify(c.status)).not.toContain(keyLine.slice(0, 20));
     expect(op.logs.join('\n')).not.toContain(keyLine.slice(0, 20));
-    const events = await admin.list<{ items: { message: string }[] }>(
-      `/api/v1/namespaces/${ns}/events`,
-    );
+    // Events are sent in the background, so the one for this verdict may follow the status.
+    const events = await eventually(async () => {
+      const list = await admin.list<{ items: { message: string }[] }>(
+        `/api/v1/namespaces/${ns}/events`,
+      );
+      return list.items.some((e) => /private key/.test(e.message)) ? list : undefined;
+    }, 'the PrivateKeyInCertificate event');
     expect(events.items.some((e) => /private key/.test(e.message))).toBe(true);
     expect(JSON.stringify(events.items)).not.toContain(keyLine.slice(0, 20));
   });
