@@ -142,9 +142,13 @@ describe.skipIf(!vaultUrl)('status.keyVaults: every vault of an account, probed'
     expect(created.status, await created.text()).toBe(200);
     const { account } = await waitForVault('later', (v) => v.reachable, 'reachable');
     expect(condition(account, 'Ready')?.message).not.toMatch(/key vault later/);
-    const events = await admin.list<{ items: { reason: string; message: string }[] }>(
-      `/api/v1/namespaces/${ns}/events`,
-    );
+    // The event may follow the status write that it explains.
+    const events = await eventually(async () => {
+      const list = await admin.list<{ items: { reason: string; message: string }[] }>(
+        `/api/v1/namespaces/${ns}/events`,
+      );
+      return list.items.some((e) => e.reason === 'Reachable') ? list : undefined;
+    }, 'the Reachable event');
     expect(events.items.map((e) => `${e.reason}: ${e.message}`)).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^VaultUnavailable: key vault later: /),
