@@ -2,15 +2,22 @@
 // test control plane: server-side dry-run, then for real, twice. No kubelet runs there, so
 // the test checks the stored objects, not running pods. deploy/monitoring/ goes onto
 // stand-in Prometheus Operator CRDs (its rules: monitoring-rules.test.ts).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import {
   eventuallySucceeds,
   installPrometheusOperatorCrds,
   kubectl,
+  repoRoot,
   succeeded,
 } from '../support/kubectl.ts';
-import { operatorDeploymentProblems, type Deployment } from '../support/manifests.ts';
+import {
+  crdKeepAnnotations,
+  operatorDeploymentProblems,
+  type Deployment,
+} from '../support/manifests.ts';
 
 interface Obj {
   apiVersion: string;
@@ -36,10 +43,30 @@ describe('kubectl apply -k deploy/', () => {
       'Service/b2b-operator-metrics',
       'ServiceAccount/b2b-operator',
     ]);
+    // The sync wave is added to the CRDs' own annotations, which keep them on uninstall.
     for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition'))
-      expect(crd.metadata.annotations?.['argocd.argoproj.io/sync-wave']).toBe('-1');
+      expect(crd.metadata.annotations).toEqual({
+        ...crdKeepAnnotations,
+        'argocd.argoproj.io/sync-wave': '-1',
+      });
     const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as Deployment;
     expect(operatorDeploymentProblems(deployment)).toEqual([]);
+  });
+
+  it('is what the Argo CD Application syncs, with CRDs it never prunes or deletes', async () => {
+    const app = parse(readFileSync(join(repoRoot, 'deploy/argocd/application.yaml'), 'utf8')) as {
+      spec: { source: { path: string }; syncPolicy: { automated?: { prune?: boolean } } };
+    };
+    const crds = parseAllDocuments(succeeded(await kubectl(['kustomize', app.spec.source.path])))
+      .map((d) => d.toJS() as Obj)
+      .filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(crds).toHaveLength(2);
+    // Automated prune is on for the rest; the CRDs opt out of it, and of Delete on app deletion.
+    expect(app.spec.syncPolicy.automated?.prune).toBe(true);
+    for (const crd of crds)
+      expect(crd.metadata.annotations?.['argocd.argoproj.io/sync-options']).toBe(
+        'Prune=false,Delete=false',
+      );
   });
 
   it('passes a server-side dry run', async () => {
@@ -58,6 +85,13 @@ describe('kubectl apply -k deploy/', () => {
       ),
     ) as Deployment;
     expect(operatorDeploymentProblems(stored)).toEqual([]);
+    for (const name of [
+      'certificates.integration.b2b.dev',
+      'integrationaccounts.integration.b2b.dev',
+    ]) {
+      const crd = JSON.parse(succeeded(await kubectl(['get', 'crd', name, '-o', 'json']))) as Obj;
+      expect(crd.metadata.annotations).toMatchObject(crdKeepAnnotations);
+    }
     const names = succeeded(
       await kubectl([
         'get',

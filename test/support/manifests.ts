@@ -142,6 +142,14 @@ export function crdProblems(doc: unknown): string[] {
   );
 }
 
+/** Deleting a CRD deletes every object of its kind: the annotations that keep Helm, Argo CD and
+ * Flux from deleting or pruning one, on every path a user installs the CRDs by. */
+export const crdKeepAnnotations = {
+  'helm.sh/resource-policy': 'keep',
+  'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+  'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+};
+
 /** Bytes of a Kubernetes memory quantity such as 1Gi, 512Mi or 500M. */
 export function memoryBytes(quantity: string): number {
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity);

@@ -1,11 +1,12 @@
 // The shipped manifests, read as files: a production-ready Deployment, alerts on metrics the
 // operator really exports, and a crds/ kustomization that lists every CRD.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { Metrics } from '../../../src/operator/metrics.ts';
 import {
+  crdKeepAnnotations,
   memoryBytes,
   operatorDeploymentProblems,
   type Deployment,
@@ -81,6 +82,17 @@ describe('deploy/', () => {
   });
 });
 
+describe('crds/ (uninstall safety)', () => {
+  it('every CRD carries the annotations that stop Helm, Argo CD and Flux deleting it', () => {
+    const files = readdirSync(join(root, 'crds')).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const f of files) {
+      const crd = load(`crds/${f}`) as { metadata: { annotations?: Record<string, string> } };
+      expect(crd.metadata.annotations, f).toMatchObject(crdKeepAnnotations);
+    }
+  });
+});
+
 describe('charts/b2b-certificate-operator', () => {
   const chart = 'charts/b2b-certificate-operator';
 
@@ -138,6 +150,69 @@ describe('GitOps examples', () => {
       'resource.customizations.health.integration.b2b.dev_Certificate': lua,
       'resource.customizations.health.integration.b2b.dev_IntegrationAccount': lua,
     });
+  });
+
+  interface FluxKustomization {
+    kind: string;
+    metadata: { name: string };
+    spec: {
+      path?: string;
+      prune?: boolean;
+      wait?: boolean;
+      dependsOn?: { name: string }[];
+      healthChecks?: { kind: string; name: string; namespace?: string }[];
+    };
+  }
+  interface Manifest {
+    kind: string;
+    metadata: { name: string; namespace?: string };
+    spec?: { store?: { azure?: unknown } };
+  }
+  const fluxDocs = () =>
+    parseAllDocuments(readFileSync(join(root, 'deploy/flux/kustomizations.yaml'), 'utf8')).map(
+      (d) => d.toJS() as FluxKustomization,
+    );
+
+  /** What Flux's kustomize-controller applies from a path: its kustomization's resources, or
+   * (none there) every YAML file below it, sub-folders included. */
+  function fluxApplies(path: string): { file: string; object: Manifest }[] {
+    const dir = join(root, path);
+    const kustomization = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
+      .map((f) => join(dir, f))
+      .find((f) => existsSync(f));
+    const files = kustomization
+      ? (parse(readFileSync(kustomization, 'utf8')) as { resources: string[] }).resources.map((r) =>
+          join(dir, r),
+        )
+      : (readdirSync(dir, { recursive: true }) as string[])
+          .filter((f) => /\.ya?ml$/.test(f))
+          .map((f) => join(dir, f));
+    return files.flatMap((file) =>
+      parseAllDocuments(readFileSync(file, 'utf8')).map((d) => ({
+        file: file.slice(root.length),
+        object: d.toJS() as Manifest,
+      })),
+    );
+  }
+
+  it('Flux waits only on example objects that can become Ready, and applies no Azure placeholder', () => {
+    const certificates = fluxDocs().find((d) => d.metadata.name === 'b2b-certificates')!;
+    const applied = fluxApplies(certificates.spec.path!);
+    const key = (o: { kind: string; name: string }) => `${o.kind}/${o.name}`;
+    const appliedKeys = applied.map(({ object: o }) =>
+      key({ kind: o.kind, name: o.metadata.name }),
+    );
+    // `wait: true` waits on every object applied; otherwise only the named health checks.
+    const waitedOn = certificates.spec.wait
+      ? appliedKeys
+      : (certificates.spec.healthChecks ?? []).map(key);
+    expect(waitedOn).not.toContain('Certificate/contoso-signing'); // fails on purpose
+    expect(appliedKeys).toEqual(expect.arrayContaining(waitedOn)); // no stale health check
+    expect(waitedOn).toEqual(
+      expect.arrayContaining(['IntegrationAccount/contoso', 'Certificate/fabrikam-as2']),
+    );
+    // An account with placeholder Azure IDs never becomes Ready: not applied at all.
+    expect(applied.filter(({ object: o }) => o.spec?.store?.azure).map((a) => a.file)).toEqual([]);
   });
 
   it('Flux applies crds/ first and health-checks what deploy/operator installs', () => {
