@@ -1,20 +1,25 @@
 // The Helm chart, with Helm itself (built from the Go module proxy): lint, template into a
 // server-side dry run, then install and upgrade into the test control plane (no kubelet:
 // the test checks the stored objects).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { testenv } from '../support/cluster.ts';
 import {
   eventuallySucceeds,
   installPrometheusOperatorCrds,
   kubectl,
+  repoRoot,
   run,
   succeeded,
 } from '../support/kubectl.ts';
-import { operatorDeploymentProblems, type Deployment } from '../support/manifests.ts';
+import {
+  crdKeepAnnotations,
+  operatorDeploymentProblems,
+  type Deployment,
+} from '../support/manifests.ts';
 import { goTool, TOOL_BUILD_TIMEOUT_MS } from '../support/tools.ts';
 
 const chart = 'charts/b2b-certificate-operator';
@@ -37,18 +42,33 @@ const everything = [
   '--set',
   'resources.limits.memory=512Mi',
   '--set',
-  'extraEnv[0].name=B2B_RECHECK_INTERVAL',
-  '--set',
-  'extraEnv[0].value=30m',
-  '--set',
   'nodeSelector.kubernetes\\.io/os=linux',
   '--set',
   'tolerations[0].key=dedicated,tolerations[0].operator=Exists',
+  '--set',
+  'extraArgs={--recheck-interval=30m}',
+  '--set',
+  'topologySpreadConstraints[0].maxSkew=1,topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone,topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway',
+  '-f',
+  `${chart}/ci/corporate-ca-values.yaml`,
 ];
 
 interface Obj {
   kind: string;
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+
+interface PodSpec {
+  securityContext?: Record<string, unknown>;
+  topologySpreadConstraints?: Record<string, unknown>[];
+  volumes?: { name: string }[];
+  containers: {
+    args?: string[];
+    env?: { name: string; value?: string }[];
+    securityContext?: Record<string, unknown>;
+    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  }[];
 }
 
 describe('helm chart', () => {
@@ -58,6 +78,22 @@ describe('helm chart', () => {
   const namespace = `helm-${release}`;
 
   const helmRun = (args: string[]) => run(helm, args, { env });
+  const render = async (...args: string[]) =>
+    parseAllDocuments(
+      succeeded(await helmRun(['template', release, chart, '-n', namespace, ...args])),
+    ).map((d) => d.toJS() as Obj);
+  const podSpec = (objects: Obj[]) =>
+    (
+      objects.find((o) => o.kind === 'Deployment') as unknown as {
+        spec: { template: { spec: PodSpec } };
+      }
+    ).spec.template.spec;
+  /** helm template's refusal (its stderr); fails the test if it renders. */
+  const refusal = async (...args: string[]) => {
+    const result = await helmRun(['template', release, chart, '-n', namespace, ...args]);
+    expect(result.code, `rendered with ${args.join(' ')}`).not.toBe(0);
+    return result.stderr;
+  };
 
   beforeAll(() => {
     helm = goTool('helm');
@@ -100,7 +136,7 @@ describe('helm chart', () => {
       NODE_OPTIONS: '--max-old-space-size=341 --max-semi-space-size=8',
       B2B_WATCH_NAMESPACE: 'b2b',
       B2B_ALLOWED_VAULT_HOSTS: 'vault.example:8443,localhost:8443',
-      B2B_RECHECK_INTERVAL: '30m',
+      NODE_EXTRA_CA_CERTS: '/etc/ssl/corporate/ca.crt',
       B2B_CONCURRENCY: '4',
       B2B_LOG_LEVEL: 'info',
     });
@@ -112,6 +148,164 @@ describe('helm chart', () => {
         'PrometheusRule',
       ]),
     );
+  });
+
+  it('renders no PodDisruptionBudget for one replica, and one that lets a drain evict a pod for more', async () => {
+    const pdb = (objects: Obj[]) => objects.find((o) => o.kind === 'PodDisruptionBudget');
+    // One replica: any budget that keeps a pod up blocks node drains forever.
+    expect(pdb(await render('--set', 'replicas=1'))).toBeUndefined();
+    expect(pdb(await render())?.spec).toMatchObject({ maxUnavailable: 1 });
+    expect(pdb(await render())?.spec).not.toHaveProperty('minAvailable');
+    expect(pdb(await render('--set', 'replicas=3'))?.spec).toMatchObject({ maxUnavailable: 1 });
+    const minAvailable = pdb(
+      await render('--set', 'replicas=3', '--set', 'podDisruptionBudget.minAvailable=2'),
+    )?.spec;
+    expect(minAvailable).toMatchObject({ minAvailable: 2 });
+    expect(minAvailable).not.toHaveProperty('maxUnavailable');
+    expect(await refusal('--set', 'podDisruptionBudget.minAvailable=2')).toContain(
+      'podDisruptionBudget.minAvailable (2) must be below replicas (2)',
+    );
+  });
+
+  it('refuses a value values.schema.json does not know, or of the wrong type, on template and install', async () => {
+    for (const [set, words] of [
+      ['replica=3', 'replica'],
+      ['replicas=two', 'replicas'],
+      ['podDisruptionBudget.enabeld=false', 'enabeld'],
+      ['logLevel=verbose', 'logLevel'],
+      ['image.tag=1', 'tag'],
+      ['resources.limit.memory=1Gi', 'limit'],
+    ] as const) {
+      const stderr = await refusal('--set', set);
+      expect(stderr, set).toMatch(/values don't meet the specifications of the schema/);
+      expect(stderr, set).toContain(words);
+    }
+    const install = await helmRun([
+      'install',
+      release,
+      chart,
+      '-n',
+      namespace,
+      '--dry-run',
+      '--set',
+      'replica=3',
+    ]);
+    expect(install.code).not.toBe(0);
+    expect(install.stderr).toMatch(/schema/);
+    // What the chart and its examples set passes: Flux's HelmRelease values.
+    const helmRelease = parse(
+      readFileSync(join(repoRoot, 'deploy/flux/helmrelease.yaml'), 'utf8'),
+    ) as {
+      spec: { values: unknown };
+    };
+    const values = join(mkdtempSync(join(tmpdir(), 'b2b-values-')), 'values.yaml');
+    writeFileSync(values, JSON.stringify(helmRelease.spec.values));
+    expect((await render('-f', values)).map((o) => o.kind)).toContain('Deployment');
+  });
+
+  it('runs non-root by default, and lets OpenShift unset runAsUser and runAsGroup', async () => {
+    const defaults = podSpec(await render());
+    expect(defaults.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(defaults.containers[0]!.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    // OpenShift's restricted SCC assigns the user and group from the namespace's range.
+    const openshift = podSpec(
+      await render(
+        '--set',
+        'podSecurityContext.runAsUser=null',
+        '--set',
+        'podSecurityContext.runAsGroup=null',
+      ),
+    );
+    expect(openshift.securityContext).toEqual({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    const fsGroup = podSpec(await render('--set', 'podSecurityContext.fsGroup=2000'));
+    expect(fsGroup.securityContext).toMatchObject({ fsGroup: 2000, runAsUser: 65532 });
+  });
+
+  it('wires extraArgs, extraEnv, extraVolumes, extraVolumeMounts and topologySpreadConstraints', async () => {
+    const pod = podSpec(await render(...everything));
+    const container = pod.containers[0]!;
+    expect(container.args).toEqual(['--leader-elect', '--recheck-interval=30m']);
+    // The corporate CA example (ci/corporate-ca-values.yaml, docs/operations.md).
+    expect(container.env).toContainEqual({
+      name: 'NODE_EXTRA_CA_CERTS',
+      value: '/etc/ssl/corporate/ca.crt',
+    });
+    expect(container.volumeMounts).toEqual([
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'corporate-ca', mountPath: '/etc/ssl/corporate', readOnly: true },
+    ]);
+    expect(pod.volumes?.map((v) => v.name)).toEqual(['tmp', 'corporate-ca']);
+    // A constraint without a labelSelector gets the operator's pods'.
+    expect(pod.topologySpreadConstraints).toEqual([
+      {
+        maxSkew: 1,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: {
+          matchLabels: {
+            'app.kubernetes.io/name': 'b2b-certificate-operator',
+            'app.kubernetes.io/instance': release,
+          },
+        },
+      },
+    ]);
+    expect(podSpec(await render()).topologySpreadConstraints).toBeUndefined();
+  });
+
+  it('names objects after nameOverride and fullnameOverride', async () => {
+    const names = (objects: Obj[]) => [...new Set(objects.map((o) => o.metadata.name))].sort();
+    expect(names(await render('--set', 'fullnameOverride=b2b-op'))).toEqual([
+      'b2b-op',
+      'b2b-op-leader-election',
+      'b2b-op-metrics',
+    ]);
+    const renamed = await render(
+      '--set',
+      'nameOverride=certs',
+      '--set',
+      'monitoring.serviceMonitor.enabled=true',
+    );
+    expect(names(renamed)).toEqual([
+      `${release}-certs`,
+      `${release}-certs-leader-election`,
+      `${release}-certs-metrics`,
+    ]);
+    const deployment = renamed.find((o) => o.kind === 'Deployment') as unknown as Deployment & Obj;
+    expect(deployment.metadata.labels?.['app.kubernetes.io/name']).toBe('certs');
+    // The alert rules select job="b2b-certificate-operator", whatever the name.
+    const monitor = renamed.find((o) => o.kind === 'ServiceMonitor');
+    expect(JSON.stringify(monitor?.spec)).toContain(
+      '{"targetLabel":"job","replacement":"b2b-certificate-operator"}',
+    );
+  });
+
+  it('caps the heap only when there is a memory limit to follow', async () => {
+    for (const unset of ['resources.limits=null', 'resources.limits.memory=null']) {
+      const env = podSpec(await render('--set', unset)).containers[0]!.env ?? [];
+      expect(env.find((e) => e.name === 'NODE_OPTIONS')?.value, unset).toBe(
+        '--max-semi-space-size=8',
+      );
+    }
+  });
+
+  it('ships the CRDs with the annotations that keep them on uninstall and prune', async () => {
+    const crds = (await render('--include-crds')).filter(
+      (o) => o.kind === 'CustomResourceDefinition',
+    );
+    expect(crds).toHaveLength(2);
+    for (const crd of crds) expect(crd.metadata.annotations).toMatchObject(crdKeepAnnotations);
   });
 
   it('refuses a memory limit the heap cap cannot follow (1.5Gi would give --max-old-space-size=0)', async () => {
@@ -155,6 +349,10 @@ describe('helm chart', () => {
   it('installs, then upgrades with changed values', async () => {
     const installed = succeeded(await helmRun(['install', release, chart, '-n', namespace]));
     expect(installed).toMatch(/STATUS: deployed/);
+    // NOTES.txt: nothing to run from a checkout of this repository; the CRDs from the chart.
+    const notes = installed.slice(installed.indexOf('NOTES:'));
+    expect(notes).not.toMatch(/-f crds\/|charts\/|hack\/|examples\//);
+    expect(notes).toContain('helm show crds');
     const name = `${release}-b2b-certificate-operator`;
     const deployment = async () =>
       JSON.parse(

@@ -1,13 +1,22 @@
+{{- define "b2b.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "b2b.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "b2b.name" . -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "b2b.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "b2b.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
@@ -26,14 +35,23 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* The V8 old-space cap: 2/3 of resources.limits.memory, in MiB. */}}
+{{/* NODE_OPTIONS: the V8 old-space cap at 2/3 of resources.limits.memory when there is a
+limit (without one there is nothing to stay under: V8's default), the young generation at
+2 x 8 MiB always. */}}
+{{- define "b2b.nodeOptions" -}}
+{{- $limit := dig "limits" "memory" "" (.Values.resources | default dict) | toString -}}
+{{- if $limit -}}
+--max-old-space-size={{ include "b2b.heapMiB" $limit }} {{ end -}}
+--max-semi-space-size=8
+{{- end -}}
+
+{{/* The V8 old-space cap: 2/3 of a memory limit, in MiB. */}}
 {{- define "b2b.heapMiB" -}}
-{{- $limit := toString (required "resources.limits.memory is needed: the heap cap follows it" .Values.resources.limits.memory) -}}
-{{- if not (regexMatch "^[0-9]+(Mi|Gi)$" $limit) -}}
-{{- fail (printf "resources.limits.memory must be a whole number of Mi or Gi (e.g. 384Mi, 2Gi), not %q: the V8 heap cap is computed from it" $limit) -}}
-{{- else if hasSuffix "Gi" $limit -}}
-{{- div (mul (trimSuffix "Gi" $limit | int) 1024 2) 3 -}}
+{{- if not (regexMatch "^[0-9]+(Mi|Gi)$" .) -}}
+{{- fail (printf "resources.limits.memory must be a whole number of Mi or Gi (e.g. 384Mi, 2Gi), not %q: the V8 heap cap is computed from it" .) -}}
+{{- else if hasSuffix "Gi" . -}}
+{{- div (mul (trimSuffix "Gi" . | int) 1024 2) 3 -}}
 {{- else -}}
-{{- div (mul (trimSuffix "Mi" $limit | int) 2) 3 -}}
+{{- div (mul (trimSuffix "Mi" . | int) 2) 3 -}}
 {{- end -}}
 {{- end -}}
