@@ -49,7 +49,7 @@ async function main(): Promise<number> {
         client,
         namespace: config.leaderElectionNamespace,
         name: config.leaderElectionId,
-        identity: `${hostname()}_${process.pid}`,
+        hostname: hostname(),
         log,
       })
     : undefined;

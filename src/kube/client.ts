@@ -144,17 +144,23 @@ export interface RequestFence {
   check?(): void;
 }
 
+interface Auth {
+  headers: Record<string, string>;
+  agent: Agent;
+  tls: string;
+  at: number;
+  refused: (() => void) | undefined;
+}
+
 interface Session {
   listeners: ((r: RequestRecord) => void)[];
-  auth:
-    | {
-        headers: Record<string, string>;
-        agent: Agent;
-        tls: string;
-        at: number;
-      }
-    | undefined;
+  auth: Auth | undefined;
+  /** A read of the credentials under way: concurrent requests wait for the same one. */
+  reading?: Promise<Auth> | undefined;
 }
+
+const sameAuth = (a: Auth, b: Auth) =>
+  a.tls === b.tls && JSON.stringify(a.headers) === JSON.stringify(b.headers);
 
 /** How often headers (rotating tokens) and TLS files (rotated client certificates) are reread. */
 const AUTH_REFRESH_MS = 10_000;
@@ -196,11 +202,32 @@ export class KubeClient {
     this.session.listeners.push(listener);
   }
 
+  /**
+   * Sends the request. A 401 means the credentials were refused (a token expired or revoked
+   * before the time it stated, a rotated certificate): they are read anew (an exec plugin
+   * runs again), and when that gave different ones the request is sent once more with them.
+   * The API server authenticates before anything else, so the refused request did nothing.
+   */
   private async open(method: string, path: string, options: RequestOptions) {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     const auth = await this.authenticate();
+    const response = await this.sendWith(auth, method, url, path, options);
+    if (response.status !== 401) return response;
+    const renewed = await this.reauthenticate(auth);
+    if (sameAuth(renewed, auth)) return response;
+    response.body.resume(); // the 401's body is not read: let its connection be reused
+    return this.sendWith(renewed, method, url, path, options);
+  }
+
+  private async sendWith(
+    auth: Auth,
+    method: string,
+    url: URL,
+    path: string,
+    options: RequestOptions,
+  ) {
     const headers: Record<string, string> = {
       ...auth.headers,
       accept: options.accept ?? 'application/json',
@@ -229,9 +256,19 @@ export class KubeClient {
       timeoutMs: options.timeoutMs,
     });
     for (const l of this.session.listeners) l({ method, path, status: response.status });
-    // An expired token or client certificate: reread credentials before the next request.
-    if (response.status === 401 && this.session.auth) this.session.auth.at = -Infinity;
     return response;
+  }
+
+  /**
+   * After a 401 with `refused`: the credentials read anew. Of the requests refused with the
+   * same credentials only the first has them read again; the others wait for that read.
+   */
+  private reauthenticate(refused: Auth): Promise<Auth> {
+    if (this.session.auth === refused && refused.at !== -Infinity) {
+      refused.refused?.();
+      refused.at = -Infinity;
+    }
+    return this.authenticate();
   }
 
   /**
@@ -240,15 +277,28 @@ export class KubeClient {
    * (a rotated client certificate) or after a 401; the old one closes once its requests are
    * done.
    */
-  private async authenticate() {
+  private authenticate(): Promise<Auth> {
     const session = this.session;
-    if (session.auth && Date.now() - session.auth.at < AUTH_REFRESH_MS) return session.auth;
+    if (session.auth && Date.now() - session.auth.at < AUTH_REFRESH_MS)
+      return Promise.resolve(session.auth);
+    session.reading ??= this.readAuth().finally(() => (session.reading = undefined));
+    return session.reading;
+  }
+
+  private async readAuth(): Promise<Auth> {
+    const session = this.session;
     const credentials = await readCredentials(this.loaded);
     const previous = session.auth;
     const renew = !previous || previous.tls !== credentials.tls || previous.at === -Infinity;
     const agent = renew ? credentials.agent() : previous.agent;
     if (previous && previous.agent !== agent) retire(previous.agent);
-    session.auth = { headers: credentials.headers, agent, tls: credentials.tls, at: Date.now() };
+    session.auth = {
+      headers: credentials.headers,
+      agent,
+      tls: credentials.tls,
+      at: Date.now(),
+      refused: credentials.refused?.bind(credentials),
+    };
     return session.auth;
   }
 

@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { load as parseYaml } from 'js-yaml';
+import { YAMLException, load as parseYaml } from 'js-yaml';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import type { Agent, AgentOptions } from 'node:http';
@@ -46,20 +46,35 @@ interface TlsFiles {
   key: Buffer;
 }
 
-/** Kubeconfigs are YAML (or JSON, which is YAML); js-yaml's graph is ~2 MiB, yaml's ~13. */
-function parseKubeconfig(text: string, dir: string): KubeconfigFile {
-  const doc = parseYaml(text);
-  if (typeof doc !== 'object' || doc === null) throw new KubeconfigError('not a kubeconfig');
+/** How a kubeconfig's text is named in errors: its file, or "the kubeconfig" for a text. */
+const TEXT = 'the kubeconfig';
+
+/**
+ * Kubeconfigs are YAML (or JSON, which is YAML); js-yaml's graph is ~2 MiB, yaml's ~13. A
+ * syntax error names the file and the line only: js-yaml's message quotes the lines around
+ * the error, and those hold tokens and keys.
+ */
+function parseKubeconfig(text: string, dir: string, name: string): KubeconfigFile {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const mark = err instanceof YAMLException ? err.mark : undefined;
+    const at = mark ? ` (line ${mark.line + 1}, column ${mark.column + 1})` : '';
+    throw new KubeconfigError(`${name} is not valid YAML${at}`);
+  }
+  if (typeof doc !== 'object' || doc === null)
+    throw new KubeconfigError(`${name} is not a kubeconfig`);
   return { doc, dir };
 }
 
 const readKubeconfig = (file: string): KubeconfigFile =>
-  parseKubeconfig(readFileSync(file, 'utf8'), dirname(resolve(file)));
+  parseKubeconfig(readFileSync(file, 'utf8'), dirname(resolve(file)), file);
 
 /** From a kubeconfig's text (tests, tools); relative paths are taken from `dir`. */
 export function connectionFromText(text: string, dir = process.cwd()): LoadedConnection {
   return {
-    connection: resolveKubeconfig([parseKubeconfig(text, dir)]),
+    connection: resolveKubeconfig([parseKubeconfig(text, dir, TEXT)]),
     origin: { kind: 'text', text, dir },
   };
 }
@@ -107,6 +122,11 @@ export interface Credentials {
   tls: string;
   /** A connection pool for this TLS material. */
   agent(): Agent;
+  /**
+   * The API server refused these credentials (401): the next read asks anew instead of using
+   * what client-node has cached (an exec plugin's token is kept until the time it states).
+   */
+  refused?(): void;
 }
 
 const read = (s: Source | undefined): Buffer | undefined =>
@@ -114,21 +134,39 @@ const read = (s: Source | undefined): Buffer | undefined =>
 
 const defaultLog = createLogger('warn', { component: 'kube-client' });
 
+/** Configured TLS material, or why it cannot be used: a file unread, or read empty. */
+function readTls(what: string, s: Source): Buffer {
+  const name = 'file' in s ? `${what} ${s.file}` : `${what}-data`;
+  let bytes: Buffer;
+  try {
+    bytes = read(s)!;
+  } catch (err) {
+    throw new KubeconfigError(`cannot read the kubeconfig's ${name}: ${errorMessage(err)}`);
+  }
+  // Empty (a rotation caught mid-write) is as bad as missing: without the CA Node would trust
+  // its default roots, without the client certificate requests would go anonymously.
+  if (!bytes.toString('utf8').trim())
+    throw new KubeconfigError(`the kubeconfig's ${name} is empty`);
+  return bytes;
+}
+
 /**
- * The CA and client certificate. A file that cannot be read at the first read is an error:
- * without the configured CA Node would trust its default roots, without the client
+ * The CA and client certificate. A file that cannot be read, or is empty, at the first read is
+ * an error: without the configured CA Node would trust its default roots, without the client
  * certificate requests would go anonymously. Later rereads keep the last material read.
  */
 function readTlsFiles(loaded: LoadedConnection): TlsFiles {
   const c = loaded.connection;
   const one = (what: string, s: Source | undefined, last: Buffer | undefined): Buffer => {
+    if (s === undefined) return Buffer.alloc(0);
     try {
-      return read(s) ?? Buffer.alloc(0);
+      return readTls(what, s);
     } catch (err) {
-      const path = s && 'file' in s ? s.file : '';
-      const message = `cannot read the kubeconfig's ${what} ${path}: ${errorMessage(err)}`;
-      if (last === undefined) throw new KubeconfigError(message);
-      (loaded.warn ?? defaultLog.warn)(`${message}; keeping the one read before`, { path });
+      if (last === undefined) throw err;
+      const path = 'file' in s ? s.file : '';
+      (loaded.warn ?? defaultLog.warn)(`${errorMessage(err)}; keeping the one read before`, {
+        path,
+      });
       return last;
     }
   };
@@ -177,16 +215,31 @@ async function clientNodeConfig(loaded: LoadedConnection): Promise<KubeConfig> {
     config.loadFromCluster();
     return config;
   }
-  if (origin.kind === 'text') {
+  /** The files may have changed since we read them: our parser first, for its clean errors. */
+  const load = (into: KubeConfig, text: string, dir: string, name: string) => {
+    parseKubeconfig(text, dir, name);
     // loadFromString leaves relative file names relative to the process's directory.
-    config.loadFromString(origin.text);
-    config.makePathsAbsolute(origin.dir);
+    into.loadFromString(text);
+    into.makePathsAbsolute(dir);
+  };
+  if (origin.kind === 'text') {
+    load(config, origin.text, origin.dir, TEXT);
   } else {
-    config.loadFromFile(origin.files[0]!);
-    for (const file of origin.files.slice(1)) {
+    const [first, ...rest] = origin.files.map((file) => ({
+      text: readFileSync(file, 'utf8'),
+      dir: dirname(resolve(file)),
+      file,
+    }));
+    load(config, first!.text, first!.dir, first!.file);
+    // kubectl's merge: the first file that names a cluster, user or context wins (client-node's
+    // mergeConfig throws on a name seen before).
+    for (const { text, dir, file } of rest) {
       const more = new KubeConfig();
-      more.loadFromFile(file);
-      config.mergeConfig(more, true);
+      load(more, text, dir, file);
+      for (const c of more.getClusters()) if (!config.getCluster(c.name)) config.addCluster(c);
+      for (const u of more.getUsers()) if (!config.getUser(u.name)) config.addUser(u);
+      for (const x of more.getContexts())
+        if (!config.getContextObject(x.name)) config.addContext(x);
     }
   }
   // The context we resolved, which a later file of a KUBECONFIG list may have named.
@@ -194,9 +247,20 @@ async function clientNodeConfig(loaded: LoadedConnection): Promise<KubeConfig> {
   return config;
 }
 
+/** client-node's KubeConfig, made once; one that failed (a file caught mid-write) is not kept. */
+function clientNodeOf(loaded: LoadedConnection): Promise<KubeConfig> {
+  if (loaded.clientNode) return loaded.clientNode;
+  const made = clientNodeConfig(loaded);
+  loaded.clientNode = made;
+  made.catch(() => {
+    if (loaded.clientNode === made) delete loaded.clientNode;
+  });
+  return made;
+}
+
 async function delegatedCredentials(loaded: LoadedConnection): Promise<Credentials> {
-  loaded.clientNode ??= clientNodeConfig(loaded);
-  const config = await loaded.clientNode;
+  const clientNode = clientNodeOf(loaded);
+  const config = await clientNode;
   const opts: RequestOptions = {};
   await config.applyToHTTPSOptions(opts);
   const headers: Record<string, string> = {};
@@ -213,6 +277,11 @@ async function delegatedCredentials(loaded: LoadedConnection): Promise<Credentia
   return {
     headers,
     tls: digest(bytes(opts.ca), bytes(opts.cert), bytes(opts.key)),
+    // A fresh KubeConfig has fresh authenticators: the exec plugin runs again, the auth
+    // provider reads the kubeconfig again. Only once for all the requests these were used for.
+    refused: () => {
+      if (loaded.clientNode === clientNode) delete loaded.clientNode;
+    },
     // client-node's own agent only for proxies; otherwise our keep-alive pool with its TLS.
     agent: () =>
       proxied && opts.agent

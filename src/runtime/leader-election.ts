@@ -3,6 +3,7 @@
 // the holder's renewTime, so clock skew between nodes cannot make two leaders. A leader that
 // cannot renew within the renew deadline (shorter than the lease) stops at once; on a graceful
 // stop it releases the Lease so a standby takes over without waiting for expiry.
+import { randomUUID } from 'node:crypto';
 import {
   LeaseType,
   isConflict,
@@ -29,7 +30,8 @@ export interface LeaderElectionOptions {
   client: KubeClient;
   namespace: string;
   name: string;
-  identity: string;
+  /** Names this process in the Lease, for people; the identity adds a random UUID to it. */
+  hostname: string;
   log: Logger;
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
@@ -59,6 +61,12 @@ const recordOf = (lease: Lease) =>
   ]);
 
 export class LeaderElector {
+  /**
+   * The Lease's holderIdentity for this process: `<hostname>_<uuid>`, as client-go's. Not the
+   * pid: two replicas with host networking on one node share the hostname, and both are pid 1;
+   * with one identity both would take the Lease as theirs.
+   */
+  readonly identity: string;
   private readonly o: Required<LeaderElectionOptions>;
   private observed: { record: string; at: number } | undefined;
   /** Monotonic time at which the last successful renewal was started. */
@@ -78,6 +86,7 @@ export class LeaderElector {
     };
     if (this.o.renewDeadlineMs >= this.o.leaseDurationMs)
       throw new Error('the renew deadline must be shorter than the lease duration');
+    this.identity = `${options.hostname}_${randomUUID()}`;
   }
 
   get state(): ElectionState {
@@ -110,7 +119,8 @@ export class LeaderElector {
 
   /** One attempt to take or renew the lease; true when we hold it afterwards. */
   async tryAcquireOrRenew(): Promise<boolean> {
-    const { client, identity, namespace, name } = this.o;
+    const { client, namespace, name } = this.o;
+    const identity = this.identity;
     const started = this.o.monotonic();
     const now = this.o.now();
     const spec: LeaseSpec = {
@@ -180,7 +190,7 @@ export class LeaderElector {
     const lease = await this.o.client.request<Lease>('GET', this.path, {
       timeoutMs: this.requestTimeoutMs,
     });
-    if (lease.spec.holderIdentity !== this.o.identity) return;
+    if (lease.spec.holderIdentity !== this.identity) return;
     const now = microTime(this.o.now());
     await this.o.client.request('PUT', this.path, {
       body: {
@@ -207,7 +217,8 @@ export class LeaderElector {
     signal: AbortSignal,
     lead: (leading: AbortSignal) => Promise<void>,
   ): Promise<{ lost: boolean }> {
-    const { log, retryPeriodMs, renewDeadlineMs, identity } = this.o;
+    const { log, retryPeriodMs, renewDeadlineMs } = this.o;
+    const identity = this.identity;
     const lease = `${this.o.namespace}/${this.o.name}`;
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {

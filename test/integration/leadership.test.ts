@@ -27,12 +27,12 @@ describe('a leader that loses its lease', () => {
       keyVaults: [{ name: 'in-cluster', kubernetes: {} }],
     });
     const lease = `fence-${Date.now()}`;
-    const elector = (client: ReturnType<typeof operatorClient>, identity: string) =>
+    const elector = (client: ReturnType<typeof operatorClient>, hostname: string) =>
       new LeaderElector({
         client,
         namespace: 'b2b-system',
         name: lease,
-        identity,
+        hostname,
         log: silentLogger,
         leaseDurationMs: 4_000,
         renewDeadlineMs: 2_500,
@@ -131,6 +131,41 @@ describe('a leader that loses its lease', () => {
       stopB.abort();
       proxy.restore();
       await proxy.stop();
+    }
+  });
+});
+
+describe('two replicas with the same hostname and pid', () => {
+  it('(hostNetwork pods on one node, both pid 1) never lead at the same time', async () => {
+    const lease = `same-host-${Date.now()}`;
+    const elector = () =>
+      new LeaderElector({
+        client: operatorClient(),
+        namespace: 'b2b-system',
+        name: lease,
+        hostname: 'node-1',
+        log: silentLogger,
+        leaseDurationMs: 2_000,
+        renewDeadlineMs: 1_500,
+        retryPeriodMs: 200,
+      });
+    const [a, b] = [elector(), elector()];
+    expect(a.identity).not.toBe(b.identity);
+    const stop = new AbortController();
+    const leading = new Set<string>();
+    const lead = (name: string) => async (lost: AbortSignal) => {
+      leading.add(name);
+      await new Promise((r) => AbortSignal.any([stop.signal, lost]).addEventListener('abort', r));
+    };
+    const runs = [a.run(stop.signal, lead('a')), b.run(stop.signal, lead('b'))];
+    try {
+      await eventually(() => Promise.resolve(leading.size > 0 || undefined), 'one leads');
+      await new Promise((r) => setTimeout(r, 3_000)); // more than a lease duration
+      expect([...leading]).toHaveLength(1);
+      expect([a.isLeading(), b.isLeading()].filter(Boolean)).toHaveLength(1);
+    } finally {
+      stop.abort();
+      await Promise.all(runs);
     }
   });
 });

@@ -76,12 +76,12 @@ describe('leader election', () => {
   it('lets one operator lead at a time and hands over when the leader stops', async () => {
     const client = operatorClient();
     const name = `test-${Date.now()}`;
-    const elector = (identity: string) =>
+    const elector = (hostname: string) =>
       new LeaderElector({
         client,
         namespace: 'b2b-system',
         name,
-        identity,
+        hostname,
         log: silentLogger,
         leaseDurationMs: 2_000,
         renewDeadlineMs: 1_500,
@@ -97,7 +97,8 @@ describe('leader election', () => {
       leading.push('a stopped');
     });
     await eventually(() => Promise.resolve(leading.includes('a') ? true : undefined), 'a leads');
-    const runB = elector('b').run(stopB.signal, async () => {
+    const b = elector('b');
+    const runB = b.run(stopB.signal, async () => {
       leading.push('b');
       await new Promise((r) => stopB.signal.addEventListener('abort', r));
     });
@@ -114,7 +115,7 @@ describe('leader election', () => {
     const lease = await client.get<{ spec: { holderIdentity: string; leaseTransitions: number } }>(
       resourcePath(LeaseType, { namespace: 'b2b-system', name }),
     );
-    expect(lease.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    expect(lease.spec).toMatchObject({ holderIdentity: b.identity, leaseTransitions: 1 });
     stopB.abort();
     await runB;
   });

@@ -1,17 +1,28 @@
 // The HTTP layer under the kube client, against a loopback server: a request ends on its
 // caller's signal or its timeout, and leaves nothing behind on long-lived signals.
 import { getEventListeners } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, Agent, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent as HttpsAgent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeClient } from '../../../src/kube/client.ts';
 import { send } from '../../../src/kube/http.ts';
 
 let server: Server;
 let base: string;
+const authorizations: string[] = [];
+const revoked = new Set<string>();
 beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url === '/slow') return; // never answers
+    if (req.url === '/auth') {
+      authorizations.push(req.headers.authorization ?? '');
+      res.statusCode = revoked.has(req.headers.authorization ?? '') ? 401 : 200;
+      res.end(JSON.stringify({ kind: 'Status', code: res.statusCode }));
+      return;
+    }
     res.end(JSON.stringify({ path: req.url }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -103,4 +114,30 @@ current-context: x
       }
     },
   );
+
+  it('reads a token file again after a 401 and retries once when the token changed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-401-'));
+    writeFileSync(join(dir, 'token'), 'one\n');
+    const client = KubeClient.fromKubeconfig(
+      `apiVersion: v1
+clusters: [{name: c, cluster: {server: "${base}"}}]
+users: [{name: u, user: {tokenFile: token}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`,
+      dir,
+    );
+    expect(await client.get('/auth')).toMatchObject({ code: 200 });
+    // Rotated and the old token revoked within the client's 10 s reread interval.
+    writeFileSync(join(dir, 'token'), 'two\n');
+    revoked.add('Bearer one');
+    authorizations.length = 0;
+    expect(await client.get('/auth')).toMatchObject({ code: 200 });
+    expect(authorizations).toEqual(['Bearer one', 'Bearer two']);
+    // Refused, and the file holds no other token: no second try with the same one.
+    revoked.add('Bearer two');
+    authorizations.length = 0;
+    await expect(client.get('/auth')).rejects.toMatchObject({ status: 401 });
+    expect(authorizations).toEqual(['Bearer two']);
+  });
 });

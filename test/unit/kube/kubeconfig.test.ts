@@ -1,6 +1,7 @@
 // The kubeconfig loader against the shapes kubectl, kind, EKS/AKS/GKE and pods produce: which
 // server, credentials and namespace it picks, and which users it leaves to client-node.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -236,6 +237,45 @@ current-context: x
     const during = await readCredentials(loaded);
     expect(during.tls).toBe(first.tls);
     expect(warnings.join()).toContain(join(dir, 'rotating.crt'));
+  });
+
+  it('fails closed on an empty CA or client certificate file: an error at the first read, the last material kept on a later reread', async () => {
+    const config = (name: string, ca: string, cert: string) => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(
+        file,
+        `apiVersion: v1
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443", certificate-authority: ${ca}}}]
+users: [{name: u, user: {token: t, client-certificate: ${cert}, client-key: client.key}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`,
+      );
+      return file;
+    };
+    writeFileSync(join(dir, 'client.crt'), 'CERT PEM');
+    writeFileSync(join(dir, 'client.key'), 'KEY PEM');
+    // An empty CA would leave Node's default roots in charge of the bearer token.
+    writeFileSync(join(dir, 'empty-ca.crt'), '');
+    await expect(
+      readCredentials(loadConnection(config('empty-ca', 'empty-ca.crt', 'client.crt'))),
+    ).rejects.toThrow(`${join(dir, 'empty-ca.crt')} is empty`);
+    writeFileSync(join(dir, 'empty.crt'), '');
+    await expect(
+      readCredentials(loadConnection(config('empty-cert', 'ca.crt', 'empty.crt'))),
+    ).rejects.toThrow(`${join(dir, 'empty.crt')} is empty`);
+    // Rotation caught mid-write: the CA file is truncated, then written again.
+    const caFile = join(dir, 'rotating-ca.crt');
+    writeFileSync(caFile, 'CA PEM');
+    const warnings: string[] = [];
+    const loaded = loadConnection(config('rotating-ca', 'rotating-ca.crt', 'client.crt'));
+    loaded.warn = (msg) => warnings.push(msg);
+    const first = await readCredentials(loaded);
+    writeFileSync(caFile, '');
+    const during = await readCredentials(loaded);
+    expect(during.tls).toBe(first.tls);
+    expect((during.agent() as HttpsAgent).options.ca).toEqual(Buffer.from('CA PEM'));
+    expect(warnings.join()).toContain(`${caFile} is empty`);
   });
 
   it('reads a JSON kubeconfig from a KUBECONFIG list, skipping files that do not exist', () => {

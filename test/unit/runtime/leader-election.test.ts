@@ -34,12 +34,12 @@ function leaseStore() {
   return { client, lease: () => lease };
 }
 
-function candidate(client: KubeClient, identity: string, clock: { wall: number; mono: number }) {
+function candidate(client: KubeClient, hostname: string, clock: { wall: number; mono: number }) {
   return new LeaderElector({
     client,
     namespace: 'ns',
     name: 'lease',
-    identity,
+    hostname,
     log: silentLogger,
     now: () => new Date(clock.wall),
     monotonic: () => clock.mono,
@@ -93,7 +93,25 @@ describe('LeaderElector decisions', () => {
     expect(await b.tryAcquireOrRenew()).toBe(false);
     bClock.mono = 16_001;
     expect(await b.tryAcquireOrRenew()).toBe(true);
-    expect(store.lease()?.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    expect(store.lease()?.spec).toMatchObject({ holderIdentity: b.identity, leaseTransitions: 1 });
+  });
+
+  it('gives two electors of one hostname and pid (hostNetwork replicas, both pid 1) different identities: only one leads', async () => {
+    const store = leaseStore();
+    const clock = { wall: Date.parse('2026-01-01T10:00:00Z'), mono: 0 };
+    const a = candidate(store.client, 'node-1', clock);
+    const b = candidate(store.client, 'node-1', clock);
+    expect(a.identity).toMatch(
+      /^node-1_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    expect(b.identity).not.toBe(a.identity);
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    for (let t = 1; t <= 5; t++) {
+      clock.mono += 2_000;
+      expect(await b.tryAcquireOrRenew()).toBe(false);
+      expect(await a.tryAcquireOrRenew()).toBe(true);
+    }
+    expect(store.lease()?.spec.holderIdentity).toBe(a.identity);
   });
 
   it('is leading only while its last renewal started within the renew deadline; releases on stop', async () => {
