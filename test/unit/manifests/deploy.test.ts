@@ -25,6 +25,12 @@ describe('deploy/', () => {
     expect(operatorDeploymentProblems(deployment)).toEqual([]);
   });
 
+  it('has a PodDisruptionBudget that lets a drain evict one replica, also when scaled to one', () => {
+    const pdb = load('deploy/operator/pdb.yaml') as { spec: Record<string, unknown> };
+    expect(pdb.spec).toMatchObject({ maxUnavailable: 1 });
+    expect(pdb.spec).not.toHaveProperty('minAvailable');
+  });
+
   it('the Deployment check finds what is missing', () => {
     const bare = {
       kind: 'Deployment',
