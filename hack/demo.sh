@@ -97,4 +97,5 @@ echo
 echo "The store: $(kubectl -n b2b get secrets -l integration.b2b.dev/certificate -o name | tr '\n' ' ')"
 echo
 echo "Try it:  . $DIR/env && kubectl get b2b -A"
+echo "         kubectl -n b2b describe b2bcert contoso-signing   (b2bcert: a bare \`certificate\` may be cert-manager's)"
 echo "Stop it: make testenv-down   (stops the operator and the control plane)"
