@@ -3,85 +3,46 @@
 # when its jar is available, the Lowkey Vault emulator. Everything lives in $TESTENV_DIR
 # (default .testenv); `up` writes $TESTENV_DIR/env, a file of export lines.
 #   hack/testenv.sh up | down | status
-#   hack/testenv.sh stop|start etcd|kube-apiserver|kube-controller-manager|lowkey-vault
+#   hack/testenv.sh stop|start etcd|kube-apiserver|kube-controller-manager|lowkey-vault|NAME
 # (stop and start one component again with the same flags, ports and data: for the chaos run)
+#   hack/testenv.sh run NAME COMMAND...
+# (a process of the environment's user, the demo's operator: started unless it runs already,
+# listed by `status`, stopped by `down` first)
+# `up` on a running environment leaves it as it is, data and processes included.
 # TESTENV_VAULT_EMULATOR=0 skips the emulator (a second control plane beside a running one).
+# TESTENV_FIRST_PORTS="etcd=PORT kube-apiserver=PORT ...", for tests only: the first port tried
+# for that component, unchecked, as if another process took it between the pick and the bind.
 source "$(dirname "$0")/lib.sh"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="${TESTENV_DIR:-$ROOT/.testenv}"
 mkdir -p "$DIR"; DIR="$(cd "$DIR" && pwd)"
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-}
+# The components up starts, in order; `down` stops them last, in reverse.
+CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager lowkey-vault)
 
-# Runs a command detached in its own session, remembering its pid for `down` and its command
-# line for `start NAME` (the same flags and ports again).
-start_bg() {
-  local name="$1"; shift
-  printf '%q ' "$@" >"$DIR/$name.cmd"
-  setsid "$@" >>"$DIR/$name.log" 2>&1 < /dev/null &
-  echo $! >"$DIR/$name.pid"
-}
-
-# Remembers how to tell that a component is up, for `start NAME`.
-health_check() { # name command...
-  local name="$1"; shift
-  printf '%q ' "$@" >"$DIR/$name.health"
-}
-
-wait_for() {
-  local what="$1" seconds="$2"; shift 2
-  local i
-  for ((i = 0; i < seconds * 5; i++)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  echo "--- last lines of $DIR/$what.log ---" >&2; tail -20 "$DIR/$what.log" >&2 || true
-  return 1
-}
-
-# The pid in a component's pid file while that process is still the component: a pid file left
-# by a crash or a reboot may name a pid the system has since given to an unrelated process.
-live_pid() { # pid-file
-  local f="$1" name pid argv argv0 argv1
-  pid="$(cat "$f" 2>/dev/null)" || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  name="$(basename "$f" .pid)"
-  [[ -f "$DIR/$name.cmd" ]] || return 1
-  if [[ -r "/proc/$pid/cmdline" ]]; then
-    argv="$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -2)"
-  else
-    argv="$(ps -o args= -p "$pid" | awk '{print $1; print $2}')"
-  fi
-  argv0="$(head -1 <<<"$argv")"
-  argv1="$(sed -n 2p <<<"$argv")"
-  eval "set -- $(cat "$DIR/$name.cmd")"
-  # Right after start_bg the process may still be setsid, a moment before it execs the binary:
-  # then its first argument is the binary (another testenv's setsid is not ours).
-  [[ -n "$argv0" && ("$argv0" == "$1" || ("$argv0" == setsid && "$argv1" == "$1")) ]] || return 1
-  echo "$pid"
-}
-
-stop_pid_file() {
-  local f="$1" pid
-  if pid="$(live_pid "$f")"; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  fi
-  rm -f "$f"
-}
-
+# Everything with a pid file: first what runs on the control plane (the demo's operator), then
+# the control plane in the reverse order of its start.
 stop_all() {
-  local f
+  local f name i
   for f in "$DIR"/*.pid; do
     [[ -e "$f" ]] || continue
-    stop_pid_file "$f"
+    name="$(basename "$f" .pid)"
+    is_control_plane "$name" || stop_pid_file "$f"
+  done
+  for ((i = ${#CONTROL_PLANE[@]} - 1; i >= 0; i--)); do
+    [[ -e "$DIR/${CONTROL_PLANE[i]}.pid" ]] && stop_pid_file "$DIR/${CONTROL_PLANE[i]}.pid"
+  done
+  return 0
+}
+is_control_plane() { [[ " ${CONTROL_PLANE[*]} " == *" $1 "* ]]; }
+
+# The control plane of $DIR/env runs: each component up started is its own live process.
+control_plane_running() {
+  local name
+  [[ -f "$DIR/env" ]] || return 1
+  for name in "${CONTROL_PLANE[@]}"; do
+    [[ -f "$DIR/$name.cmd" ]] || continue
+    live_pid "$DIR/$name.pid" >/dev/null || return 1
   done
 }
 
@@ -98,8 +59,22 @@ start_one() {
   if live_pid "$DIR/$name.pid" >/dev/null; then return 0; fi
   eval "start_bg $name $(cat "$DIR/$name.cmd")"
   if [[ -f "$DIR/$name.health" ]]; then
-    eval "wait_for $name 90 $(cat "$DIR/$name.health")" || die "$name did not become healthy again"
+    wait_healthy "$name" 90 || { last_lines "$name"; die "$name did not become healthy again"; }
   fi
+}
+
+# A process of the environment's user (the demo's operator), started unless it runs already.
+run_process() { # name command...
+  local name="$1" pid
+  shift
+  [[ "$name" =~ ^[a-z0-9-]+$ ]] || die "a process name is lower-case letters, digits and dashes: $name"
+  is_control_plane "$name" && die "$name is a component of the control plane; use start $name"
+  if pid="$(live_pid "$DIR/$name.pid")"; then
+    echo "$name already running (pid $pid, logs in $DIR/$name.log)"
+    return 0
+  fi
+  start_bg "$name" "$@"
+  echo "$name started (pid $(cat "$DIR/$name.pid"), logs in $DIR/$name.log)"
 }
 
 binaries() {
@@ -166,6 +141,17 @@ current-context: $user
 KC
 }
 
+launch_garbage_collector() {
+  local port
+  port="$(pick_port kube-controller-manager)"
+  start_bg kube-controller-manager "$KCM_BIN" --kubeconfig="$DIR/admin.kubeconfig" \
+    --authentication-kubeconfig="$DIR/admin.kubeconfig" --authorization-kubeconfig="$DIR/admin.kubeconfig" \
+    --controllers=garbagecollector --leader-elect=false --use-service-account-credentials=false \
+    --bind-address=127.0.0.1 --secure-port="$port" --cert-dir="$DIR/kcm"
+  health_check kube-controller-manager curl -sfk --max-time 5 "https://127.0.0.1:$port/healthz"
+  listens kube-controller-manager "$port"
+}
+
 # kube-controller-manager with only the garbage collector, as a cluster runs it, so deleting
 # an owner (background or foreground) really deletes its dependents. Serves its health on
 # loopback only; uses the admin's client certificate.
@@ -174,18 +160,21 @@ start_garbage_collector() {
     echo "warning: no kube-controller-manager at $KCM_BIN: the garbage collector does not run" >&2
     return 0
   fi
-  local port
-  port="$(free_port)"
   mkdir -p "$DIR/kcm"
-  start_bg kube-controller-manager "$KCM_BIN" --kubeconfig="$DIR/admin.kubeconfig" \
-    --authentication-kubeconfig="$DIR/admin.kubeconfig" --authorization-kubeconfig="$DIR/admin.kubeconfig" \
-    --controllers=garbagecollector --leader-elect=false --use-service-account-credentials=false \
-    --bind-address=127.0.0.1 --secure-port="$port" --cert-dir="$DIR/kcm"
-  health_check kube-controller-manager curl -sfk "https://127.0.0.1:$port/healthz"
-  wait_for kube-controller-manager 60 curl -sfk "https://127.0.0.1:$port/healthz" \
-    || die "kube-controller-manager did not become healthy"
+  start_on_free_ports kube-controller-manager 60 launch_garbage_collector
   echo "export B2B_TEST_GARBAGE_COLLECTOR=1" >>"$DIR/env.tmp"
   "$KCM_BIN" --version | sed 's/^Kubernetes/kube-controller-manager/' >>"$DIR/versions"
+}
+
+launch_vault_emulator() {
+  VAULT_PORT="$(pick_port lowkey-vault)"; TOKEN_PORT="$(free_port)"
+  # Both ports on loopback: server.address binds the HTTPS port, the XML source the token port.
+  # The vaults https://localhost:<port> and https://127.0.0.1:<port> are always registered.
+  start_bg lowkey-vault "$VAULT_JAVA" -Xmx256m -XX:+UseSerialGC -jar "$VAULT_JAR" \
+    --server.address=127.0.0.1 --server.port="$VAULT_PORT" --app.token.port="$TOKEN_PORT" \
+    --spring.main.sources="file:$ROOT/hack/lowkey-vault-loopback.xml" --spring.main.allow-bean-definition-overriding=true
+  health_check lowkey-vault curl -sf --max-time 5 "http://127.0.0.1:$TOKEN_PORT/ping"
+  listens lowkey-vault "$VAULT_PORT" "$TOKEN_PORT"
 }
 
 # The Key Vault emulator, when its jar can be obtained (hack/build-lowkey-vault.sh). Without
@@ -200,15 +189,9 @@ start_vault_emulator() {
     return 0
   fi
   ((rc == 0)) || die "could not obtain the Key Vault emulator's jar (hack/build-lowkey-vault.sh)"
-  java="$(find_java25)"
-  VAULT_PORT="$(free_port)"; TOKEN_PORT="$(free_port)"
-  # Both ports on loopback: server.address binds the HTTPS port, the XML source the token port.
-  # The vaults https://localhost:<port> and https://127.0.0.1:<port> are always registered.
-  start_bg lowkey-vault "$java" -Xmx256m -XX:+UseSerialGC -jar "$jar" \
-    --server.address=127.0.0.1 --server.port="$VAULT_PORT" --app.token.port="$TOKEN_PORT" \
-    --spring.main.sources="file:$ROOT/hack/lowkey-vault-loopback.xml" --spring.main.allow-bean-definition-overriding=true
-  health_check lowkey-vault curl -sf "http://127.0.0.1:$TOKEN_PORT/ping"
-  wait_for lowkey-vault 180 curl -sf "http://127.0.0.1:$TOKEN_PORT/ping" || die "Lowkey Vault did not start"
+  VAULT_JAVA="$(find_java25)"; VAULT_JAR="$jar"
+  start_on_free_ports lowkey-vault 180 launch_vault_emulator
+  java="$VAULT_JAVA"
   local pw
   pw="$(curl -sf "http://127.0.0.1:$TOKEN_PORT/metadata/default-cert/password")"
   curl -sf -o "$DIR/pki/lowkey-vault.p12" "http://127.0.0.1:$TOKEN_PORT/metadata/default-cert/lowkey-vault.p12"
@@ -229,26 +212,23 @@ start_vault_emulator() {
   echo "Lowkey Vault $(basename "$(dirname "$jar")") on Java $("$java" -version 2>&1 | sed -n 1p)" >>"$DIR/versions"
 }
 
-up() {
-  [[ -f "$DIR/env" ]] && status >/dev/null 2>&1 && { echo "testenv already running: $DIR/env"; return 0; }
-  stop_all
-  command -v openssl >/dev/null 2>&1 || die "openssl is needed (apt-get install openssl)"
-  command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install curl)"
-  binaries
-  trap 'echo "testenv failed to start; stopping what was started" >&2; stop_all' ERR
-  rm -rf "$DIR/etcd-data" "$DIR/pki" "$DIR/env" "$DIR/env.tmp" "$DIR"/*.cmd "$DIR"/*.health "$DIR"/*.log
-  make_pki
-  local etcd_port peer_port
-  etcd_port="$(free_port)"; peer_port="$(free_port)"; API_PORT="$(free_port)"
+launch_etcd() {
+  local peer_port
+  ETCD_PORT="$(pick_port etcd)"; peer_port="$(free_port)"
+  rm -rf "$DIR/etcd-data"
   start_bg etcd "$ETCD_BIN" --data-dir "$DIR/etcd-data" \
-    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "default=http://127.0.0.1:$peer_port" --unsafe-no-fsync=true
-  health_check etcd curl -sf "http://127.0.0.1:$etcd_port/health"
-  wait_for etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health" || die "etcd did not become healthy"
-  # ConfigMaps bypass the watch cache and etcd is compacted every 10 s, so a watch from an old
-  # resourceVersion really gets 410 Gone (the informer tests rely on it).
-  start_bg kube-apiserver "$APISERVER_BIN" --etcd-servers="http://127.0.0.1:$etcd_port" \
+  health_check etcd curl -sf --max-time 5 "http://127.0.0.1:$ETCD_PORT/health"
+  listens etcd "$ETCD_PORT" "$peer_port"
+}
+
+# ConfigMaps bypass the watch cache and etcd is compacted every 10 s, so a watch from an old
+# resourceVersion really gets 410 Gone (the informer tests rely on it).
+launch_apiserver() {
+  API_PORT="$(pick_port kube-apiserver)"
+  start_bg kube-apiserver "$APISERVER_BIN" --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
     --secure-port="$API_PORT" --bind-address=127.0.0.1 --cert-dir="$DIR/pki" \
     --tls-cert-file="$DIR/pki/server.crt" --tls-private-key-file="$DIR/pki/server.key" \
     --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true --etcd-compaction-interval=10s --watch-cache-sizes=configmaps#0 \
@@ -257,9 +237,23 @@ up() {
     --service-account-signing-key-file="$DIR/pki/sa.key" --client-ca-file="$DIR/pki/client-ca.crt"
   kubeconfig "$DIR/admin.kubeconfig" admin
   kubeconfig "$DIR/operator.kubeconfig" operator
-  health_check kube-apiserver "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" get --raw /readyz
-  wait_for kube-apiserver 90 "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" get --raw /readyz \
-    || die "kube-apiserver did not become ready"
+  health_check kube-apiserver "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" --request-timeout=5s get --raw /readyz
+  listens kube-apiserver "$API_PORT"
+}
+
+up() {
+  if control_plane_running; then echo "testenv already running: $DIR/env"; return 0; fi
+  [[ -f "$DIR/env" ]] && echo "the testenv in $DIR is not running (see \`$0 status\`): starting a new one, without its data" >&2
+  stop_all
+  command -v openssl >/dev/null 2>&1 || die "openssl is needed (apt-get install openssl)"
+  command -v curl >/dev/null 2>&1 || die "curl is needed (apt-get install curl)"
+  binaries
+  rm -rf "$DIR/etcd-data" "$DIR/pki" "$DIR/env" "$DIR/env.tmp" "$DIR"/*.cmd "$DIR"/*.health "$DIR"/*.ports "$DIR"/*.log
+  # Whatever stops `up` (a failed command or die) stops what it started.
+  trap '[[ -f "$DIR/env" ]] || { echo "testenv failed to start; stopping what was started" >&2; stop_all; }' EXIT
+  make_pki
+  start_on_free_ports etcd 30 launch_etcd
+  start_on_free_ports kube-apiserver 90 launch_apiserver
   # The operator's user gets exactly the ClusterRole and leader-election Role shipped in deploy/.
   "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" apply -f "$ROOT/deploy/rbac.yaml" >/dev/null
   "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" apply -f "$ROOT/hack/testenv-operator-user.yaml" >/dev/null
@@ -275,8 +269,8 @@ up() {
   } >"$DIR/versions"
   start_garbage_collector
   start_vault_emulator
-  trap - ERR
   mv "$DIR/env.tmp" "$DIR/env"
+  trap - EXIT
   echo "testenv up: $("$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" version -o json | sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' | tail -1) at https://127.0.0.1:$API_PORT; . $DIR/env"
 }
 
@@ -298,5 +292,6 @@ case "${1:-}" in
   status) status ;;
   stop) stop_one "${2:?usage: $0 stop COMPONENT}" ;;
   start) start_one "${2:?usage: $0 start COMPONENT}" ;;
-  *) die "usage: $0 up|down|status|stop COMPONENT|start COMPONENT" ;;
+  run) shift; (($# >= 2)) || die "usage: $0 run NAME COMMAND..."; run_process "$@" ;;
+  *) die "usage: $0 up|down|status|stop COMPONENT|start COMPONENT|run NAME COMMAND..." ;;
 esac

@@ -1,7 +1,7 @@
 // `b2b` against the real API server and the operator: validate's verdict equals the operator's
 // for every case of the shared table, the API server refuses what validate refuses, and
 // status / status certificate / check api read the cluster as a user's kubeconfig allows.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -182,4 +182,29 @@ describe('b2b against the cluster', () => {
     });
     expect(stdout).toMatch(/^KIND\s+NAME/);
   });
+
+  // The machine's node may be older than the pinned one (kubectl runs the plugin's shebang,
+  // `env node`, with the first node on PATH): the shim runs itself again with node_modules/.bin/node.
+  const olderNode = ['/usr/bin/node', '/usr/local/bin/node'].find(
+    (node) =>
+      Number(
+        /^v(\d+)/.exec(spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1],
+      ) < 24,
+  );
+  it.skipIf(!olderNode)(
+    `is a kubectl plugin where the first node on PATH is older (${olderNode ?? 'none found'})`,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'b2b-plugin-'));
+      symlinkSync(join(root, 'bin/b2b.js'), join(dir, 'kubectl-b2b'));
+      const path = (process.env.PATH ?? '').split(':').filter((p) => !p.includes('node_modules'));
+      const { stdout } = await execFileAsync(testenv().kubectl, ['b2b', 'status', '-n', ns], {
+        env: {
+          ...process.env,
+          PATH: [dir, dirname(olderNode!), ...path].join(':'),
+          KUBECONFIG: testenv().adminKubeconfig,
+        },
+      });
+      expect(stdout).toMatch(/^KIND\s+NAME/);
+    },
+  );
 });
