@@ -49,7 +49,7 @@ mutation: deps ## mutation testing of the pure decision code with Stryker (slow;
 testenv: tools ## start the local control plane in the background; writes .testenv/env
 	@TESTENV_DIR=$(TESTENV_DIR) hack/testenv.sh up
 
-testenv-down: ## stop the local control plane
+testenv-down: ## stop the local control plane and the operator `make demo` started
 	@TESTENV_DIR=$(TESTENV_DIR) hack/testenv.sh down
 
 install: ## apply crds/ to $$KUBECONFIG's cluster
