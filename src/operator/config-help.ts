@@ -19,6 +19,8 @@ const descriptions: Record<Flag, string> = {
     "the azure store's Azure Resource Manager URL instead of its cloud's (test servers); https only",
   'azure-graph-endpoint':
     "the azure store's Microsoft Graph URL instead of its cloud's (test servers); https only",
+  'azure-request-timeout':
+    'every request to Azure (Resource Manager, Microsoft Graph, Key Vault, a token from Microsoft Entra ID or the managed identity endpoint) ends within this',
   'metrics-bind-address': 'address of the Prometheus /metrics endpoint',
   'health-probe-bind-address': 'address of /healthz and /readyz',
   'log-level': 'debug, info, warn or error (JSON lines on stdout)',

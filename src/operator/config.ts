@@ -14,6 +14,8 @@ export interface OperatorConfig {
   /** Override the cloud's ARM / Microsoft Graph endpoints (test servers); empty = the cloud's. */
   azureArmEndpoint: string;
   azureGraphEndpoint: string;
+  /** Every request to Azure (ARM, Graph, Key Vault, a token) ends by then. */
+  azureRequestTimeoutMs: number;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   logLevel: Level;
@@ -31,6 +33,7 @@ export const flags = {
   'allowed-vault-hosts': '',
   'azure-arm-endpoint': '',
   'azure-graph-endpoint': '',
+  'azure-request-timeout': '30s',
   'metrics-bind-address': ':8080',
   'health-probe-bind-address': ':8081',
   'log-level': 'info',
@@ -83,6 +86,9 @@ export function parseConfig(
   const shutdownTimeout = parseGoDuration(values['graceful-shutdown-timeout']!);
   if (shutdownTimeout === undefined || shutdownTimeout < 0)
     throw new ConfigError('--graceful-shutdown-timeout must be a duration such as 20s');
+  const azureTimeout = parseGoDuration(values['azure-request-timeout']!);
+  if (azureTimeout === undefined || azureTimeout <= 0)
+    throw new ConfigError('--azure-request-timeout must be a duration such as 30s');
   for (const flag of ['azure-arm-endpoint', 'azure-graph-endpoint'] as const)
     if (values[flag] && !/^https:\/\/[^/]+/.test(values[flag]))
       throw new ConfigError(`--${flag} must be an https:// URL`);
@@ -102,6 +108,7 @@ export function parseConfig(
       .filter(Boolean),
     azureArmEndpoint: values['azure-arm-endpoint']!,
     azureGraphEndpoint: values['azure-graph-endpoint']!,
+    azureRequestTimeoutMs: azureTimeout,
     metricsBindAddress: values['metrics-bind-address']!,
     healthProbeBindAddress: values['health-probe-bind-address']!,
     logLevel: level,

@@ -21,10 +21,11 @@ import {
   type KubeClient,
 } from '../kube/client.ts';
 import { Controller } from '../runtime/controller.ts';
-import { Informer, keepAnnotations, objectKey } from '../runtime/informer.ts';
+import { Informer, keepAnnotations, objectKey, onlyStatusChanged } from '../runtime/informer.ts';
 import { AzureStore } from '../stores/azure/azure-store.ts';
 import { KubernetesStore, secretNameFor, type SecretMetadata } from '../stores/kubernetes-store.ts';
 import { StoreRouter } from '../stores/router.ts';
+import { DEFAULT_AZURE_TIMEOUT_MS } from '../vaults/azure/deadline.ts';
 import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
 import { CachingVerifier } from '../vaults/caching.ts';
 import { KubernetesKeyVerifier } from '../vaults/kubernetes-vault.ts';
@@ -42,6 +43,8 @@ export interface OperatorSettings {
   /** Override the cloud's ARM / Microsoft Graph endpoints (test servers). */
   azureArmEndpoint?: string | undefined;
   azureGraphEndpoint?: string | undefined;
+  /** Every request to Azure ends by then (default 30 s): ARM, Graph, Key Vault, tokens. */
+  azureRequestTimeoutMs?: number | undefined;
 }
 
 export interface OperatorDeps {
@@ -93,6 +96,7 @@ export class Operator {
   readonly configMaps: Informer<SecretMetadata>;
   readonly certificateController: Controller;
   readonly accountController: Controller;
+  readonly azureStore: AzureStore;
   private running = false;
   private readonly events: EventRecorder;
   private cancelSignal: AbortSignal | undefined;
@@ -157,12 +161,16 @@ export class Operator {
       configMapExists: (namespace, name) =>
         this.configMaps.get(`${namespace}/${name}`) !== undefined,
     };
-    const azureStore = new AzureStore({
+    const azureTimeoutMs = settings.azureRequestTimeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS;
+    const azureStore = (this.azureStore = new AzureStore({
       log: log.child({ store: 'azure' }),
       recheckIntervalMs: settings.recheckIntervalMs,
       endpoints: { arm: settings.azureArmEndpoint, graph: settings.azureGraphEndpoint },
       readSecret,
-    });
+      timeoutMs: azureTimeoutMs,
+      // As the fenced client: cancelling the reconciles ends their ARM requests too.
+      signal: () => this.cancelSignal,
+    }));
     const store = new StoreRouter(
       new KubernetesStore(client, (namespace, name) => this.secrets.get(`${namespace}/${name}`)),
       azureStore,
@@ -188,6 +196,7 @@ export class Operator {
               readSecret,
               metrics,
               now,
+              timeoutMs: azureTimeoutMs,
               // every certificate asks at least once an interval: idle for two, nobody uses it
               idleMs: 2 * settings.recheckIntervalMs,
             }),
@@ -211,7 +220,10 @@ export class Operator {
         // The Azure SDKs (~45 MiB) are loaded when the first azure vault is probed.
         probe: async (namespace, vault) => {
           const { probeAccountVault } = await import('../vaults/azure/reachability.ts');
-          return probeAccountVault(namespace, vault, readSecret, metrics);
+          return probeAccountVault(namespace, vault, readSecret, metrics, {
+            timeoutMs: azureTimeoutMs,
+            signal: this.cancelSignal,
+          });
         },
         recheckIntervalMs: settings.recheckIntervalMs,
         now,
@@ -307,11 +319,13 @@ export class Operator {
         requeueQuotaSiblings(c, 'added');
       },
       updated: (old, c) => {
-        // Our own status writes come back as updates too: those are background.
         const changed =
           old.metadata.generation !== c.metadata.generation ||
           Boolean(c.metadata.deletionTimestamp) !== Boolean(old.metadata.deletionTimestamp);
-        certs.enqueue(objectKey(c), changed ? 'urgent' : 'background');
+        // Our own status writes come back as updates too: background, and never a way around
+        // the backoff of a failing certificate (each failed try would run the next at once).
+        if (onlyStatusChanged(old, c)) certs.enqueueUnlessBackingOff(objectKey(c));
+        else certs.enqueue(objectKey(c), changed ? 'urgent' : 'background');
         countChanged(c);
         if (c.metadata.deletionTimestamp) requeueQuotaSiblings(c, 'removed');
       },
@@ -327,7 +341,8 @@ export class Operator {
         enqueueCertificatesOf(a.metadata.namespace, a.metadata.name);
       },
       updated: (old, a) => {
-        accounts.enqueue(objectKey(a));
+        if (onlyStatusChanged(old, a)) accounts.enqueueUnlessBackingOff(objectKey(a), 'urgent');
+        else accounts.enqueue(objectKey(a));
         // Only what certificates depend on: readiness, spec (sku, vaults). Not the counts.
         const ready = (x: IntegrationAccount) =>
           findCondition(x.status?.conditions, 'Ready')?.status;
@@ -339,7 +354,10 @@ export class Operator {
           enqueueCertificatesOf(a.metadata.namespace, a.metadata.name);
         }
       },
-      deleted: (a) => enqueueCertificatesOf(a.metadata.namespace, a.metadata.name),
+      deleted: (a) => {
+        this.azureStore.forgetAccount(a.metadata.namespace, a.metadata.name);
+        enqueueCertificatesOf(a.metadata.namespace, a.metadata.name);
+      },
     });
     const onSecret = (s: SecretMetadata, deleted = false) => {
       const namespace = s.metadata?.namespace ?? '';

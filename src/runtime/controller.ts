@@ -46,6 +46,15 @@ export class Controller {
     this.options.metrics?.workqueueDepth.set({ kind: this.kind }, this.queue.depth);
   }
 
+  /**
+   * A change that brings nothing new to the key's last run (a status-only update: the echo of
+   * our own status write): it does not cut short a backoff the key is waiting out.
+   */
+  enqueueUnlessBackingOff(key: string, lane: Lane = 'background'): void {
+    this.queue.addUnlessBackingOff(key, lane);
+    this.options.metrics?.workqueueDepth.set({ kind: this.kind }, this.queue.depth);
+  }
+
   enqueueAfter(key: string, delayMs: number): void {
     this.queue.addAfter(key, delayMs); // the queue caps long waits
   }
@@ -99,7 +108,7 @@ export class Controller {
         const backoff = this.queue.backoff(key);
         const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs;
         // Retries keep their place ahead of background work: backoff already limits them.
-        this.queue.addAfter(
+        this.queue.addRateLimited(
           key,
           typeof retryAfterMs === 'number' ? Math.max(backoff, retryAfterMs) : backoff,
           'urgent',

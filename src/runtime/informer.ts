@@ -112,6 +112,33 @@ export function internStrings<T>(value: T): T {
   return value;
 }
 
+interface ChangeMetadata {
+  generation?: number | undefined;
+  deletionTimestamp?: string | undefined;
+  labels?: Record<string, string> | undefined;
+  annotations?: Record<string, string> | undefined;
+  finalizers?: string[] | undefined;
+  ownerReferences?: unknown[] | undefined;
+}
+
+/**
+ * Whether an update changed nothing but status (and resourceVersion): the echo of a status
+ * write. Spec changes move the generation; metadata someone may act on is compared too.
+ */
+export function onlyStatusChanged(before: KubeObject, after: KubeObject): boolean {
+  const a = (before.metadata ?? {}) as ChangeMetadata;
+  const b = (after.metadata ?? {}) as ChangeMetadata;
+  const same = (x: unknown, y: unknown) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+  return (
+    a.generation === b.generation &&
+    a.deletionTimestamp === b.deletionTimestamp &&
+    same(a.labels, b.labels) &&
+    same(a.annotations, b.annotations) &&
+    same(a.finalizers, b.finalizers) &&
+    same(a.ownerReferences, b.ownerReferences)
+  );
+}
+
 export const objectKey = (obj: KubeObject): string =>
   obj.metadata?.namespace
     ? `${obj.metadata.namespace}/${obj.metadata.name ?? ''}`

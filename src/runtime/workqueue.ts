@@ -6,6 +6,9 @@
 // does not wait behind a full pass over everything else. Not strict priority: retries go to the
 // urgent lane, and under slow reconciles (vault timeouts, 429s) they would starve background work
 // (a renewed source Secret) for minutes; background gets every BACKGROUND_SHARE-th pick.
+// A key waiting out its backoff is not run early by an add that brings nothing new (the watch
+// echo of our own status write): addUnlessBackingOff, as controller-runtime's
+// GenerationChangedPredicate keeps status-only updates from cutting AddRateLimited short.
 import type { RateLimiter } from './rate-limiter.ts';
 
 export type Lane = 'urgent' | 'background';
@@ -19,8 +22,11 @@ export class WorkQueue<K> {
   private readonly lanes: Record<Lane, K[]> = { urgent: [], background: [] };
   /** Keys waiting, with the lane of their add. */
   private readonly dirty = new Map<K, Lane>();
+  /** Dirty keys whose only adds since were addUnlessBackingOff: a backoff set meanwhile wins. */
+  private readonly passive = new Set<K>();
   private readonly processing = new Set<K>();
-  private readonly timers = new Map<K, { at: number; timer: NodeJS.Timeout }>();
+  /** Delayed adds; `backoff`: a failure's retry (addRateLimited), not a requeueAfter. */
+  private readonly timers = new Map<K, { at: number; timer: NodeJS.Timeout; backoff: boolean }>();
   /** Keys being debounced: when the first of the burst came. */
   private readonly bursts = new Map<K, number>();
   private waiters: ((key: K | undefined) => void)[] = [];
@@ -45,6 +51,7 @@ export class WorkQueue<K> {
 
   add(key: K, lane: Lane = 'urgent'): void {
     if (this.shuttingDown) return;
+    this.passive.delete(key);
     const waiting = this.dirty.get(key);
     if (waiting !== undefined) {
       if (waiting === 'background' && lane === 'urgent') this.promote(key);
@@ -73,6 +80,31 @@ export class WorkQueue<K> {
 
   /** Adds `key` after `delayMs`; an earlier pending add of the same key wins. */
   addAfter(key: K, requestedMs: number, lane: Lane = 'background'): void {
+    this.delay(key, requestedMs, lane, false);
+  }
+
+  /** A failed key's retry after its backoff: addUnlessBackingOff leaves it waiting. */
+  addRateLimited(key: K, delayMs: number, lane: Lane = 'urgent'): void {
+    this.delay(key, delayMs, lane, true);
+  }
+
+  /**
+   * An add that brings nothing the key's last run did not see (the echo of our own status
+   * write): while the key waits out a backoff it waits on; else it is an ordinary add.
+   */
+  addUnlessBackingOff(key: K, lane: Lane = 'background'): void {
+    if (this.shuttingDown || this.backingOff(key)) return;
+    // While it runs: the run may yet fail, and its backoff then wins (see done()).
+    const passive = this.processing.has(key) && (!this.dirty.has(key) || this.passive.has(key));
+    this.add(key, lane);
+    if (passive) this.passive.add(key);
+  }
+
+  private backingOff(key: K): boolean {
+    return this.timers.get(key)?.backoff === true;
+  }
+
+  private delay(key: K, requestedMs: number, lane: Lane, backoff: boolean): void {
     if (this.shuttingDown) return;
     // setTimeout turns anything over ~24.8 days into 1 ms; long waits are re-evaluated sooner.
     const delayMs = Math.min(requestedMs, MAX_DELAY_MS);
@@ -86,7 +118,7 @@ export class WorkQueue<K> {
       this.timers.delete(key);
       this.add(key, lane);
     }, delayMs);
-    this.timers.set(key, { at, timer });
+    this.timers.set(key, { at, timer, backoff });
   }
 
   /**
@@ -113,7 +145,7 @@ export class WorkQueue<K> {
       },
       Math.max(0, at - now),
     );
-    this.timers.set(key, { at, timer });
+    this.timers.set(key, { at, timer, backoff: false });
   }
 
   /** The next backoff delay for `key` (counts one more failure). */
@@ -155,10 +187,12 @@ export class WorkQueue<K> {
   done(key: K): void {
     this.processing.delete(key);
     const lane = this.dirty.get(key);
-    if (lane !== undefined) {
-      this.dirty.delete(key);
-      this.add(key, lane);
-    }
+    const passive = this.passive.delete(key);
+    if (lane === undefined) return;
+    this.dirty.delete(key);
+    // Only echoes came while it ran, and the run failed: the backoff decides when it runs.
+    if (passive && this.backingOff(key)) return;
+    this.add(key, lane);
   }
 
   /** Stops handing out keys; workers see undefined. Pending delays are dropped. */
@@ -170,6 +204,7 @@ export class WorkQueue<K> {
     this.lanes.urgent.length = 0;
     this.lanes.background.length = 0;
     this.dirty.clear();
+    this.passive.clear();
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w(undefined);

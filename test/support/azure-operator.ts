@@ -16,7 +16,14 @@ export interface OperatorProcess {
 export function startOperatorProcess(
   namespace: string,
   arm: ArmTestServer,
-  options: { recheckInterval?: string; useVaultEmulatorTokens?: boolean } = {},
+  options: {
+    recheckInterval?: string;
+    useVaultEmulatorTokens?: boolean;
+    /** ARM / Graph and the token endpoint through something else (a fault-injecting proxy). */
+    armEndpoint?: string;
+    tokenAuthority?: string;
+    env?: Record<string, string>;
+  } = {},
 ): OperatorProcess {
   const env = testenv();
   const vaultHost = env.vaultUrl ? new URL(env.vaultUrl).host : '';
@@ -35,14 +42,16 @@ export function startOperatorProcess(
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         NODE_EXTRA_CA_CERTS: arm.caBundle(env.vaultCaFile),
-        AZURE_POD_IDENTITY_AUTHORITY_HOST: useEmulator ? env.tokenAuthority : arm.tokenAuthority,
+        AZURE_POD_IDENTITY_AUTHORITY_HOST:
+          options.tokenAuthority ?? (useEmulator ? env.tokenAuthority : arm.tokenAuthority),
         B2B_KUBECONFIG: env.operatorKubeconfig,
         B2B_WATCH_NAMESPACE: namespace,
         B2B_LOG_LEVEL: 'debug',
         B2B_RECHECK_INTERVAL: options.recheckInterval ?? '1h',
         B2B_ALLOWED_VAULT_HOSTS: vaultHost,
-        B2B_AZURE_ARM_ENDPOINT: arm.url,
-        B2B_AZURE_GRAPH_ENDPOINT: arm.url,
+        B2B_AZURE_ARM_ENDPOINT: options.armEndpoint ?? arm.url,
+        B2B_AZURE_GRAPH_ENDPOINT: options.armEndpoint ?? arm.url,
+        ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -1,8 +1,17 @@
 // Every ARM request of the azure store goes through here: at most `maxInFlight` requests per
 // subscription (ARM throttles per subscription), a 429's Retry-After holds back the whole
-// subscription, 5xx and network errors are retried with backoff, and a failure is logged with
-// ARM's x-ms-request-id (never a header or token). The SDKs' own retries are off.
+// subscription, 5xx and network errors are retried with backoff, each attempt ends by a
+// deadline (its token from Entra ID included) or when the operator cancels, and a failure is
+// logged with ARM's x-ms-request-id (never a header or token). The request id stays out of the
+// error's message: that message becomes a condition message, and a new id at every attempt
+// would make each failure a new status write. The SDKs' own retries are off.
 import type { Logger } from '../../operator/log.ts';
+import {
+  abortReason,
+  DEFAULT_AZURE_TIMEOUT_MS,
+  DeadlineExceeded,
+  withDeadline,
+} from '../../vaults/azure/deadline.ts';
 
 export interface ArmFailure {
   status: number | undefined;
@@ -10,6 +19,8 @@ export interface ArmFailure {
   message: string;
   requestId: string | undefined;
   retryAfterMs: number | undefined;
+  /** No answer within the deadline (the request, or the token it needed). */
+  timedOut?: boolean;
 }
 
 /** An ARM answer we do not retry here: the caller decides what it means. */
@@ -17,7 +28,9 @@ export class ArmError extends Error {
   readonly failure: ArmFailure;
   constructor(operation: string, failure: ArmFailure) {
     super(
-      `${operation}: ${failure.status ?? 'no answer'}${failure.code ? ` ${failure.code}` : ''}: ${failure.message}${failure.requestId ? ` (x-ms-request-id ${failure.requestId})` : ''}`,
+      failure.timedOut
+        ? `${operation}: ${failure.message}`
+        : `${operation}: ${failure.status ?? 'no answer'}${failure.code ? ` ${failure.code}` : ''}: ${failure.message}`,
     );
     this.failure = failure;
   }
@@ -39,6 +52,15 @@ interface RestErrorLike {
 }
 
 export function failureOf(err: unknown): ArmFailure {
+  if (err instanceof DeadlineExceeded)
+    return {
+      status: undefined,
+      code: undefined,
+      message: err.message,
+      requestId: undefined,
+      retryAfterMs: undefined,
+      timedOut: true,
+    };
   const e = err as RestErrorLike;
   const headers = e.response?.headers;
   let code = e.code;
@@ -77,6 +99,10 @@ export interface ArmRequestsOptions {
   maxInlineWaitMs?: number;
   serverErrorRetries?: number;
   backoffBaseMs?: number;
+  /** Each attempt ends by then, with the token it needs (--azure-request-timeout). */
+  timeoutMs?: number;
+  /** Aborts when the operator cancels its reconciles (drain deadline, leadership lost). */
+  signal?: () => AbortSignal | undefined;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
@@ -98,25 +124,40 @@ export class ArmRequests {
       maxInlineWaitMs: 30_000,
       serverErrorRetries: 3,
       backoffBaseMs: 500,
+      timeoutMs: DEFAULT_AZURE_TIMEOUT_MS,
+      signal: () => undefined,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       now: () => Date.now(),
       ...options,
     };
   }
 
-  /** Runs `request` for `subscriptionId`, with the rules above. */
-  async run<T>(subscriptionId: string, operation: string, request: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `request` for `subscriptionId`, with the rules above; `request` passes the signal it
+   * is given to the SDK, so that a request past its deadline is aborted, not only abandoned.
+   */
+  async run<T>(
+    subscriptionId: string,
+    operation: string,
+    request: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const sub = this.subscription(subscriptionId);
+    const signal = this.options.signal();
     let throttled = 0;
     let serverErrors = 0;
     for (;;) {
       const wait = sub.notBefore - this.options.now();
-      if (wait > 0) await this.options.sleep(wait);
+      if (wait > 0) await this.sleep(wait, signal);
       await this.acquire(sub);
       let failure: ArmFailure;
       try {
-        return await request();
+        return await withDeadline(request, {
+          timeoutMs: this.options.timeoutMs,
+          what: `${operation.startsWith('graph.') ? 'Microsoft Graph' : 'Azure Resource Manager'} (or the sign-in for it)`,
+          signal,
+        });
       } catch (err) {
+        if (signal?.aborted) throw err; // cancelled: no retry, no failure to report
         failure = failureOf(err);
       } finally {
         this.release(sub);
@@ -129,6 +170,7 @@ export class ArmRequests {
         code: failure.code,
         requestId: failure.requestId,
         retryAfterMs: failure.retryAfterMs,
+        ...(failure.timedOut ? { timeoutMs: this.options.timeoutMs } : {}),
       });
       const error = new ArmError(operation, failure);
       if (failure.status === 429) {
@@ -138,12 +180,30 @@ export class ArmRequests {
           throw error;
         continue;
       }
-      if (error.transient) {
+      // A silent endpoint is not tried again here: each try would hold a slot for the whole
+      // deadline; the controller's backoff decides when to come back.
+      if (error.transient && !failure.timedOut) {
         if (++serverErrors > this.options.serverErrorRetries) throw error;
-        await this.options.sleep(this.backoff(serverErrors - 1));
+        await this.sleep(this.backoff(serverErrors - 1), signal);
         continue;
       }
       throw error;
+    }
+  }
+
+  /** Waits, unless the operator cancels meanwhile. */
+  private async sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) return this.options.sleep(ms);
+    signal.throwIfAborted();
+    let onAbort: () => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(abortReason(signal, 'waiting for ARM'));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.options.sleep(ms), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 

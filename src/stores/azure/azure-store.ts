@@ -13,6 +13,7 @@ import {
   type SyncResult,
 } from '../store.ts';
 import { certificateId, integrationAccountId, type AzureStoreSpec } from './arm-ids.ts';
+import { DEFAULT_AZURE_TIMEOUT_MS } from '../../vaults/azure/deadline.ts';
 import { ArmError, ArmRequests } from './arm-requests.ts';
 import type { AzureClients, EndpointOverrides } from './clients.ts';
 import {
@@ -31,6 +32,10 @@ export interface AzureStoreOptions {
   endpoints: EndpointOverrides;
   /** One key of a Secret in the account's namespace (a service principal's client secret). */
   readSecret(namespace: string, name: string, key: string): Promise<string | undefined>;
+  /** Each ARM, Microsoft Graph and token request ends by then (--azure-request-timeout). */
+  timeoutMs?: number;
+  /** Aborts when the operator cancels its reconciles (drain deadline, leadership lost). */
+  signal?: () => AbortSignal | undefined;
   requests?: ArmRequests;
 }
 
@@ -59,7 +64,9 @@ export function derBase64(pem: string): string {
 
 interface Connection {
   clients: AzureClients;
+  /** The account's settings these clients were made for (and the prerequisites' cache key). */
   key: string;
+  usedAt: number;
 }
 
 export class AzureStore {
@@ -67,12 +74,36 @@ export class AzureStore {
   private readonly options: AzureStoreOptions;
   private readonly requests: ArmRequests;
   private readonly prerequisites: Prerequisites;
+  private readonly timeoutMs: number;
+  /** Per IntegrationAccount (namespace/name): one set of SDK clients, for its current spec. */
   private readonly connections = new Map<string, Connection>();
+  private lastSweep = Date.now();
 
   constructor(options: AzureStoreOptions) {
     this.options = options;
-    this.requests = options.requests ?? new ArmRequests({ log: options.log });
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS;
+    this.requests =
+      options.requests ??
+      new ArmRequests({
+        log: options.log,
+        timeoutMs: this.timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     this.prerequisites = new Prerequisites(this.requests, options.recheckIntervalMs);
+  }
+
+  /** Connections and cached prerequisites held (tests). */
+  get cacheSizes(): { connections: number; prerequisites: number } {
+    return { connections: this.connections.size, prerequisites: this.prerequisites.size };
+  }
+
+  /** The IntegrationAccount is gone: drop its clients and what was learnt through them. */
+  forgetAccount(namespace: string, name: string): void {
+    const id = `${namespace}/${name}`;
+    const connection = this.connections.get(id);
+    if (!connection) return;
+    this.connections.delete(id);
+    this.prerequisites.forget(connection.key);
   }
 
   refFor(account: IntegrationAccount, certificate: Certificate): string {
@@ -127,15 +158,22 @@ export class AzureStore {
       await this.requests.run(
         spec.subscriptionId,
         'integrationAccountCertificates.createOrUpdate',
-        () =>
+        (abortSignal) =>
           clients.logic.integrationAccountCertificates.createOrUpdate(
             spec.resourceGroup,
             spec.name,
             name,
             desired.properties,
+            { abortSignal },
           ),
       );
     } catch (err) {
+      // The account's check is cached for an interval: a 404 here means the account went away
+      // since. Ask again, so that the certificate says so (AzureAccountNotFound).
+      if (err instanceof ArmError && err.status === 404) {
+        this.prerequisites.forget(key);
+        await this.prerequisites.account(clients, key);
+      }
       throw this.writeFailure(err, name);
     }
     return {
@@ -170,13 +208,17 @@ export class AzureStore {
     const spec = clients.spec;
     let body: CertificateResource | undefined;
     try {
-      await this.requests.run(spec.subscriptionId, 'integrationAccountCertificates.get', () =>
-        clients.logic.integrationAccountCertificates.get(spec.resourceGroup, spec.name, name, {
-          // ARM's own answer (properties.*) is what we compare, not the SDK's flattened model.
-          onResponse: (raw) => {
-            body = JSON.parse(raw.bodyAsText ?? '{}') as CertificateResource;
-          },
-        }),
+      await this.requests.run(
+        spec.subscriptionId,
+        'integrationAccountCertificates.get',
+        (abortSignal) =>
+          clients.logic.integrationAccountCertificates.get(spec.resourceGroup, spec.name, name, {
+            abortSignal,
+            // ARM's own answer (properties.*) is what we compare, not the SDK's flattened model.
+            onResponse: (raw) => {
+              body = JSON.parse(raw.bodyAsText ?? '{}') as CertificateResource;
+            },
+          }),
       );
       return body;
     } catch (err) {
@@ -199,7 +241,14 @@ export class AzureStore {
   private async connection(account: IntegrationAccount): Promise<Connection> {
     const spec = specOf(account);
     const key = connectionKeyOf(spec, account.metadata.namespace);
-    let connection = this.connections.get(key);
+    const id = `${account.metadata.namespace}/${account.metadata.name}`;
+    this.sweepIdle();
+    let connection = this.connections.get(id);
+    if (connection && connection.key !== key) {
+      // The account's spec changed: its clients and what was learnt through them are stale.
+      this.prerequisites.forget(connection.key);
+      connection = undefined;
+    }
     if (!connection) {
       const sp = spec.auth.servicePrincipal;
       const secret = sp
@@ -217,10 +266,32 @@ export class AzureStore {
         );
       // The Azure SDKs (~45 MiB) are loaded when the first azure store is used.
       const { AzureClients } = await import('./clients.ts');
-      connection = { clients: new AzureClients(spec, this.options.endpoints, secret), key };
-      this.connections.set(key, connection);
+      connection = {
+        clients: new AzureClients(spec, this.options.endpoints, secret, this.timeoutMs),
+        key,
+        usedAt: 0,
+      };
+      this.connections.set(id, connection);
     }
+    connection.usedAt = Date.now();
     return connection;
+  }
+
+  /**
+   * Every account in use is asked about at least once an interval (its recheck): clients
+   * nobody used for two are of an account this process no longer sees (another shard, a
+   * missed delete).
+   */
+  private sweepIdle(): void {
+    const now = Date.now();
+    const idleMs = 2 * this.options.recheckIntervalMs;
+    if (now - this.lastSweep < idleMs) return;
+    this.lastSweep = now;
+    for (const [id, connection] of this.connections)
+      if (now - connection.usedAt >= idleMs) {
+        this.connections.delete(id);
+        this.prerequisites.forget(connection.key);
+      }
   }
 }
 

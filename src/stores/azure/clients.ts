@@ -3,11 +3,13 @@
 // @azure/arm-authorization (role assignments and definitions), and Microsoft Graph for the
 // Logic Apps service principal's object ID. Endpoints follow the cloud unless the operator
 // overrides them (--azure-arm-endpoint, for test servers); token scopes always follow the cloud.
+// Token requests end by the deadline (withTokenDeadline); each call takes the abort signal that
+// ArmRequests gives it, which ends at that deadline too.
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { KeyVaultManagementClient } from '@azure/arm-keyvault';
 import { LogicManagementClient } from '@azure/arm-logic';
 import type { TokenCredential } from '@azure/identity';
-import { createCredential } from '../../vaults/azure/credentials.ts';
+import { createCredential, withTokenDeadline } from '../../vaults/azure/credentials.ts';
 import { cloudEndpoints, type AzureStoreSpec, type CloudEndpoints } from './arm-ids.ts';
 
 export interface EndpointOverrides {
@@ -25,13 +27,21 @@ export class AzureClients {
   private readonly keyVaultClients = new Map<string, KeyVaultManagementClient>();
   private readonly authorizationClients = new Map<string, AuthorizationManagementClient>();
 
-  constructor(spec: AzureStoreSpec, overrides: EndpointOverrides, clientSecret?: string) {
+  constructor(
+    spec: AzureStoreSpec,
+    overrides: EndpointOverrides,
+    clientSecret: string | undefined,
+    timeoutMs: number,
+  ) {
     this.spec = spec;
     this.cloud = cloudEndpoints[spec.cloud ?? 'AzurePublic'];
     this.armEndpoint = (overrides.arm || this.cloud.arm).replace(/\/$/, '');
     this.graphEndpoint = (overrides.graph || this.cloud.graph).replace(/\/$/, '');
     // The sign-in authority follows the cloud, as for a vault of that cloud.
-    this.credential = createCredential(spec.auth, this.cloud.keyVaultUrl, clientSecret);
+    this.credential = withTokenDeadline(
+      createCredential(spec.auth, this.cloud.keyVaultUrl, clientSecret),
+      timeoutMs,
+    );
     this.logic = new LogicManagementClient(this.credential, spec.subscriptionId, this.options());
   }
 
@@ -67,12 +77,15 @@ export class AzureClients {
   }
 
   /** Microsoft Graph: the object ID of a service principal by its application ID. */
-  async servicePrincipalObjectId(appId: string): Promise<string> {
-    const token = await this.credential.getToken(`${this.cloud.graph}/.default`);
+  async servicePrincipalObjectId(appId: string, abortSignal: AbortSignal): Promise<string> {
+    const token = await this.credential.getToken(`${this.cloud.graph}/.default`, { abortSignal });
     if (!token) throw new Error('no token for Microsoft Graph');
     const response = await fetch(
       `${this.graphEndpoint}/v1.0/servicePrincipals(appId='${encodeURIComponent(appId)}')?$select=id`,
-      { headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' } },
+      {
+        headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' },
+        signal: abortSignal,
+      },
     );
     const body = (await response.json().catch(() => ({}))) as {
       id?: string;

@@ -2,7 +2,8 @@
 // exists (and its real sku), and for a Private certificate the Azure Logic Apps service
 // principal can use the key, then the service's own view (listKeyVaultKeys lists the key).
 // Each failure carries its own reason and says how to fix it. Results are cached for the
-// recheck interval; transient failures are not cached.
+// recheck interval; transient failures are not cached, and expired results are swept, so the
+// cache holds what was asked within one interval, not every spec an account ever had.
 import { Reason } from '../../api/reasons.ts';
 import { StorePrerequisiteError } from '../store.ts';
 import { LOGIC_APPS_APP_ID, parseVaultId, vaultKeyScope } from './arm-ids.ts';
@@ -59,17 +60,25 @@ export class Prerequisites {
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly cache = new Map<string, Cached<unknown>>();
+  private lastSweep: number;
 
   constructor(requests: ArmRequests, ttlMs: number, now: () => number = Date.now) {
     this.requests = requests;
     this.ttlMs = ttlMs;
     this.now = now;
+    this.lastSweep = now();
+  }
+
+  /** Entries held (tests). */
+  get size(): number {
+    return this.cache.size;
   }
 
   /** Coalesces concurrent checks and keeps results (and terminal failures) for the TTL. */
   private cached<T>(key: string, run: () => Promise<T>): Promise<T> {
     const hit = this.cache.get(key) as Cached<T> | undefined;
     if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
+    this.sweep();
     const value = run();
     this.cache.set(key, { at: this.now(), value });
     value.catch((err: unknown) => {
@@ -79,8 +88,17 @@ export class Prerequisites {
     return value;
   }
 
-  /** Forgets what was learnt about an account (its spec changed). */
-  forget(prefix: string): void {
+  /** Expired entries (a key, a spec, nobody asks about any more), once an interval. */
+  private sweep(): void {
+    const now = this.now();
+    if (now - this.lastSweep < this.ttlMs) return;
+    this.lastSweep = now;
+    for (const [key, entry] of this.cache) if (now - entry.at >= this.ttlMs) this.cache.delete(key);
+  }
+
+  /** Forgets what was learnt through a connection (its account's spec changed, or is gone). */
+  forget(connectionKey: string): void {
+    const prefix = `${connectionKey}|`;
     for (const key of this.cache.keys()) if (key.startsWith(prefix)) this.cache.delete(key);
   }
 
@@ -88,8 +106,11 @@ export class Prerequisites {
     const { subscriptionId, resourceGroup, name } = clients.spec;
     return this.cached(`${cacheKey}|account`, async () => {
       try {
-        const account = await this.requests.run(subscriptionId, 'integrationAccounts.get', () =>
-          clients.logic.integrationAccounts.get(resourceGroup, name),
+        const account = await this.requests.run(
+          subscriptionId,
+          'integrationAccounts.get',
+          (abortSignal) =>
+            clients.logic.integrationAccounts.get(resourceGroup, name, { abortSignal }),
         );
         return {
           id: account.id ?? '',
@@ -135,7 +156,7 @@ export class Prerequisites {
         return await this.requests.run(
           clients.spec.subscriptionId,
           'graph.servicePrincipals.get',
-          () => clients.servicePrincipalObjectId(LOGIC_APPS_APP_ID),
+          (abortSignal) => clients.servicePrincipalObjectId(LOGIC_APPS_APP_ID, abortSignal),
         );
       } catch (err) {
         if (!(err instanceof ArmError)) throw err;
@@ -160,8 +181,10 @@ export class Prerequisites {
     const { subscriptionId } = vaultId;
     let vault;
     try {
-      vault = await this.requests.run(subscriptionId, 'vaults.get', () =>
-        clients.keyVault(subscriptionId).vaults.get(vaultId.resourceGroup, vaultId.name),
+      vault = await this.requests.run(subscriptionId, 'vaults.get', (abortSignal) =>
+        clients
+          .keyVault(subscriptionId)
+          .vaults.get(vaultId.resourceGroup, vaultId.name, { abortSignal }),
       );
     } catch (err) {
       if (!(err instanceof ArmError)) throw err;
@@ -204,17 +227,22 @@ export class Prerequisites {
     const authorization = clients.authorization(subscriptionId);
     const assignments: { scope: string; roleDefinitionId: string }[] = [];
     try {
-      await this.requests.run(subscriptionId, 'roleAssignments.listForScope', async () => {
-        assignments.length = 0;
-        for await (const a of authorization.roleAssignments.listForScope(
-          keyScope.replace(/^\//, ''),
-          {
-            filter: `assignedTo('${principalId}')`,
-          },
-        ))
-          if (a.scope && a.roleDefinitionId)
-            assignments.push({ scope: a.scope, roleDefinitionId: a.roleDefinitionId });
-      });
+      await this.requests.run(
+        subscriptionId,
+        'roleAssignments.listForScope',
+        async (abortSignal) => {
+          assignments.length = 0;
+          for await (const a of authorization.roleAssignments.listForScope(
+            keyScope.replace(/^\//, ''),
+            {
+              filter: `assignedTo('${principalId}')`,
+              abortSignal,
+            },
+          ))
+            if (a.scope && a.roleDefinitionId)
+              assignments.push({ scope: a.scope, roleDefinitionId: a.roleDefinitionId });
+        },
+      );
     } catch (err) {
       if (!(err instanceof ArmError)) throw err;
       if (err.transient) throw transientFailure(err);
@@ -223,8 +251,13 @@ export class Prerequisites {
     const roles: AssignedRole[] = [];
     for (const a of assignments) {
       try {
-        const definition = await this.requests.run(subscriptionId, 'roleDefinitions.getById', () =>
-          authorization.roleDefinitions.getById(a.roleDefinitionId.replace(/^\//, '')),
+        const definition = await this.requests.run(
+          subscriptionId,
+          'roleDefinitions.getById',
+          (abortSignal) =>
+            authorization.roleDefinitions.getById(a.roleDefinitionId.replace(/^\//, ''), {
+              abortSignal,
+            }),
         );
         roles.push({
           scope: a.scope,
@@ -252,13 +285,14 @@ export class Prerequisites {
         await this.requests.run(
           subscriptionId,
           'integrationAccounts.listKeyVaultKeys',
-          async () => {
+          async (abortSignal) => {
             keys = [];
             const pager = clients.logic.integrationAccounts.listKeyVaultKeys(
               resourceGroup,
               name,
               { keyVault: { id: key.vaultResourceId }, ...(skipToken ? { skipToken } : {}) },
               {
+                abortSignal,
                 onResponse: (_raw, flat) => {
                   next = (flat as { skipToken?: string }).skipToken;
                 },

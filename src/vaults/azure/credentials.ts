@@ -1,6 +1,7 @@
 // The operator's Azure identity for one vault connection, from the account's spec: workload
 // identity (the AKS webhook's environment), managed identity, or a service principal whose
 // secret is in a Secret. The authority follows the vault's cloud (public, China, US Gov).
+// Every token request ends by a deadline (see deadline.ts).
 import { createHash } from 'node:crypto';
 import {
   AzureAuthorityHosts,
@@ -9,6 +10,7 @@ import {
   WorkloadIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
+import { DEFAULT_AZURE_TIMEOUT_MS, withDeadline } from './deadline.ts';
 
 export interface AzureAuth {
   workloadIdentity?: { clientId?: string | undefined; tenantId?: string | undefined } | undefined;
@@ -47,7 +49,26 @@ function authorityOptions(authorityHost: string) {
   return { authorityHost, ...(known ? {} : { disableInstanceDiscovery: true }) };
 }
 
-/** `clientSecret` is read by the caller from the Secret named in servicePrincipal. */
+/**
+ * A token request that never ends would hang more than its caller: the SDKs' token cycler
+ * shares one pending refresh, so every later request of that client would join it. Each
+ * token request therefore ends by `timeoutMs` (or the caller's abort signal).
+ */
+export function withTokenDeadline(credential: TokenCredential, timeoutMs: number): TokenCredential {
+  return {
+    getToken: (scopes, options) =>
+      withDeadline((abortSignal) => credential.getToken(scopes, { ...options, abortSignal }), {
+        timeoutMs,
+        what: 'Microsoft Entra ID (or the managed identity endpoint) for a token',
+        signal: options?.abortSignal,
+      }),
+  };
+}
+
+/**
+ * `clientSecret` is read by the caller from the Secret named in servicePrincipal. Callers wrap
+ * it in withTokenDeadline.
+ */
 export function createCredential(
   auth: AzureAuth,
   vaultUrl: string,
@@ -95,6 +116,7 @@ export async function credentialFor(
   vaultUrl: string,
   auth: AzureAuth | undefined,
   readSecret: ReadSecret,
+  timeoutMs: number = DEFAULT_AZURE_TIMEOUT_MS,
 ): Promise<CredentialOutcome> {
   if (!auth) return { ok: false, message: `key vault ${vaultName} has no auth` };
   let clientSecret: string | undefined;
@@ -112,7 +134,7 @@ export async function credentialFor(
   try {
     return {
       ok: true,
-      credential: createCredential(auth, vaultUrl, clientSecret),
+      credential: withTokenDeadline(createCredential(auth, vaultUrl, clientSecret), timeoutMs),
       id: JSON.stringify([vaultUrl, auth, secretDigest]),
     };
   } catch (err) {

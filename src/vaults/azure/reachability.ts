@@ -1,7 +1,9 @@
 // Is an Azure vault usable at all, before any certificate asks? A token is obtained and one
 // cheap request sent: list the vault's keys, one per page. Any answer from the vault with a
 // valid token (even 403: the identity may lack `list`) means reachable; certificates still
-// probe their own key's grants.
+// probe their own key's grants. The probe, its token included, ends by a deadline: the account
+// controller runs one account at a time, and a silent vault or sign-in endpoint must not stop
+// it for every account of the cluster.
 import { KeyClient } from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
 import { Reason } from '../../api/reasons.ts';
@@ -10,6 +12,7 @@ import type { Metrics } from '../../operator/metrics.ts';
 import type { VaultConnection } from '../verifier.ts';
 import { credentialFor, type ReadSecret } from './credentials.ts';
 import { requestCountingPolicy } from './client.ts';
+import { DEFAULT_AZURE_TIMEOUT_MS, DeadlineExceeded, withDeadline } from './deadline.ts';
 import { classifyVaultError } from './errors.ts';
 
 export interface ReachabilityVerdict {
@@ -18,13 +21,20 @@ export interface ReachabilityVerdict {
   message: string;
 }
 
-const PROBE_TIMEOUT_MS = 30_000;
+export interface ProbeLimits {
+  /** The whole probe (token and request) ends by then; default DEFAULT_AZURE_TIMEOUT_MS. */
+  timeoutMs?: number | undefined;
+  /** Aborts when the operator cancels its reconciles. */
+  signal?: AbortSignal | undefined;
+}
 
 export async function probeVaultReachable(
   vault: VaultConnection,
   credential: TokenCredential,
   metrics?: Metrics,
+  limits: ProbeLimits = {},
 ): Promise<ReachabilityVerdict> {
+  const timeoutMs = limits.timeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS;
   const keys = new KeyClient(vault.vaultUrl, credential, {
     disableChallengeResourceVerification: vault.extraHost,
     retryOptions: { maxRetries: 0 },
@@ -39,12 +49,15 @@ export async function probeVaultReachable(
     ],
   });
   try {
-    await keys
-      .listPropertiesOfKeys({ abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })
-      .byPage({ maxPageSize: 1 })
-      .next();
+    await withDeadline(
+      (abortSignal) => keys.listPropertiesOfKeys({ abortSignal }).byPage({ maxPageSize: 1 }).next(),
+      { timeoutMs, what: `${vault.vaultUrl} (or the sign-in for it)`, signal: limits.signal },
+    );
     return { reachable: true, reason: Reason.Reachable, message: '' };
   } catch (err) {
+    if (limits.signal?.aborted) throw err; // cancelled: no verdict
+    if (err instanceof DeadlineExceeded)
+      return { reachable: false, reason: Reason.VaultUnavailable, message: err.message };
     const status = (err as { statusCode?: number }).statusCode;
     const error = classifyVaultError(err);
     if (error.reason === Reason.AccessDenied) {
@@ -73,6 +86,7 @@ export async function probeAccountVault(
   vault: VaultConnection,
   readSecret: ReadSecret,
   metrics?: Metrics,
+  limits: ProbeLimits = {},
 ): Promise<ReachabilityVerdict> {
   let credential: Awaited<ReturnType<typeof credentialFor>>;
   try {
@@ -82,6 +96,7 @@ export async function probeAccountVault(
       vault.vaultUrl,
       vault.azureAuth,
       readSecret,
+      limits.timeoutMs,
     );
   } catch (err) {
     // The service principal's Secret could not be read (RBAC, the API server): this vault's
@@ -103,5 +118,5 @@ export async function probeAccountVault(
   }
   if (!credential.ok)
     return { reachable: false, reason: Reason.AuthenticationFailed, message: credential.message };
-  return probeVaultReachable(vault, credential.credential, metrics);
+  return probeVaultReachable(vault, credential.credential, metrics, limits);
 }

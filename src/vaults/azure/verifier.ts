@@ -5,6 +5,7 @@ import { Reason } from '../../api/reasons.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { KeyVerdict, KeyVerificationRequest, KeyVerifier } from '../verifier.ts';
 import type { AzureKeyOperationsOptions } from './client.ts';
+import { DEFAULT_AZURE_TIMEOUT_MS } from './deadline.ts';
 import { probeAzureKey, type KeyOperations } from './probes.ts';
 
 export interface AzureKeyVerifierDeps {
@@ -69,13 +70,16 @@ export class AzureKeyVerifier implements KeyVerifier {
     let ops = this.clients.get(id)?.ops;
     if (!ops) {
       // The Azure SDKs (~45 MiB) are loaded when the first azure vault is used.
-      const [{ AzureKeyOperations }, { createCredential }] = await Promise.all([
+      const [{ AzureKeyOperations }, { createCredential, withTokenDeadline }] = await Promise.all([
         import('./client.ts'),
         import('./credentials.ts'),
       ]);
       let credential;
       try {
-        credential = createCredential(auth, vault.vaultUrl, clientSecret);
+        credential = withTokenDeadline(
+          createCredential(auth, vault.vaultUrl, clientSecret),
+          this.deps.timeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS,
+        );
       } catch (err) {
         // e.g. workload identity without the webhook's AZURE_FEDERATED_TOKEN_FILE in the pod
         const detail = err instanceof Error ? err.message : String(err);

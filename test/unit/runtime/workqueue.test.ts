@@ -302,3 +302,75 @@ describe('WorkQueue delays', () => {
     q.shutDown();
   });
 });
+
+describe('echoes of our own status writes and backoff', () => {
+  it('never runs a failing key before its backoff ends for the echo of its own status write', async () => {
+    const runs: number[] = [];
+    const started = Date.now();
+    const controller = new Controller({
+      kind: 'Test',
+      concurrency: 1,
+      log: silentLogger,
+      rateLimiter: new ExponentialBackoff(100, 100),
+      reconcile: async (key) => {
+        runs.push(Date.now() - started);
+        // Each try writes status; its echo comes back while the try runs, or just after.
+        controller.enqueueUnlessBackingOff(key);
+        await new Promise((r) => setTimeout(r, 5));
+        setTimeout(() => controller.enqueueUnlessBackingOff(key), 1);
+        throw new Error('ARM refused the write');
+      },
+    });
+    const abort = new AbortController();
+    const done = controller.run(abort.signal);
+    controller.enqueue('cert');
+    await new Promise((r) => setTimeout(r, 350));
+    abort.abort();
+    await done;
+    // Tries at about 0, 105, 210, 315 ms: every 100 ms backoff waited out.
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(runs.length).toBeLessThanOrEqual(4);
+    for (let i = 1; i < runs.length; i++)
+      expect(runs[i]! - runs[i - 1]!).toBeGreaterThanOrEqual(95);
+  });
+
+  it('runs a failing key at once for a real change (a new generation), backoff or not', async () => {
+    let runs = 0;
+    const controller = new Controller({
+      kind: 'Test',
+      concurrency: 1,
+      log: silentLogger,
+      rateLimiter: new ExponentialBackoff(10_000, 10_000),
+      reconcile: () => {
+        runs++;
+        return Promise.reject(new Error('still failing'));
+      },
+    });
+    const abort = new AbortController();
+    const done = controller.run(abort.signal);
+    controller.enqueue('cert');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(runs).toBe(1);
+    controller.enqueueUnlessBackingOff('cert'); // a status-only update: waits 10 s
+    await new Promise((r) => setTimeout(r, 20));
+    expect(runs).toBe(1);
+    controller.enqueue('cert'); // the user edited the spec
+    await new Promise((r) => setTimeout(r, 20));
+    expect(runs).toBe(2);
+    abort.abort();
+    await done;
+  });
+
+  it('treats an echo as an ordinary add when the key is not backing off', async () => {
+    const q = noDelay();
+    q.addUnlessBackingOff('a');
+    expect(await q.get()).toBe('a');
+    q.addUnlessBackingOff('a'); // while it runs: once more after, as any add
+    q.done('a');
+    expect(q.length).toBe(1);
+    q.addAfter('b', 10_000); // a requeueAfter is no backoff
+    q.addUnlessBackingOff('b');
+    expect(q.length).toBe(2);
+    q.shutDown();
+  });
+});

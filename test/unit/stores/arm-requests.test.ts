@@ -95,4 +95,60 @@ describe('ArmRequests', () => {
     );
     expect(peak).toBe(4);
   });
+
+  it('keeps the request id out of the error message (it changes at every try; the log has it)', async () => {
+    const { requests, logs } = harness();
+    const err = (await requests
+      .run('sub', 'put', () =>
+        Promise.reject(restError(400, { 'x-ms-request-id': 'req-7' }, 'BadRequest')),
+      )
+      .catch((e: unknown) => e)) as ArmError;
+    expect(err.message).toBe('put: 400 BadRequest: ARM says BadRequest');
+    expect(logs.join('\n')).toMatch(/"requestId":"req-7"/);
+  });
+
+  it('ends a request that never answers at the deadline, frees its slot, and leaves the retry to the controller', async () => {
+    const requests = new ArmRequests({
+      log: createLogger('error', {}, () => {}),
+      maxInFlight: 1,
+      timeoutMs: 50,
+    });
+    let tries = 0;
+    let aborted = false;
+    const started = Date.now();
+    const err = (await requests
+      .run('sub', 'get', (signal) => {
+        tries++;
+        signal.addEventListener('abort', () => (aborted = true));
+        return new Promise<never>(() => {});
+      })
+      .catch((e: unknown) => e)) as ArmError;
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(err).toBeInstanceOf(ArmError);
+    expect(err.transient).toBe(true);
+    expect(err.failure.timedOut).toBe(true);
+    expect(err.message).toBe(
+      'get: no answer from Azure Resource Manager (or the sign-in for it) within 0.05 s (timeout)',
+    );
+    expect(tries).toBe(1);
+    expect(aborted).toBe(true);
+    // The only slot is free again.
+    await expect(requests.run('sub', 'get', () => Promise.resolve('ok'))).resolves.toBe('ok');
+  });
+
+  it('stops at once when the operator cancels, and does not retry', async () => {
+    const cancel = new AbortController();
+    const requests = new ArmRequests({
+      log: createLogger('error', {}, () => {}),
+      signal: () => cancel.signal,
+    });
+    let tries = 0;
+    const running = requests.run('sub', 'get', () => {
+      tries++;
+      return new Promise<never>(() => {});
+    });
+    setTimeout(() => cancel.abort(new Error('drain deadline')), 10);
+    await expect(running).rejects.toThrow('drain deadline');
+    expect(tries).toBe(1);
+  });
 });
