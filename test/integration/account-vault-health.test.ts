@@ -9,6 +9,7 @@ import { resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
 import { WRITE_METHODS, startOperator, type RunningOperator } from '../support/operator.ts';
 import { condition, createAccount } from '../support/resources.ts';
+import { waitForEvent } from '../support/events.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 
 const { vaultUrl } = testenv();
@@ -142,18 +143,18 @@ describe.skipIf(!vaultUrl)('status.keyVaults: every vault of an account, probed'
     expect(created.status, await created.text()).toBe(200);
     const { account } = await waitForVault('later', (v) => v.reachable, 'reachable');
     expect(condition(account, 'Ready')?.message).not.toMatch(/key vault later/);
-    // The event may follow the status write that it explains.
-    const events = await eventually(async () => {
-      const list = await admin.list<{ items: { reason: string; message: string }[] }>(
-        `/api/v1/namespaces/${ns}/events`,
-      );
-      return list.items.some((e) => e.reason === 'Reachable') ? list : undefined;
-    }, 'the Reachable event');
-    expect(events.items.map((e) => `${e.reason}: ${e.message}`)).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^VaultUnavailable: key vault later: /),
-        'Reachable: key vault later is reachable',
-      ]),
-    );
+    const probed = { kind: 'IntegrationAccount', name: 'probed' };
+    const reachable = await waitForEvent(admin, ns, {
+      ...probed,
+      reason: 'Reachable',
+      message: 'key vault later',
+    });
+    expect(reachable.message).toBe('key vault later is reachable');
+    const unavailable = await waitForEvent(admin, ns, {
+      ...probed,
+      reason: 'VaultUnavailable',
+      message: 'key vault later',
+    });
+    expect(unavailable.message).toMatch(/^key vault later: /);
   });
 });

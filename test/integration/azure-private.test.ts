@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { privateUsable } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
+import { listEvents, waitForEvent } from '../support/events.ts';
 import { keyPair } from '../support/keys.ts';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.ts';
 import { condition, getCertificate, waitForCondition, kubectlApply } from '../support/resources.ts';
@@ -253,13 +254,20 @@ describe.skipIf(!vaultUrl)(
         'a token from the emulator',
       );
       const header = token.split('.')[0]!; // the emulator's JWT header is the same for every token
-      const events = await admin.list<{ items: unknown[] }>(`/api/v1/namespaces/${ns}/events`);
+      // The outage's warning (above) is the event most likely to carry a vault error's details;
+      // it is sent in the background, so wait for it before looking.
+      await waitForEvent(admin, ns, {
+        kind: 'Certificate',
+        name: 'outage',
+        reason: 'VaultUnavailable',
+      });
+      const events = await listEvents(admin, ns);
       const certs = await admin.list<{ items: unknown[] }>(
         `/apis/integration.b2b.dev/v1alpha1/namespaces/${ns}/certificates`,
       );
       for (const [what, text] of [
         ['logs', operator.output()],
-        ['events', JSON.stringify(events.items)],
+        ['events', JSON.stringify(events)],
         ['status', JSON.stringify(certs.items)],
       ] as const) {
         expect(text.includes(`${header}.`), `a bearer token in ${what}`).toBe(false);

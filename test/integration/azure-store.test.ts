@@ -14,6 +14,7 @@ import { ArmTestServer } from '../support/arm-server.ts';
 import { startOperatorProcess, type OperatorProcess } from '../support/azure-operator.ts';
 import { selfSigned } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
+import { waitForEvent } from '../support/events.ts';
 import {
   condition,
   createAccount,
@@ -46,12 +47,6 @@ describe('the azure store (operator process against the ARM test server)', () =>
 
   const azureCert = (name: string) => arm.certificate(accountId, name) as AzureCert | undefined;
   const derOf = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
-  const events = async () =>
-    (
-      await admin.list<{
-        items: { reason: string; message: string; involvedObject: { name: string } }[];
-      }>(`/api/v1/namespaces/${ns}/events`)
-    ).items;
 
   beforeAll(async () => {
     admin = adminClient();
@@ -166,13 +161,11 @@ describe('the azure store (operator process against the ARM test server)', () =>
       'the drift restored on a recheck',
       30_000,
     );
-    const drift = await eventually(
-      async () =>
-        (await events()).find(
-          (e) => e.reason === 'StoreRestored' && e.involvedObject.name === 'drifty',
-        ),
-      'a StoreRestored event',
-    );
+    const drift = await waitForEvent(admin, ns, {
+      kind: 'Certificate',
+      name: 'drifty',
+      reason: 'StoreRestored',
+    });
     expect(drift.message).toMatch(
       /^Azure integration account certificate \/subscriptions\/.*\/drifty was changed by someone else \(metadata\); restored/,
     );

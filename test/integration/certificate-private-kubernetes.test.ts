@@ -6,6 +6,7 @@ import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client
 import { privateUsable } from '../support/certs.ts';
 import { keyPair } from '../support/keys.ts';
 import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
+import { listEvents, waitForEvents } from '../support/events.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 import {
   condition,
@@ -140,14 +141,17 @@ describe('Private certificates with a kubernetes vault', () => {
     const certs = await admin.list<{ items: unknown[] }>(
       `/apis/integration.b2b.dev/v1alpha1/namespaces/${ns}/certificates`,
     );
-    const events = await admin.list<{ items: unknown[] }>(`/api/v1/namespaces/${ns}/events`);
+    // The KeyMismatch warnings (certificates mismatch and counted, above) are the events that
+    // speak of the key; they are sent in the background, so wait for them before looking.
+    await waitForEvents(admin, ns, { reason: 'KeyMismatch', type: 'Warning' }, { count: 2 });
+    const events = await listEvents(admin, ns);
     const stored = await admin.list<{ items: { metadata: { name: string } }[] }>(
       `/api/v1/namespaces/${ns}/secrets?labelSelector=integration.b2b.dev/certificate`,
     );
     expect(stored.items.length).toBeGreaterThan(0);
     for (const [what, text] of [
       ['certificates', JSON.stringify(certs.items)],
-      ['events', JSON.stringify(events.items)],
+      ['events', JSON.stringify(events)],
       ['logs', op.logs.join('\n')],
       ['store', JSON.stringify(stored.items) + stored.items.map((s) => JSON.stringify(s)).join('')],
     ] as const) {

@@ -13,6 +13,7 @@ import {
 } from '../../src/kube/client.ts';
 import { material } from '../support/certificate-cases.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
+import { listEvents, waitForEvent } from '../support/events.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 import {
   condition,
@@ -221,15 +222,13 @@ describe('Public certificates', () => {
     // The user put the key in the spec; it must not spread to status, events or logs.
     expect(JSON.stringify(c.status)).not.toContain(keyLine.slice(0, 20));
     expect(op.logs.join('\n')).not.toContain(keyLine.slice(0, 20));
-    // Events are sent in the background, so the one for this verdict may follow the status.
-    const events = await eventually(async () => {
-      const list = await admin.list<{ items: { message: string }[] }>(
-        `/api/v1/namespaces/${ns}/events`,
-      );
-      return list.items.some((e) => /private key/.test(e.message)) ? list : undefined;
-    }, 'the PrivateKeyInCertificate event');
-    expect(events.items.some((e) => /private key/.test(e.message))).toBe(true);
-    expect(JSON.stringify(events.items)).not.toContain(keyLine.slice(0, 20));
+    const refused = await waitForEvent(admin, ns, {
+      kind: 'Certificate',
+      name: 'with-key',
+      reason: 'PrivateKeyInCertificate',
+    });
+    expect(refused.message).toMatch(/private key/);
+    expect(JSON.stringify(await listEvents(admin, ns))).not.toContain(keyLine.slice(0, 20));
   });
 
   it('reports expired and not-yet-valid certificates as terminal', async () => {
@@ -416,18 +415,12 @@ describe('Public certificates', () => {
   });
 
   it('records a Normal Synced event and a Warning with the reason', async () => {
-    const events = await eventually(async () => {
-      const list = await admin.list<{
-        items: { reason: string; type: string; involvedObject: { name: string } }[];
-      }>(`/api/v1/namespaces/${ns}/events`);
-      const synced = list.items.find(
-        (e) => e.reason === 'Synced' && e.involvedObject.name === 'fabrikam',
-      );
-      const warning = list.items.find(
-        (e) => e.reason === 'InvalidCertificate' && e.type === 'Warning',
-      );
-      return synced && warning ? list.items : undefined;
-    }, 'events');
-    expect(events.length).toBeGreaterThan(1);
+    const synced = await waitForEvent(admin, ns, {
+      kind: 'Certificate',
+      name: 'fabrikam',
+      reason: 'Synced',
+    });
+    expect(synced.type).toBe('Normal');
+    await waitForEvent(admin, ns, { reason: 'InvalidCertificate', type: 'Warning' });
   });
 });

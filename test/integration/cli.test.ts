@@ -15,6 +15,7 @@ import type { StatusRow } from '../../src/cli/status.ts';
 import { caseManifests, certificateCases } from '../support/certificate-cases.ts';
 import { adminClient, createNamespace, testenv } from '../support/cluster.ts';
 import { ruleCases } from '../support/crd-rule-cases.ts';
+import { waitForEvent } from '../support/events.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
 import { waitForCondition } from '../support/resources.ts';
 
@@ -126,6 +127,13 @@ describe('b2b against the cluster', () => {
   });
 
   it('b2b status certificate explains why a certificate is not Ready, and exits 1', async () => {
+    // The output lists the certificates' events, which are sent in the background.
+    await waitForEvent(admin, ns, {
+      kind: 'Certificate',
+      name: 'private-no-data-encipherment',
+      reason: 'MissingDataEncipherment',
+    });
+    await waitForEvent(admin, ns, { kind: 'Certificate', name: 'valid-inline', reason: 'Synced' });
     const failing = await b2b(['status', 'certificate', 'private-no-data-encipherment', '-n', ns]);
     expect(failing.code).toBe(1);
     expect(failing.stdout).toContain('Not Ready because MissingDataEncipherment');

@@ -5,6 +5,7 @@ import { CertificateResource, Labels } from '../../src/api/types.ts';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { selfSigned } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
+import { waitForEvents } from '../support/events.ts';
 import { WRITE_METHODS, startOperator, type RunningOperator } from '../support/operator.ts';
 import {
   condition,
@@ -38,12 +39,6 @@ describe('the kubernetes store', () => {
   const other = selfSigned('ec256', {});
   const secretOf = (name: string) =>
     admin.get<Secret>(resourcePath(SecretType, { namespace: ns, name }));
-  const eventsFor = async (name: string, reason: string) => {
-    const list = await admin.list<{
-      items: { reason: string; type: string; message: string; involvedObject: { name: string } }[];
-    }>(`/api/v1/namespaces/${ns}/events`);
-    return list.items.filter((e) => e.reason === reason && e.involvedObject.name === name);
-  };
 
   beforeAll(async () => {
     admin = adminClient();
@@ -87,10 +82,12 @@ describe('the kubernetes store', () => {
     );
     expect(back.metadata.labels?.[Labels.certificate]).toBe('edited');
 
-    const events = await eventually(async () => {
-      const found = await eventsFor('edited', 'StoreRestored');
-      return found.length >= 3 ? found : undefined;
-    }, 'three StoreRestored events');
+    const events = await waitForEvents(
+      admin,
+      ns,
+      { kind: 'Certificate', name: 'edited', reason: 'StoreRestored' },
+      { count: 3 },
+    );
     expect(events[0]!.type).toBe('Warning');
     expect(events.map((e) => e.message).join('\n')).toMatch(/data tls\.crt/);
     const c = await waitForCondition(admin, ns, 'edited', 'Ready', 'True');

@@ -21,6 +21,7 @@ import { IntegrationAccountResource, type IntegrationAccount } from '../../src/a
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { privateUsable } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
+import { waitForEvent } from '../support/events.ts';
 import { keyPair } from '../support/keys.ts';
 import { OidcTokenEndpoint } from '../support/oidc.ts';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.ts';
@@ -295,7 +296,15 @@ describe.skipIf(!vaultUrl)('authentication to Azure Key Vault, every method', ()
       ]),
     );
 
-    // No secret, assertion or token anywhere a user or a log collector can read.
+    // No secret, assertion or token anywhere a user or a log collector can read. Events are sent
+    // in the background: wait for each certificate's Synced event so the events are there to read.
+    for (const [namespace, entries] of cases)
+      for (const vault of Object.keys(entries))
+        await waitForEvent(admin, namespace, {
+          kind: 'Certificate',
+          name: `via-${vault}`,
+          reason: 'Synced',
+        });
     const readable: [string, string][] = operators.map((o, i) => [
       `logs of operator ${i}`,
       o.output(),
