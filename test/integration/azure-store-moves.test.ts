@@ -55,7 +55,7 @@ describe('azure store entries are deleted and moved where status.store.ref says 
   beforeAll(async () => {
     admin = adminClient();
     arm = await new ArmTestServer().start();
-    for (const account of ['gone', 'renamed', 'switched', 'denied'])
+    for (const account of ['gone', 'renamed', 'switched', 'denied', 'retarget', 'retarget-2'])
       accountIds.set(account, arm.addAccount(SUB, RG, `${account}-ia`, 'Standard'));
     ns = await createNamespace(admin, 'azmoves');
     op = startOperatorProcess(ns, arm, { recheckInterval: '3s' });
@@ -116,6 +116,19 @@ describe('azure store entries are deleted and moved where status.store.ref says 
     );
     expect(secret).toBeDefined();
     expect(azureCert('switched', 'leaving')).toBeUndefined();
+  });
+
+  it('removes the old Azure certificate when the account names another integration account', async () => {
+    await readyIn('retarget', 'relocated');
+    await admin.patch(accountPath('retarget'), {
+      spec: { store: { azure: { name: 'retarget-2-ia' } } },
+    });
+    await eventually(async () => {
+      const c = await getCertificate(admin, ns, 'relocated');
+      return c?.status?.store?.ref?.includes('/integrationAccounts/retarget-2-ia/') || undefined;
+    }, 'status.store.ref in the new integration account');
+    expect(azureCert('retarget-2', 'relocated')).toBeDefined();
+    expect(azureCert('retarget', 'relocated')).toBeUndefined();
   });
 
   it('keeps the finalizer and says why while the Azure certificate cannot be removed, then removes it', async () => {
