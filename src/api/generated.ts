@@ -509,5 +509,34 @@ export interface CertificateStatus {
      * Kubernetes store: the Secret's resourceVersion after the operator last wrote it (a Secret still at it is confirmed without reading it).
      */
     resourceVersion?: string;
+    /**
+     * Azure store: how the operator reached the entry when it wrote it (the account's cloud and auth; never a secret), so that it can still remove the entry once the IntegrationAccount is deleted or names another store.
+     */
+    azure?: {
+      /**
+       * The Azure cloud of the entry.
+       */
+      cloud?: 'AzurePublic' | 'AzureChina' | 'AzureUSGovernment';
+      /**
+       * The IntegrationAccount's spec.store.azure.auth the entry was written with.
+       */
+      auth?: {
+        workloadIdentity?: {
+          clientId?: string;
+          tenantId?: string;
+        };
+        managedIdentity?: {
+          clientId?: string;
+        };
+        servicePrincipal?: {
+          tenantId: string;
+          clientId: string;
+          clientSecretRef: {
+            name: string;
+            key: string;
+          };
+        };
+      };
+    };
   };
 }

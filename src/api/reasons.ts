@@ -51,6 +51,8 @@ export const Reason = {
   LogicAppsAccessUnverifiable: 'LogicAppsAccessUnverifiable',
   KeyNotListedByIntegrationAccount: 'KeyNotListedByIntegrationAccount',
   AzureNameTooLong: 'AzureNameTooLong',
+  /** A store entry to delete (the Certificate's, or the one it moved from) cannot be removed yet. */
+  StoreEntryNotRemoved: 'StoreEntryNotRemoved',
   // Expiring
   ExpiresSoon: 'ExpiresSoon',
   NotExpiring: 'NotExpiring',

@@ -191,6 +191,40 @@ export class KubernetesStore implements Store {
     }
   }
 
+  /**
+   * Retain while a check fails: the Secret keeps its last good content but loses the
+   * ownerReference now, or a foreground delete (Argo CD's prune) would take it along. Read from
+   * the metadata cache: no request unless there is something to change.
+   */
+  async applyDeletionPolicy(certificate: Certificate): Promise<void> {
+    if (certificate.spec.deletionPolicy !== 'Retain') return;
+    const name = this.refFor(certificate);
+    const namespace = certificate.metadata.namespace;
+    const key = `${namespace}/${name}`;
+    const known = this.known.get(key);
+    const cached = this.cachedSecret(namespace, name);
+    // Written by us at a version the cache has not shown yet: the cache may lack the owner.
+    const current =
+      known && known.resourceVersion !== cached?.metadata?.resourceVersion
+        ? await this.read(namespace, name)
+        : cached;
+    if (!current || !ownerReferenceTo(current, certificate)) return;
+    const owners = ownerReferences(current, certificate, undefined);
+    const written = await this.client.patch<SecretMetadata>(
+      resourcePath(SecretType, { namespace, name }),
+      {
+        metadata: {
+          ownerReferences: owners.length ? owners : null,
+          resourceVersion: current.metadata?.resourceVersion,
+        },
+      },
+    );
+    // The content is unchanged: what is remembered of it holds at the new version.
+    const version = written.metadata?.resourceVersion;
+    if (known && version && known.resourceVersion === current.metadata?.resourceVersion)
+      this.known.set(key, { ...known, resourceVersion: version });
+  }
+
   async release(certificate: Certificate): Promise<void> {
     const name = this.refFor(certificate);
     const namespace = certificate.metadata.namespace;

@@ -1,6 +1,12 @@
 // Where Ready certificates go: the kubernetes store (Secrets) or the azure store (an Azure
 // Logic Apps integration account), chosen per account by stores/router.ts.
-import type { Certificate } from '../api/types.ts';
+import type { Certificate, CertificateStatus } from '../api/types.ts';
+
+/**
+ * Azure store: the cloud and auth an entry was written with (status.store.azure, never a
+ * secret). With status.store.ref it says how to reach the entry after the account changed.
+ */
+export type AzureEntryAccess = NonNullable<NonNullable<CertificateStatus['store']>['azure']>;
 
 /** What a store keeps for one certificate: never key material. */
 export interface StoreEntry {
@@ -25,6 +31,8 @@ export interface SyncResult {
   location?: string;
   /** The store is outside the cluster (no watch): come back at the recheck interval. */
   recheck?: boolean;
+  /** Azure store: how the entry was reached, recorded in status.store.azure. */
+  azure?: AzureEntryAccess;
 }
 
 /** The store holds an object of that name that is not ours: never overwritten. */
@@ -52,6 +60,11 @@ export interface Store {
    */
   needsFinalizer(certificate: Certificate): boolean;
   sync(entry: StoreEntry): Promise<SyncResult>;
+  /**
+   * A check fails, so nothing is written and the last good version stays: its ownership
+   * follows deletionPolicy all the same (under Retain no garbage collector may take it).
+   */
+  applyDeletionPolicy(certificate: Certificate): Promise<void>;
   /** deletionPolicy Delete: remove what we stored (only if it is ours). */
   remove(certificate: Certificate): Promise<void>;
   /** deletionPolicy Retain: keep it, but let go of it (no longer marked as ours). */

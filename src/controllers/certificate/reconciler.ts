@@ -1,7 +1,7 @@
 // The Certificate reconciler: gather, decide, act, report. Level-triggered: it reads the
 // latest object from the cache, so running it twice is harmless, and it writes only what
 // differs.
-import { Reason } from '../../api/reasons.ts';
+import { ConditionType, Reason } from '../../api/reasons.ts';
 import { findCondition, sameStatus, statusPatch } from '../../api/conditions.ts';
 import {
   API_VERSION,
@@ -20,7 +20,12 @@ import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
 import { errorMessage } from '../../operator/log.ts';
 import { evaluateCertificate, type Evaluation } from './evaluate.ts';
 import { quotaPlace, readSource, type Lookups } from './gather.ts';
-import { buildCertificateStatus, transitionEvents, type StoreOutcome } from './status.ts';
+import {
+  buildCertificateStatus,
+  notRemovedStatus,
+  transitionEvents,
+  type StoreOutcome,
+} from './status.ts';
 
 export interface CertificateReconcilerDeps {
   client: KubeClient;
@@ -130,7 +135,8 @@ export class CertificateReconciler {
       evaluation,
       keyVerdict,
       store,
-      storeRef: this.deps.store.refFor(certificate),
+      // Where the last good version is: where it was written, not where it would go now.
+      storeRef: certificate.status?.store?.ref || this.deps.store.refFor(certificate),
       now,
       recheckIntervalMs: this.deps.recheckIntervalMs,
     });
@@ -160,11 +166,24 @@ export class CertificateReconciler {
     evaluation: Evaluation,
     keyVerdict: KeyVerdict | undefined,
   ): Promise<StoreOutcome> {
-    if (!mayStore(evaluation, keyVerdict)) return { kind: 'skipped' };
+    const outcome: StoreOutcome = mayStore(evaluation, keyVerdict)
+      ? await this.writeStore(certificate, evaluation.info.pem, keyVerdict)
+      : { kind: 'skipped' };
+    // Nothing written (a check or the write failed), so the last good version stays: before
+    // observedGeneration reports a change to Retain, it must not go with the Certificate.
+    if (outcome.kind !== 'synced') await this.deps.store.applyDeletionPolicy(certificate);
+    return outcome;
+  }
+
+  private async writeStore(
+    certificate: Certificate,
+    pem: string,
+    keyVerdict: KeyVerdict | undefined,
+  ): Promise<StoreOutcome> {
     try {
       const result = await this.deps.store.sync({
         certificate,
-        pem: evaluation.info.pem,
+        pem,
         metadata: (certificate.spec.metadata ?? {}) as Record<string, string>,
         key:
           keyVerdict?.ok && certificate.spec.key
@@ -293,14 +312,54 @@ export class CertificateReconciler {
   private async finalize(certificate: Certificate): Promise<undefined> {
     const finalizers = certificate.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return undefined;
-    if (keepsStoreEntry(certificate)) await this.deps.store.release(certificate);
-    else await this.deps.store.remove(certificate);
+    try {
+      if (keepsStoreEntry(certificate)) await this.deps.store.release(certificate);
+      else await this.deps.store.remove(certificate);
+    } catch (err) {
+      // The finalizer stays: an entry is never left behind without a word.
+      await this.reportNotRemoved(certificate, err);
+      throw new RetryLater(
+        errorMessage(err),
+        err instanceof StorePrerequisiteError ? err.retryAfterMs : undefined,
+      );
+    }
     await this.setFinalizers(
       certificate,
       finalizers.filter((f) => f !== FINALIZER),
     );
     this.deps.metrics.removeCertificate(certificate.metadata.namespace, certificate.metadata.name);
     return undefined;
+  }
+
+  /** Says on the Certificate (a condition, and an event when it changes) why it still waits. */
+  private async reportNotRemoved(certificate: Certificate, err: unknown): Promise<void> {
+    const { namespace, name } = certificate.metadata;
+    const status = notRemovedStatus(
+      certificate,
+      `the store entry ${certificate.status?.store?.ref ?? this.deps.store.refFor(certificate)} was not removed, so the finalizer ${FINALIZER} stays (retried with backoff): ${errorMessage(err)}`,
+      this.deps.now(),
+    );
+    this.deps.log.warn('store entry not removed', { namespace, name, error: errorMessage(err) });
+    if (sameStatus(certificate.status, status)) return;
+    try {
+      await this.deps.client.patch(
+        resourcePath(CertificateResource, { namespace, name, subresource: 'status' }),
+        {
+          metadata: { resourceVersion: certificate.metadata.resourceVersion },
+          status: statusPatch(certificate.status, status),
+        },
+      );
+    } catch (patchErr) {
+      if (!isNotFound(patchErr)) throw patchErr;
+      return;
+    }
+    const reconciling = findCondition(status.conditions, ConditionType.Reconciling);
+    this.deps.events.emit(
+      { apiVersion: API_VERSION, kind: 'Certificate', metadata: certificate.metadata },
+      'Warning',
+      Reason.StoreEntryNotRemoved,
+      reconciling?.message ?? '',
+    );
   }
 
   /** Sets metadata.finalizers with optimistic concurrency; undefined when the object is gone. */

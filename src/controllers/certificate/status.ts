@@ -9,6 +9,7 @@ import {
 } from '../../api/conditions.ts';
 import type { Certificate, CertificateStatus } from '../../api/types.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
+import type { AzureEntryAccess } from '../../stores/store.ts';
 import type { KeyVerdict } from '../../vaults/verifier.ts';
 import type { Evaluation, Failure } from './evaluate.ts';
 
@@ -22,6 +23,8 @@ export type StoreOutcome =
       recheck?: boolean | undefined;
       /** The Secret's resourceVersion (kubernetes store), recorded with a write. */
       version?: string | undefined;
+      /** Azure store: how the entry is reached (status.store.azure). */
+      azure?: AzureEntryAccess | undefined;
     }
   | {
       kind: 'failed';
@@ -56,6 +59,9 @@ export interface StatusResult {
   /** The vault asked to wait this long (Retry-After). */
   retryAfterMs?: number | undefined;
 }
+
+const sameAccess = (a: AzureEntryAccess | undefined, b: AzureEntryAccess | undefined) =>
+  JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -296,12 +302,18 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   }
   if (store.kind === 'synced') {
     // The version only with a write (or a first record): never a status write of its own.
+    // A new place (a move confirmed without a write, after its previous entry was removed) or
+    // new credentials for it are recorded too: deletion reads where and how the entry is.
     status.store =
-      store.written || !previous?.store
+      store.written ||
+      !previous?.store ||
+      previous.store.ref !== store.ref ||
+      !sameAccess(previous.store.azure, store.azure)
         ? {
             ref: store.ref,
             syncedTime: iso(now),
             ...(store.version ? { resourceVersion: store.version } : {}),
+            ...(store.azure ? { azure: store.azure } : {}),
           }
         : previous.store;
     // Confirmed without a write (read, or an entry synced by an older version): the status is
@@ -359,4 +371,34 @@ export function transitionEvents(
     events.push({ type: 'Warning', reason: Reason.ExpiresSoon, message: expiringNow.message });
   }
   return events;
+}
+
+/**
+ * A deleted Certificate whose store entry could not be removed: Reconciling says why the
+ * finalizer stays; the rest of the status is left as it was.
+ */
+export function notRemovedStatus(
+  certificate: Certificate,
+  message: string,
+  now: Date,
+): CertificateStatus {
+  const previous = certificate.status;
+  const generation = certificate.metadata.generation ?? 0;
+  const conditions = mergeConditions(
+    previous?.conditions,
+    [
+      ...(previous?.conditions ?? [])
+        .filter((c) => c.type !== ConditionType.Reconciling)
+        .map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
+      {
+        type: ConditionType.Reconciling,
+        status: 'True',
+        reason: Reason.StoreEntryNotRemoved,
+        message,
+      },
+    ],
+    generation,
+    now,
+  );
+  return { ...previous, conditions };
 }

@@ -67,3 +67,16 @@ export function parseVaultId(
     );
   return m ? { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! } : undefined;
 }
+
+/** The parts of an integration account certificate's ARM ID (status.store.ref). */
+export function parseCertificateId(
+  id: string,
+): { subscriptionId: string; resourceGroup: string; account: string; name: string } | undefined {
+  const m =
+    /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Logic\/integrationAccounts\/([^/]+)\/certificates\/([^/]+)$/i.exec(
+      id,
+    );
+  return m
+    ? { subscriptionId: m[1]!, resourceGroup: m[2]!, account: m[3]!, name: m[4]! }
+    : undefined;
+}

@@ -9,10 +9,16 @@ import type { Logger } from '../../operator/log.ts';
 import {
   StoreConflictError,
   StorePrerequisiteError,
+  type AzureEntryAccess,
   type StoreEntry,
   type SyncResult,
 } from '../store.ts';
-import { certificateId, integrationAccountId, type AzureStoreSpec } from './arm-ids.ts';
+import {
+  certificateId,
+  integrationAccountId,
+  parseCertificateId,
+  type AzureStoreSpec,
+} from './arm-ids.ts';
 import { DEFAULT_AZURE_TIMEOUT_MS } from '../../vaults/azure/deadline.ts';
 import { ArmError, ArmRequests } from './arm-requests.ts';
 import type { AzureClients, EndpointOverrides } from './clients.ts';
@@ -151,8 +157,9 @@ export class AzureStore {
           ? { vaultResourceId, name: entry.key.name, version: entry.key.version }
           : undefined,
     });
+    const azure = this.accessOf(account);
     if (current && sameContent(current, desired))
-      return { ref, written: false, location, recheck: true };
+      return { ref, written: false, location, recheck: true, azure };
     const restored = current && drifted(current) ? driftDescription(current, desired) : undefined;
     try {
       await this.requests.run(
@@ -181,15 +188,38 @@ export class AzureStore {
       written: true,
       location,
       recheck: true,
+      azure,
       ...(restored ? { restored } : {}),
     };
   }
 
-  /** deletionPolicy Delete: remove the Azure certificate, only if it carries our marker. */
-  async remove(account: IntegrationAccount, certificate: Certificate): Promise<void> {
-    const { clients } = await this.connection(account);
+  /** How the account's entries are reached, recorded in status.store.azure. */
+  accessOf(account: IntegrationAccount): AzureEntryAccess {
+    const { cloud, auth } = specOf(account);
+    return cloud ? { cloud, auth } : { auth };
+  }
+
+  /**
+   * deletionPolicy Delete: remove the Azure certificate `ref` (status.store.ref: where it was
+   * written, whatever the account says now), reached as `access` says, only if it carries our
+   * marker.
+   */
+  async remove(ref: string, access: AzureEntryAccess, certificate: Certificate): Promise<void> {
+    const target = parseCertificateId(ref);
+    if (!target)
+      throw new StorePrerequisiteError(
+        Reason.StoreWriteFailed,
+        `status.store.ref ${ref} is not the ARM ID of an integration account certificate`,
+        true,
+      );
+    // A slot of its own: the account may point elsewhere now, and sharing its slot would swap
+    // the account's clients out and back for every removal (idle slots are swept).
+    const { clients } = await this.connection(
+      accountAt(target, access, certificate),
+      `entry:${certificate.metadata.namespace}:${target.subscriptionId}/${target.resourceGroup}/${target.account}`,
+    );
     const spec = clients.spec;
-    const name = azureNameOf(certificate);
+    const { name } = target;
     const current = await this.read(clients, name);
     if (!current || !ownedBy(current, certificate)) return;
     try {
@@ -238,10 +268,12 @@ export class AzureStore {
     );
   }
 
-  private async connection(account: IntegrationAccount): Promise<Connection> {
+  private async connection(
+    account: IntegrationAccount,
+    id = `${account.metadata.namespace}/${account.metadata.name}`,
+  ): Promise<Connection> {
     const spec = specOf(account);
     const key = connectionKeyOf(spec, account.metadata.namespace);
-    const id = `${account.metadata.namespace}/${account.metadata.name}`;
     this.sweepIdle();
     let connection = this.connections.get(id);
     if (connection && connection.key !== key) {
@@ -293,6 +325,37 @@ export class AzureStore {
         this.prerequisites.forget(connection.key);
       }
   }
+}
+
+/**
+ * The account an entry was written through, as far as reaching it goes: its ARM ID and the
+ * recorded access, in the certificate's namespace (where a service principal's Secret is).
+ */
+function accountAt(
+  target: NonNullable<ReturnType<typeof parseCertificateId>>,
+  access: AzureEntryAccess,
+  certificate: Certificate,
+): IntegrationAccount {
+  const { subscriptionId, resourceGroup, account: name } = target;
+  return {
+    apiVersion: certificate.apiVersion,
+    kind: 'IntegrationAccount',
+    metadata: {
+      name: certificate.spec.integrationAccount.name,
+      namespace: certificate.metadata.namespace,
+    },
+    spec: {
+      store: {
+        azure: {
+          subscriptionId,
+          resourceGroup,
+          name,
+          auth: access.auth ?? {},
+          ...(access.cloud ? { cloud: access.cloud } : {}),
+        },
+      },
+    },
+  };
 }
 
 function specOf(account: IntegrationAccount): AzureStoreSpec {

@@ -181,6 +181,33 @@ describe('certificate status', () => {
     expect(unchanged.status).toEqual(first.status);
   });
 
+  it('records where and how the entry now is when a move is confirmed without a write', () => {
+    const first = statusOf(cert());
+    const later = new Date('2026-06-02T00:00:00Z');
+    const id =
+      '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Logic/integrationAccounts/ia/certificates/fabrikam';
+    const azure = { cloud: 'AzurePublic' as const, auth: { managedIdentity: {} } };
+    // The new entry was written before its previous one failed to go; this time it is current.
+    const moved = buildCertificateStatus({
+      certificate: cert({}, first.status),
+      evaluation: evaluateCertificate(facts(cert())),
+      keyVerdict: undefined,
+      store: { kind: 'synced', ref: id, written: false, azure },
+      storeRef: 'fabrikam-b2bcert',
+      now: later,
+    });
+    expect(moved.status.store).toEqual({ ref: id, syncedTime: '2026-06-02T00:00:00Z', azure });
+    const again = buildCertificateStatus({
+      certificate: cert({}, moved.status),
+      evaluation: evaluateCertificate(facts(cert())),
+      keyVerdict: undefined,
+      store: { kind: 'synced', ref: id, written: false, azure },
+      storeRef: id,
+      now: new Date('2026-06-03T00:00:00Z'),
+    });
+    expect(again.status.store).toEqual(moved.status.store);
+  });
+
   it('records the Secret’s resourceVersion with a store write, and never changes status for a new version alone', () => {
     const written = statusOf(cert(), {}, { ...synced, version: '41' });
     expect(written.status.store).toEqual({

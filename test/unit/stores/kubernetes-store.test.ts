@@ -127,6 +127,31 @@ describe('KubernetesStore: a deletionPolicy change', () => {
   );
 });
 
+describe('KubernetesStore: deletionPolicy while a check fails (no entry to write)', () => {
+  it('Retain drops only the ownerReference of the last good version, once; Delete changes nothing', async () => {
+    const { client, objects, cache } = secretApi();
+    const store = new KubernetesStore(client, cache);
+    const name = secretNameFor('c');
+    await store.sync({ certificate: certificate('Delete'), pem: 'PEM', metadata: {} });
+    await store.applyDeletionPolicy(certificate('Delete'));
+    expect(objects.get(name)!.metadata.ownerReferences).toHaveLength(1);
+    await store.applyDeletionPolicy(certificate('Retain'));
+    const released = structuredClone(objects.get(name)!);
+    expect(released.metadata.ownerReferences).toBeUndefined();
+    // Still the operator's: the uid label stays, and so does the content.
+    expect(released.metadata.labels?.['integration.b2b.dev/certificate-uid']).toBe('U1');
+    await store.applyDeletionPolicy(certificate('Retain'));
+    expect(objects.get(name)).toEqual(released);
+    // The certificate passes again: its entry is current, nothing to write.
+    const again = await store.sync({
+      certificate: certificate('Retain'),
+      pem: 'PEM',
+      metadata: {},
+    });
+    expect(again.written).toBe(false);
+  });
+});
+
 describe('KubernetesStore after a restart (a new store, nothing remembered)', () => {
   const withStatus = (cert: Certificate, resourceVersion: string | undefined): Certificate => ({
     ...cert,
