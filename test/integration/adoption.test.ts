@@ -7,12 +7,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateResource, Labels, type Certificate } from '../../src/api/types.ts';
 import { ConfigMapType, SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { refusal } from '../support/api-refusal.ts';
-import { ArmTestServer } from '../support/arm-server.ts';
+import { ArmTestServer, LOGIC_APPS_APP_ID } from '../support/arm-server.ts';
 import { startOperatorProcess, type OperatorProcess } from '../support/azure-operator.ts';
-import { selfSigned } from '../support/certs.ts';
-import { adminClient, createNamespace, eventually } from '../support/cluster.ts';
+import { privateUsable, selfSigned } from '../support/certs.ts';
+import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
+import { keyPair } from '../support/keys.ts';
 import { kubectl, succeeded } from '../support/kubectl.ts';
 import { startOperator, type RunningOperator } from '../support/operator.ts';
+import { importKey, NO_EMULATOR, vaultAdmin } from '../support/vault.ts';
 import {
   condition,
   createAccount,
@@ -395,3 +397,141 @@ describe('adoption in the azure store', () => {
     expect(putsTo('hands-off')).toHaveLength(0);
   });
 });
+
+const { vaultUrl } = testenv();
+
+describe.skipIf(!vaultUrl)(
+  `adoption in the azure store, Private certificates${vaultUrl ? '' : `: ${NO_EMULATOR}`}`,
+  () => {
+    let admin: KubeClient;
+    let arm: ArmTestServer;
+    let ns: string;
+    let op: OperatorProcess | undefined;
+    let case_ = 0;
+
+    /** An account whose vault grants the Logic Apps principal the four operations. */
+    async function setUp() {
+      const n = ++case_;
+      const slot = 60 + n;
+      const keyName = `adopt-key-${n}-${Date.now()}`;
+      const key = await importKey(vaultAdmin(), keyName, keyPair('rsa2048', slot).privateKey);
+      const accountName = `adopt-ia-${n}`;
+      const accountId = arm.addAccount(SUB, RG, accountName, 'Standard');
+      const vaultId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/adopt-kv-${n}`;
+      arm.addVault({
+        id: vaultId,
+        tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+        vaultUri: vaultUrl!,
+        enableRbacAuthorization: false,
+        accessPolicies: [
+          {
+            tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+            objectId: arm.servicePrincipals.get(LOGIC_APPS_APP_ID)!,
+            permissions: { keys: ['List', 'Get', 'Decrypt', 'Sign'] },
+          },
+        ],
+        listedKeys: [keyName],
+      });
+      await createAccount(admin, ns, accountName, {
+        store: {
+          azure: {
+            subscriptionId: SUB,
+            resourceGroup: RG,
+            name: accountName,
+            auth: { managedIdentity: {} },
+          },
+        },
+        keyVaults: [
+          {
+            name: 'main',
+            azure: { vaultUrl: vaultUrl!, resourceId: vaultId, auth: { managedIdentity: {} } },
+          },
+        ],
+      });
+      return {
+        name: `cert-${n}`,
+        accountName,
+        accountId,
+        vaultId,
+        keyName,
+        version: key.properties.version!,
+        pem: privateUsable({}, slot).pem,
+      };
+    }
+
+    const createPrivate = (c: Awaited<ReturnType<typeof setUp>>) =>
+      createCertificate(admin, ns, c.name, {
+        integrationAccount: { name: c.accountName },
+        type: 'Private',
+        certificate: { inline: c.pem },
+        key: { vault: 'main', name: c.keyName },
+      });
+    const derOf = (pem: string) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+    const putsTo = (name: string) =>
+      arm.calls.filter(
+        (call) => call.method === 'PUT' && call.path.endsWith(`/certificates/${name}`),
+      );
+
+    beforeAll(async () => {
+      admin = adminClient();
+      arm = await new ArmTestServer().start();
+      ns = await createNamespace(admin, 'adoptpriv');
+      op = startOperatorProcess(ns, arm, { useVaultEmulatorTokens: true, recheckInterval: '3s' });
+    });
+    afterEach(() => expect(arm.invalidBodies).toEqual([]));
+    afterAll(async () => {
+      const code = await op?.stop();
+      await arm?.stop();
+      expect(code).toBe(0);
+    });
+
+    it('adopts an unmarked Private entry with the same certificate and key (vault ID in other casing) with one PUT carrying its key reference exactly', async () => {
+      const c = await setUp();
+      const existingKey = {
+        keyVault: { id: c.vaultId.toLowerCase() },
+        keyName: c.keyName,
+        keyVersion: c.version,
+      };
+      arm.putForeign(c.accountId, c.name, {
+        properties: { publicCertificate: derOf(c.pem), key: existingKey },
+      });
+      await createPrivate(c);
+      const cert = await waitForCondition(admin, ns, c.name, 'Ready', 'True', 'Ready', 90_000);
+      expect((await eventFor(admin, ns, c.name, 'Adopted')).type).toBe('Normal');
+      expect(putsTo(c.name)).toHaveLength(1);
+      const body = putsTo(c.name)[0]!.body as {
+        properties: { publicCertificate: string; key: unknown; metadata: Record<string, unknown> };
+      };
+      expect(body.properties.publicCertificate).toBe(derOf(c.pem));
+      expect(body.properties.key).toEqual(existingKey);
+      expect(body.properties.metadata.b2bOperator).toMatchObject({ uid: cert.metadata.uid });
+      // Rechecks (every 3 s) find it ours and current: no second PUT.
+      await new Promise((r) => setTimeout(r, 7_000));
+      expect(putsTo(c.name)).toHaveLength(1);
+    });
+
+    it('leaves an unmarked Private entry pinned to another key version alone, naming properties.key.keyVersion', async () => {
+      const c = await setUp();
+      arm.putForeign(c.accountId, c.name, {
+        properties: {
+          publicCertificate: derOf(c.pem),
+          key: { keyVault: { id: c.vaultId }, keyName: c.keyName, keyVersion: '0123456789abcdef' },
+        },
+      });
+      await createPrivate(c);
+      const cert = await waitForCondition(
+        admin,
+        ns,
+        c.name,
+        'Ready',
+        'False',
+        'StoreConflict',
+        90_000,
+      );
+      expect(condition(cert, 'Synced')?.message).toMatch(
+        /differs from it \(properties\.key\.keyVersion\).*spec\.adoption: Always/,
+      );
+      expect(putsTo(c.name)).toHaveLength(0);
+    });
+  },
+);
