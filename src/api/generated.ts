@@ -375,6 +375,10 @@ export interface CertificateSpec {
    */
   deletionPolicy?: 'Delete' | 'Retain';
   /**
+   * What to do with a store entry of this certificate's name that this Certificate did not write (no mark with its uid). An entry marked for the same namespace/name under an earlier uid (rebuilt from git, a Retain Certificate applied again, a restore) is taken over, except under Never. An entry nobody marked: Never leaves it (StoreConflict); IfIdentical (the default) adopts it when it already holds this certificate (and, in Azure, the same key), adding only the operator's mark, else StoreConflict naming what differs; Always overwrites it (event Overwritten). An entry of another Certificate or another controller, or a Secret not of type Opaque, is never taken. Once adopted, deletionPolicy applies to the entry.
+   */
+  adoption?: 'Never' | 'IfIdentical' | 'Always';
+  /**
    * How long before notAfter the Expiring condition turns True, as a Go duration (e.g. 720h, the default, is 30 days).
    */
   expiryWarning?: string;

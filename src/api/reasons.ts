@@ -44,6 +44,10 @@ export const Reason = {
   StoreConflict: 'StoreConflict',
   /** Event only: the store entry was changed by someone else and put back. */
   StoreRestored: 'StoreRestored',
+  /** Event only: an entry this Certificate did not write was taken over (spec.adoption). */
+  Adopted: 'Adopted',
+  /** Event only: an entry nobody marked was replaced (spec.adoption: Always). */
+  Overwritten: 'Overwritten',
   // Synced: the azure store's prerequisites (API.md, "The azure store")
   AzureAccountNotFound: 'AzureAccountNotFound',
   AzureAuthorizationFailed: 'AzureAuthorizationFailed',

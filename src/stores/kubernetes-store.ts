@@ -2,7 +2,8 @@
 // holds). Steady state costs nothing: the store remembers the resourceVersion at which it last
 // wrote or read each Secret, and the metadata cache tells whether that is still the current
 // one. Any other version (a hand edit, or one not seen since start-up) is read once, compared
-// and, if it differs, put back. A Secret of that name that is not ours is never touched.
+// and, if it differs, put back. A Secret of that name that is not ours is touched only as
+// spec.adoption allows (secret-adoption.ts).
 import { Labels, type Certificate } from '../api/types.ts';
 import {
   SecretType,
@@ -26,6 +27,7 @@ import {
   type SecretMetadata,
   type StoredSecret,
 } from './secret-content.ts';
+import { secretTakeOver, withoutEarlierOwners } from './secret-adoption.ts';
 import { secretNameFor } from './store-names.ts';
 import { StoreConflictError, type Store, type StoreEntry, type SyncResult } from './store.ts';
 
@@ -131,7 +133,15 @@ export class KubernetesStore implements Store {
   ): Promise<SyncResult> {
     const namespace = certificate.metadata.namespace;
     const { name } = desired;
-    if (!this.isOurs(current, certificate, namespace, name)) throw conflict(name);
+    let taken: SyncResult['taken'];
+    if (!this.isOurs(current, certificate, namespace, name)) {
+      // Not carrying our uid: spec.adoption decides, on the Secret as read (data included).
+      if (!read) throw conflict(name);
+      const verdict = secretTakeOver(current, certificate, desired.data);
+      if (!verdict.taken) throw new StoreConflictError(verdict.message);
+      taken = { event: verdict.event, message: verdict.message };
+      current = withoutEarlierOwners(current, certificate);
+    }
     const found = read ? differences(desired, current, certificate) : [];
     if (read && found.length === 0) {
       this.remember(namespace, current, desired);
@@ -148,7 +158,9 @@ export class KubernetesStore implements Store {
         ref: name,
         written: true,
         version: written.metadata?.resourceVersion,
-        restored: read && (wasCurrent || isHandEdit(desired, current)) ? found : undefined,
+        restored:
+          !taken && read && (wasCurrent || isHandEdit(desired, current)) ? found : undefined,
+        taken,
       };
     } catch (err) {
       // Written by someone in between (or our cache was a step behind): read it and compare.

@@ -27,6 +27,8 @@ export interface SyncResult {
   version?: string | undefined;
   /** What was found changed by someone else in an entry we wrote, and put back. */
   restored?: string[] | undefined;
+  /** An entry this Certificate had not written was taken (spec.adoption): the event to record. */
+  taken?: { event: 'Adopted' | 'Overwritten'; message: string } | undefined;
   /** How status and events name where it is, e.g. `Secret x` (default) or an Azure resource. */
   location?: string;
   /** The store is outside the cluster (no watch): come back at the recheck interval. */

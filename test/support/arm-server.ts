@@ -30,6 +30,8 @@ export interface ArmCall {
   path: string;
   apiVersion: string | undefined;
   status: number;
+  /** A PUT's request body as sent (to prove what a write carried). */
+  body?: unknown;
 }
 
 export interface Fault {
@@ -70,6 +72,14 @@ export interface RoleAssignment {
 }
 
 const lower = (s: string) => s.toLowerCase();
+
+const parseOrText = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
 
 /** ARM answers child IDs with other casing than sent (seen in the spec's own examples). */
 const armCasing = (id: string) =>
@@ -249,7 +259,13 @@ export class ArmTestServer {
     const apiVersion = url.searchParams.get('api-version') ?? undefined;
     const requestId = randomUUID();
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
-      this.calls.push({ method, path, apiVersion, status });
+      this.calls.push({
+        method,
+        path,
+        apiVersion,
+        status,
+        ...(method === 'PUT' && text ? { body: parseOrText(text) } : {}),
+      });
       res.writeHead(status, {
         'x-ms-request-id': requestId,
         'x-ms-correlation-request-id': randomUUID(),

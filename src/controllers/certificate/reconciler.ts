@@ -15,7 +15,12 @@ import type { EventRecorder } from '../../operator/events.ts';
 import type { Logger } from '../../operator/log.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { StoreConflictError, StorePrerequisiteError, type Store } from '../../stores/store.ts';
+import {
+  StoreConflictError,
+  StorePrerequisiteError,
+  type Store,
+  type SyncResult,
+} from '../../stores/store.ts';
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
 import { errorMessage } from '../../operator/log.ts';
 import { evaluateCertificate, type Evaluation } from './evaluate.ts';
@@ -195,6 +200,7 @@ export class CertificateReconciler {
               }
             : undefined,
       });
+      if (result.taken) this.recordTaken(certificate, result.taken);
       if (result.restored)
         this.recordRestored(
           certificate,
@@ -219,6 +225,21 @@ export class CertificateReconciler {
         message: `writing the store failed: ${errorMessage(err)}`,
       };
     }
+  }
+
+  /** spec.adoption let the store take an entry this Certificate had not written. */
+  private recordTaken(certificate: Certificate, taken: NonNullable<SyncResult['taken']>): void {
+    this.deps.log.info('store entry taken', {
+      namespace: certificate.metadata.namespace,
+      name: certificate.metadata.name,
+      how: taken.event,
+    });
+    this.deps.events.emit(
+      { apiVersion: API_VERSION, kind: 'Certificate', metadata: certificate.metadata },
+      taken.event === 'Adopted' ? 'Normal' : 'Warning',
+      taken.event === 'Adopted' ? Reason.Adopted : Reason.Overwritten,
+      taken.message,
+    );
   }
 
   private recordRestored(certificate: Certificate, location: string, what: string[]) {

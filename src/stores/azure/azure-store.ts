@@ -1,8 +1,9 @@
 // The azure store: each Ready certificate as a certificate of an Azure Logic Apps integration
 // account (Microsoft.Logic/integrationAccounts/certificates, api-version 2019-05-01, through
 // @azure/arm-logic). Prerequisites first; then GET, and a PUT only when Azure holds something
-// else. An entry without our marker is never overwritten; our entry changed in Azure is
-// restored (drift). The marker is in properties.metadata: namespace/name and uid.
+// else. An entry without our marker is taken only as spec.adoption allows (entry.ts); our
+// entry changed in Azure is restored (drift). The marker is in properties.metadata:
+// namespace/name and uid.
 import { Reason } from '../../api/reasons.ts';
 import type { Certificate, IntegrationAccount } from '../../api/types.ts';
 import type { Logger } from '../../operator/log.ts';
@@ -23,6 +24,7 @@ import { DEFAULT_AZURE_TIMEOUT_MS } from '../../vaults/azure/deadline.ts';
 import { ArmError, ArmRequests } from './arm-requests.ts';
 import type { AzureClients, EndpointOverrides } from './clients.ts';
 import {
+  azureTakeOver,
   desiredBody,
   drifted,
   driftDescription,
@@ -140,15 +142,6 @@ export class AzureStore {
         true,
       );
     const current = await this.read(clients, name);
-    if (current && !ownedBy(current, certificate))
-      throw new StoreConflictError(
-        `the Azure integration account ${spec.name} already has a certificate ${name} that this operator did not write for this Certificate (no marker b2bOperator with its uid in properties.metadata); it is left untouched. Delete it in Azure, or set spec.azureName to another name`,
-      );
-    if (entry.key && vaultResourceId)
-      await this.prerequisites.keyUsableByLogicApps(clients, key, {
-        vaultResourceId,
-        name: entry.key.name,
-      });
     const desired = desiredBody(certificate, {
       derBase64: derBase64(entry.pem),
       metadata: entry.metadata,
@@ -158,9 +151,25 @@ export class AzureStore {
           : undefined,
     });
     const azure = this.accessOf(account);
-    if (current && sameContent(current, desired))
+    // Not carrying our uid (no marker b2bOperator with it): spec.adoption decides.
+    const takeOver =
+      current && !ownedBy(current, certificate)
+        ? azureTakeOver(current, certificate, desired, {
+            entry: `the certificate ${name} of the Azure integration account ${spec.name}`,
+            otherwise: 'delete it in Azure, or set spec.azureName to another name',
+          })
+        : undefined;
+    if (takeOver && !takeOver.taken) throw new StoreConflictError(takeOver.message);
+    if (entry.key && vaultResourceId)
+      await this.prerequisites.keyUsableByLogicApps(clients, key, {
+        vaultResourceId,
+        name: entry.key.name,
+      });
+    if (current && !takeOver && sameContent(current, desired))
       return { ref, written: false, location, recheck: true, azure };
-    const restored = current && drifted(current) ? driftDescription(current, desired) : undefined;
+    const restored =
+      current && !takeOver && drifted(current) ? driftDescription(current, desired) : undefined;
+    const body = takeOver?.taken ? takeOver.body : desired;
     try {
       await this.requests.run(
         spec.subscriptionId,
@@ -170,7 +179,7 @@ export class AzureStore {
             spec.resourceGroup,
             spec.name,
             name,
-            desired.properties,
+            body.properties,
             { abortSignal },
           ),
       );
@@ -190,6 +199,7 @@ export class AzureStore {
       recheck: true,
       azure,
       ...(restored ? { restored } : {}),
+      ...(takeOver?.taken ? { taken: { event: takeOver.event, message: takeOver.message } } : {}),
     };
   }
 

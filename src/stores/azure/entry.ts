@@ -1,8 +1,17 @@
 // The Azure integration-account certificate the store wants, and how it relates to what Azure
 // holds: ours or foreign (the marker in metadata), different or not, changed behind our back
-// (drift). Pure.
+// (drift), and whether an entry we did not write may be taken (spec.adoption). Pure.
 import { createHash } from 'node:crypto';
 import type { Certificate } from '../../api/types.ts';
+import {
+  adoptedMessage,
+  adoptionPolicyOf,
+  conflictMessage,
+  decideAdoption,
+  overwrittenMessage,
+  thumbprintOf,
+  type EntryWords,
+} from '../adoption.ts';
 import { sameArmId } from './arm-ids.ts';
 
 /** The marker key in properties.metadata. */
@@ -155,4 +164,108 @@ export function driftDescription(current: CertificateResource, desired: Certific
   )
     changed.push('key');
   return changed.length ? changed : ['content'];
+}
+
+const sameText = (a: string | undefined, b: string | undefined): boolean =>
+  (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
+
+const derOf = (base64: string | undefined): Buffer => Buffer.from(base64 ?? '', 'base64');
+
+/**
+ * The fields that matter to B2B in which an entry differs from the desired one: the
+ * certificate (as DER) and, for Private, the key reference (compared ignoring case, as Key
+ * Vault and ARM do). Metadata is not among them: it changes nothing in B2B traffic.
+ */
+export function contentDifferences(
+  current: CertificateResource,
+  desired: CertificateBody,
+): string[] {
+  const c = current.properties ?? {};
+  const d = desired.properties;
+  const found: string[] = [];
+  const held = derOf(c.publicCertificate);
+  if (held.length === 0 || !held.equals(derOf(d.publicCertificate)))
+    found.push('properties.publicCertificate');
+  if (!c.key !== !d.key) found.push('properties.key');
+  else if (c.key && d.key) {
+    if (!sameArmId(c.key.keyVault?.id, d.key.keyVault.id)) found.push('properties.key.keyVault.id');
+    if (!sameText(c.key.keyName, d.key.keyName)) found.push('properties.key.keyName');
+    if (!sameText(c.key.keyVersion, d.key.keyVersion)) found.push('properties.key.keyVersion');
+  }
+  return found;
+}
+
+/**
+ * Adopting an identical entry: its content exactly as Azure holds it, plus our marker. ARM
+ * has no partial update of a certificate, so the marker costs one PUT of the same content.
+ */
+export function adoptionBody(
+  current: CertificateResource,
+  certificate: Certificate,
+): CertificateBody {
+  const c = current.properties ?? {};
+  const properties: CertificateBody['properties'] = {
+    publicCertificate: c.publicCertificate ?? '',
+    metadata: userMetadata(c.metadata),
+  };
+  if (c.key)
+    properties.key = {
+      keyVault: { id: c.key.keyVault?.id ?? '' },
+      keyName: c.key.keyName ?? '',
+      ...(c.key.keyVersion !== undefined ? { keyVersion: c.key.keyVersion } : {}),
+    };
+  const marker: Marker = {
+    certificate: `${certificate.metadata.namespace}/${certificate.metadata.name}`,
+    uid: certificate.metadata.uid ?? '',
+    contentHash: contentHash({ properties }),
+  };
+  properties.metadata[MARKER] = marker;
+  return { properties };
+}
+
+/** The thumbprint of the certificate an entry holds (none when it holds nothing). */
+export function heldThumbprint(current: CertificateResource): string | undefined {
+  const der = derOf(current.properties?.publicCertificate);
+  return der.length ? thumbprintOf(der) : undefined;
+}
+
+export type AzureTakeOver =
+  | { taken: true; event: 'Adopted' | 'Overwritten'; message: string; body: CertificateBody }
+  | { taken: false; message: string };
+
+/** An entry without this Certificate's uid: whether spec.adoption lets us take it, and how. */
+export function azureTakeOver(
+  current: CertificateResource,
+  certificate: Certificate,
+  desired: CertificateBody,
+  words: EntryWords,
+): AzureTakeOver {
+  const { namespace, name, uid = '' } = certificate.metadata;
+  const marker = markerOf(current);
+  const decision = decideAdoption({
+    policy: adoptionPolicyOf(certificate),
+    certificate: `${namespace}/${name}`,
+    mark: marker && { certificate: marker.certificate, uid: marker.uid },
+    heldBy: undefined,
+    differs: contentDifferences(current, desired),
+  });
+  switch (decision.action) {
+    case 'adopt':
+      return {
+        taken: true,
+        event: 'Adopted',
+        message: adoptedMessage(decision, words.entry, uid),
+        // The same certificate under a new uid is ours to bring up to date in the same PUT.
+        body: decision.because === 'identical' ? adoptionBody(current, certificate) : desired,
+      };
+    case 'overwrite':
+      return {
+        taken: true,
+        event: 'Overwritten',
+        message: overwrittenMessage(decision, words.entry, heldThumbprint(current)),
+        body: desired,
+      };
+    case 'conflict':
+      return { taken: false, message: conflictMessage(decision, words) };
+  }
 }
