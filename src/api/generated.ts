@@ -525,18 +525,51 @@ export interface CertificateStatus {
        * The IntegrationAccount's spec.store.azure.auth the entry was written with.
        */
       auth?: {
+        /**
+         * Workload identity, as the account named it.
+         */
         workloadIdentity?: {
+          /**
+           * The application (client) ID.
+           */
           clientId?: string;
+          /**
+           * The Entra ID tenant ID.
+           */
           tenantId?: string;
         };
+        /**
+         * Managed identity, as the account named it.
+         */
         managedIdentity?: {
+          /**
+           * A user-assigned identity's client ID (empty for the system-assigned one).
+           */
           clientId?: string;
         };
+        /**
+         * Service principal, as the account named it (the secret stays in its Secret).
+         */
         servicePrincipal?: {
+          /**
+           * The Entra ID tenant ID.
+           */
           tenantId: string;
+          /**
+           * The application (client) ID.
+           */
           clientId: string;
+          /**
+           * The Secret of the Certificate's namespace that holds the client secret.
+           */
           clientSecretRef: {
+            /**
+             * The Secret's name.
+             */
             name: string;
+            /**
+             * The key of the client secret in the Secret.
+             */
             key: string;
           };
         };
