@@ -88,7 +88,7 @@ export interface IntegrationAccountSpec {
            */
           clientSecretRef: {
             /**
-             * Name of the Secret.
+             * Name of the Secret in the account's namespace (a DNS subdomain, as every Secret name).
              */
             name: string;
             /**
@@ -117,7 +117,7 @@ export interface IntegrationAccountSpec {
      */
     azure?: {
       /**
-       * The vault's ARM resource ID, e.g. /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>. Required when the store is azure: the integration account's certificate references the key by it.
+       * The vault's ARM resource ID, e.g. /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>. Required when the store is azure: the integration account's certificate references the key by it. A Managed HSM (Microsoft.KeyVault/managedHSMs) is refused with an azure store: an integration account cannot use its keys.
        */
       resourceId?: string;
       /**

@@ -35,6 +35,8 @@ export const Reason = {
   KeyDisabled: 'KeyDisabled',
   KeyExpired: 'KeyExpired',
   KeyMismatch: 'KeyMismatch',
+  /** The key's own permitted operations (key_ops) leave out decrypt or sign. */
+  KeyOperationNotPermitted: 'KeyOperationNotPermitted',
   AccessDenied: 'AccessDenied',
   VaultUnavailable: 'VaultUnavailable',
   AuthenticationFailed: 'AuthenticationFailed',

@@ -74,8 +74,11 @@ export class Metrics {
     for (const condition of ['True', 'False', 'Unknown']) {
       this.certificateReady.set({ ...base, condition }, condition === ready ? 1 : 0);
     }
+    // No notAfter (the source no longer parses): an old one would tell of a certificate that
+    // is not there, so the series goes until the certificate parses again.
     if (notAfter)
       this.certificateExpiration.set({ ...base, type: ids.type }, notAfter.getTime() / 1000);
+    else this.certificateExpiration.remove({ ...base, type: ids.type });
   }
 
   /** Series of a deleted certificate are removed, whatever their other labels. */

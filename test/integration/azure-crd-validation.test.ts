@@ -91,6 +91,41 @@ describe('azure store API validation by the API server', () => {
       /subscriptionId/,
     ],
     [
+      "a store service principal's clientSecretRef.name that is a path",
+      {
+        store: {
+          azure: {
+            ...azureStore,
+            auth: {
+              servicePrincipal: {
+                tenantId: 't',
+                clientId: 'c',
+                clientSecretRef: { name: '../kube-system/sa-token', key: 'secret' },
+              },
+            },
+          },
+        },
+      },
+      /store\.azure\.auth\.servicePrincipal\.clientSecretRef\.name in body should match/,
+    ],
+    [
+      'an azure store whose vault is a Managed HSM',
+      {
+        store: { azure: azureStore },
+        keyVaults: [
+          {
+            name: 'main',
+            azure: {
+              ...azureVault.azure,
+              vaultUrl: 'https://contoso.managedhsm.azure.net',
+              resourceId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs/contoso`,
+            },
+          },
+        ],
+      },
+      /a Managed HSM \(Microsoft\.KeyVault\/managedHSMs\) cannot hold the keys of an azure store/,
+    ],
+    [
       'two auth methods',
       { store: { azure: { ...azureStore, auth: { managedIdentity: {}, workloadIdentity: {} } } } },
       /auth must set exactly one of workloadIdentity, managedIdentity or servicePrincipal/,

@@ -210,6 +210,32 @@ describe.skipIf(!vaultUrl)(
       expect(condition(e, 'KeyVaultAccessGranted')?.message).toMatch(/expired at/);
     });
 
+    it('reports KeyOperationNotPermitted, terminal, for a key whose key_ops are only sign and verify (az keyvault key create --ops sign verify)', async () => {
+      const key = await importKey(keys(), `signonly-${ns}`, keyPair('rsa2048', 49).privateKey, {
+        keyOps: ['sign', 'verify'],
+      });
+      expect(key.keyOperations).toEqual(['sign', 'verify']); // the emulator keeps them
+      await apply(ns, certificate('sign-only', privateUsable({}, 49).pem, { name: key.name }));
+      const c = await waitForCondition(
+        admin,
+        ns,
+        'sign-only',
+        'Ready',
+        'False',
+        'KeyOperationNotPermitted',
+        WAIT_MS,
+      );
+      expect(condition(c, 'KeyVaultAccessGranted')).toMatchObject({
+        status: 'False',
+        reason: 'KeyOperationNotPermitted',
+      });
+      expect(condition(c, 'KeyVaultAccessGranted')?.message).toMatch(
+        /permits sign, verify but not decrypt/,
+      );
+      expect(condition(c, 'Stalled')?.status).toBe('True');
+      expect(condition(c, 'Reconciling')?.status).not.toBe('True');
+    });
+
     it('rechecks a KeyNotFound at the recheck interval: the key created later makes it Ready with nobody touching the Certificate', async () => {
       const name = `late-${ns}`;
       await apply(ns, certificate('late', privateUsable({}, 48).pem, { name }));

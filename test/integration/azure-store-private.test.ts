@@ -23,6 +23,7 @@ const SUB = '34adfa4f-cedf-4dc0-ba29-b6d1a69ab345';
 const RG = 'b2b-rg';
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CRYPTO_USER = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/12338af0-0e69-4776-bea7-57ae8d297424`;
+const CRYPTO_ONLY = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/0b7c1a2d-0000-4000-8000-000000000002`;
 const NO_SIGN = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/0b7c1a2d-0000-4000-8000-000000000001`;
 
 async function importTestKey(name: string, slot: number): Promise<string> {
@@ -44,6 +45,8 @@ describe.skipIf(!vaultUrl)(
     async function setUp(options: {
       rbac: boolean;
       role?: string;
+      /** Where the role is assigned: the vault (default) or a management group above the subscription. */
+      roleScope?: string;
       keys?: string[];
       accessPolicyKeys?: string[];
     }) {
@@ -71,8 +74,8 @@ describe.skipIf(!vaultUrl)(
       });
       if (options.role)
         arm.roleAssignments.push({
-          id: `${vaultId}/providers/Microsoft.Authorization/roleAssignments/${n}`,
-          scope: vaultId,
+          id: `${options.roleScope ?? vaultId}/providers/Microsoft.Authorization/roleAssignments/${n}`,
+          scope: options.roleScope ?? vaultId,
           roleDefinitionId: options.role,
           principalId: logicApps,
         });
@@ -135,6 +138,21 @@ describe.skipIf(!vaultUrl)(
           },
         ],
       });
+      arm.roleDefinitions.set(CRYPTO_ONLY.toLowerCase(), {
+        id: CRYPTO_ONLY,
+        roleName: 'Decrypt and sign only',
+        permissions: [
+          {
+            actions: [],
+            notActions: [],
+            dataActions: [
+              'Microsoft.KeyVault/vaults/keys/decrypt/action',
+              'Microsoft.KeyVault/vaults/keys/sign/action',
+            ],
+            notDataActions: [],
+          },
+        ],
+      });
       ns = await createNamespace(admin, 'azpriv');
       op = startOperatorProcess(ns, arm, { useVaultEmulatorTokens: true });
     });
@@ -160,6 +178,30 @@ describe.skipIf(!vaultUrl)(
       expect(
         arm.calls.filter((call) => call.path.endsWith('/ia-1/listKeyVaultKeys')).length,
       ).toBeGreaterThanOrEqual(3);
+    });
+
+    it('counts a role inherited from a management group above the subscription, as ARM lists it at the key scope', async () => {
+      const group = '/providers/Microsoft.Management/managementGroups/b2b-landing-zone';
+      arm.managementGroups.set(SUB, ['b2b-landing-zone', TENANT]);
+      try {
+        const c = await setUp({ rbac: true, role: CRYPTO_USER, roleScope: group });
+        const cert = await waitForCondition(admin, ns, c.name, 'Ready', 'True', 'Ready', 90_000);
+        expect(cert.status?.key?.version).toBe(c.version);
+        expect(arm.certificate(c.accountId, c.name)).toBeDefined();
+      } finally {
+        // It would grant every later case's key, all in this subscription.
+        arm.roleAssignments = arm.roleAssignments.filter((a) => a.scope !== group);
+        arm.managementGroups.delete(SUB);
+      }
+    });
+
+    it("lets the service's own listing settle list and get when the role evaluation finds them missing", async () => {
+      // The roles the operator can read grant decrypt and sign only, yet listKeyVaultKeys lists
+      // the key: the service can read it through a grant the evaluation does not see. The real
+      // call has the last word; decrypt and sign still come from the roles.
+      const c = await setUp({ rbac: true, role: CRYPTO_ONLY });
+      await waitForCondition(admin, ns, c.name, 'Ready', 'True', 'Ready', 90_000);
+      expect(arm.certificate(c.accountId, c.name)).toBeDefined();
     });
 
     it('reports the Logic Apps principal missing sign on an RBAC vault', async () => {

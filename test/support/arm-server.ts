@@ -103,6 +103,8 @@ export class ArmTestServer {
   readonly vaults = new Map<string, TestVault>();
   readonly roleDefinitions = new Map<string, RoleDefinition>();
   roleAssignments: RoleAssignment[] = [];
+  /** Subscription ID -> the names of its management groups, nearest first (ARM's ancestry). */
+  readonly managementGroups = new Map<string, string[]>();
   /** Microsoft Graph: appId -> object ID. */
   readonly servicePrincipals = new Map<string, string>([[LOGIC_APPS_APP_ID, randomUUID()]]);
   /** Actions the operator's identity may not perform (ARM answers 403 AuthorizationFailed). */
@@ -489,11 +491,14 @@ export class ArmTestServer {
       if (this.denied.has('Microsoft.Authorization/roleAssignments/read'))
         return deny('Microsoft.Authorization/roleAssignments/read', scope);
       const principal = /assignedTo\('([^']+)'\)/.exec(url.searchParams.get('$filter') ?? '')?.[1];
-      // ARM's list at a scope: assignments at, above and below it.
+      // ARM's list at a scope: assignments at, above and below it; above includes the
+      // management groups the scope's subscription sits in, and the root scope.
       const related = this.roleAssignments.filter(
         (a) =>
           (!principal || a.principalId === principal) &&
-          (lower(scope).startsWith(lower(a.scope)) || lower(a.scope).startsWith(lower(scope))),
+          (lower(scope).startsWith(lower(a.scope)) ||
+            lower(a.scope).startsWith(lower(scope)) ||
+            this.managementGroupAbove(a.scope, scope)),
       );
       const skip = Number(url.searchParams.get('$skiptoken') ?? 0);
       const page = related.slice(skip, skip + 1);
@@ -599,6 +604,19 @@ export class ArmTestServer {
       });
     }
     return error(404, 'NotFound', `No route for ${method} ${path}`);
+  }
+
+  /** Whether `assignmentScope` is a management group (or the root, `/`) above `scope`. */
+  private managementGroupAbove(assignmentScope: string, scope: string): boolean {
+    if (assignmentScope === '/') return true;
+    const group = /^\/providers\/Microsoft\.Management\/managementGroups\/([^/]+)$/i.exec(
+      assignmentScope,
+    )?.[1];
+    const subscription = /^\/subscriptions\/([^/]+)/i.exec(scope)?.[1];
+    if (!group || !subscription) return false;
+    return (this.managementGroups.get(lower(subscription)) ?? []).some(
+      (g) => lower(g) === lower(group),
+    );
   }
 
   private parse(

@@ -71,6 +71,24 @@ export const ruleCases: RuleCase[] = [
     }),
   },
   {
+    what: 'an azure store whose vault is a Managed HSM',
+    rule: "!has(self.store) || !has(self.store.azure) || !has(self.keyVaults) || !self.keyVaults.exists(v, has(v.azure) && has(v.azure.resourceId) && v.azure.resourceId.lowerAscii().contains('/providers/microsoft.keyvault/managedhsms/'))",
+    manifest: account({
+      store: { azure: azureStore },
+      keyVaults: [
+        {
+          name: 'hsm',
+          azure: {
+            vaultUrl: 'https://contoso.managedhsm.azure.net',
+            resourceId:
+              '/subscriptions/34adfa4f-cedf-4dc0-ba29-b6d1a69ab345/resourceGroups/rg/providers/Microsoft.KeyVault/managedHSMs/contoso',
+            auth: { managedIdentity: {} },
+          },
+        },
+      ],
+    }),
+  },
+  {
     what: 'an azureName outside ARM naming rules',
     rule: "!has(self.azureName) || (self.azureName.matches('^[A-Za-z0-9_.()-]+$') && !self.azureName.endsWith('.'))",
     manifest: certificate({ certificate: { inline: pem }, azureName: 'fabrikam.' }),

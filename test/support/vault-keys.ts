@@ -10,8 +10,9 @@ export async function importKey(
   client: KeyClient,
   name: string,
   privateKey: KeyObject,
-  properties: { enabled?: boolean; expiresOn?: Date; notBefore?: Date } = {},
+  properties: { enabled?: boolean; expiresOn?: Date; notBefore?: Date; keyOps?: string[] } = {},
 ): Promise<KeyVaultKey> {
+  const { keyOps, ...options } = properties;
   const jwk = privateKey.export({ format: 'jwk' });
   const key =
     jwk.kty === 'EC'
@@ -21,7 +22,7 @@ export async function importKey(
           x: bytes(jwk.x),
           y: bytes(jwk.y),
           d: bytes(jwk.d),
-          keyOps: ['sign', 'verify'],
+          keyOps: keyOps ?? ['sign', 'verify'],
         }
       : {
           kty: 'RSA' as const,
@@ -33,7 +34,7 @@ export async function importKey(
           dp: bytes(jwk.dp),
           dq: bytes(jwk.dq),
           qi: bytes(jwk.qi),
-          keyOps: ['sign', 'verify', 'encrypt', 'decrypt', 'wrapKey', 'unwrapKey'],
+          keyOps: keyOps ?? ['sign', 'verify', 'encrypt', 'decrypt', 'wrapKey', 'unwrapKey'],
         };
-  return client.importKey(name, key, properties);
+  return client.importKey(name, key, options);
 }

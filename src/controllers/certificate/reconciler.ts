@@ -53,6 +53,7 @@ const RECHECKED_KEY_REASONS: ReadonlySet<string> = new Set([
   Reason.KeyDisabled,
   Reason.KeyExpired,
   Reason.KeyMismatch,
+  Reason.KeyOperationNotPermitted,
 ]);
 
 /** Every check passed: the store gets the entry. */

@@ -46,23 +46,34 @@ export function sameArmId(a: string | undefined, b: string | undefined): boolean
   return a !== undefined && b !== undefined && norm(a) === norm(b);
 }
 
-/** Whether an assignment at `scope` applies to `target` (the same resource or one below it). */
+const MANAGEMENT_GROUP_SCOPE = /^\/providers\/Microsoft\.Management\/managementGroups\/[^/]+\/?$/i;
+
+/**
+ * Whether a role assignment that ARM listed for `target` (roleAssignments at that scope) applies
+ * to it: at the target or a resource above it by path, at the root, or at a management group.
+ * A management group is no path prefix of `/subscriptions/…`, but ARM lists one for a scope only
+ * when the scope's subscription sits in it (directly or below), so ARM's list is trusted there.
+ */
 export function scopeCovers(scope: string, target: string): boolean {
   const s = scope.replace(/\/$/, '').toLowerCase();
   const t = target.toLowerCase();
-  return s === '' || t === s || t.startsWith(`${s}/`);
+  return s === '' || t === s || t.startsWith(`${s}/`) || MANAGEMENT_GROUP_SCOPE.test(scope);
 }
 
 export function vaultKeyScope(vaultResourceId: string, keyName: string): string {
   return `${vaultResourceId}/keys/${keyName}`;
 }
 
-/** Parts of a vault's resource ID, for the Key Vault management client. */
+/**
+ * Parts of a vault's resource ID, for the Key Vault management client. A Managed HSM
+ * (`Microsoft.KeyVault/managedHSMs`) is not one: an integration account references keys of
+ * Key Vault vaults, and `vaults.get` does not know an HSM.
+ */
 export function parseVaultId(
   id: string,
 ): { subscriptionId: string; resourceGroup: string; name: string } | undefined {
   const m =
-    /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.KeyVault\/(?:vaults|managedHSMs)\/([^/]+)$/i.exec(
+    /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i.exec(
       id,
     );
   return m ? { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! } : undefined;

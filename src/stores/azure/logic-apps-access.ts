@@ -45,7 +45,11 @@ function permits(permission: RolePermission, action: string): boolean {
   );
 }
 
-/** Operations granted by the roles assigned at the key's scope or above it. */
+/**
+ * Operations granted by the roles ARM listed for the key's scope that apply there (at it or
+ * above it, management groups included). Deny assignments and ABAC conditions are not read:
+ * they can only take away, so this may grant too much, never too little (API.md).
+ */
 export function grantedByRoles(roles: readonly AssignedRole[], keyScope: string): KeyOperation[] {
   const applicable = roles.filter((r) => scopeCovers(r.scope, keyScope));
   return KEY_OPERATIONS.filter((op) =>
@@ -71,6 +75,16 @@ export function grantedByPolicies(
 
 export function missingOperations(granted: readonly KeyOperation[]): KeyOperation[] {
   return KEY_OPERATIONS.filter((op) => !granted.includes(op));
+}
+
+/**
+ * Whether the service's own call (listKeyVaultKeys, run after this check) can show that `op`
+ * works: listing the key is `list`, and in an RBAC vault `get` too (both are the data action
+ * keys/read). Such an operation found missing is left to that call, which has the last word:
+ * a grant the evaluation cannot see (a group's access policy, say) must not fail the check.
+ */
+export function settledByListing(op: KeyOperation, rbac: boolean): boolean {
+  return op === 'list' || (rbac && op === 'get');
 }
 
 /** The how-to-fix message for a key the Logic Apps service cannot use. */

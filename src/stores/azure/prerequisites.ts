@@ -14,6 +14,7 @@ import {
   grantedByRoles,
   missingAccessMessage,
   missingOperations,
+  settledByListing,
   type AssignedRole,
 } from './logic-apps-access.ts';
 
@@ -175,7 +176,7 @@ export class Prerequisites {
     if (!vaultId)
       throw new StorePrerequisiteError(
         Reason.LogicAppsAccessUnverifiable,
-        `key vault resourceId ${key.vaultResourceId} is not a Key Vault resource ID`,
+        `key vault resourceId ${key.vaultResourceId} is not a Key Vault vault's resource ID (/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<name>); an integration account cannot use keys of a Managed HSM`,
         true,
       );
     const { subscriptionId } = vaultId;
@@ -204,7 +205,7 @@ export class Prerequisites {
           vault.properties.tenantId,
         );
     const missing = missingOperations(granted);
-    if (missing.length)
+    if (missing.some((op) => !settledByListing(op, rbac)))
       throw new StorePrerequisiteError(
         Reason.LogicAppsKeyAccessMissing,
         missingAccessMessage({

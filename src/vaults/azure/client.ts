@@ -151,6 +151,7 @@ export class AzureKeyOperations implements KeyOperations {
         expiresOn: key.properties.expiresOn,
         updatedOn: key.properties.updatedOn,
         jwk: key.key ?? {},
+        keyOps: key.keyOperations,
       };
     });
   }

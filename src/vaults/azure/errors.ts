@@ -63,6 +63,12 @@ export function retryAfterMs(header: string | undefined): number | undefined {
 const DISABLED = /not allowed on a disabled|is disabled|is not enabled/i;
 // The SDK refuses a key outside its dates before sending anything (CryptographyClient.ensureValid).
 const OUTSIDE_DATES = /expired at|can't be used before|not allowed on an expired|is expired/i;
+// A key whose key_ops leave the operation out. The SDK, before sending: "Operation decrypt is
+// not supported on key …" (no status). Azure: 403, inner code KeyOperationForbidden, "Operation
+// decrypt is not permitted on this key.". Lowkey Vault: 500 "… does not have SIGN operation
+// assigned.". Not a denial of the identity and not an outage: only a new key version fixes it.
+const OPERATION_NOT_PERMITTED =
+  /^Operation \w+ is not (supported on key|permitted on this key)|does not have \w+ operation assigned/i;
 
 /**
  * Azure AD's failures carry a trace id, correlation id and time that change on every attempt:
@@ -98,6 +104,17 @@ export function classifyVaultError(error: unknown): VaultErrorClass {
   }
   if (inner === 'KeyDisabled' || (status !== undefined && DISABLED.test(message)))
     return { reason: Reason.KeyDisabled, terminal: true, code, detail };
+  if (
+    inner === 'KeyOperationForbidden' ||
+    ((status === undefined || status === 403 || status === 500) &&
+      OPERATION_NOT_PERMITTED.test(message))
+  )
+    return {
+      reason: Reason.KeyOperationNotPermitted,
+      terminal: true,
+      code: inner ?? (status ? code : 'KeyOperationNotPermitted'),
+      detail: `${detail}: ${message}`,
+    };
   const outsideDates = (status === undefined || status === 403) && OUTSIDE_DATES.test(message);
   if (inner === 'KeyExpired' || outsideDates)
     return { reason: Reason.KeyExpired, terminal: true, code, detail: `${detail}: ${message}` };

@@ -17,6 +17,8 @@ export interface VaultKey {
   expiresOn?: Date | undefined;
   updatedOn?: Date | undefined;
   jwk: VaultJsonWebKey;
+  /** The operations the key permits (key_ops); absent when the vault did not say. */
+  keyOps?: string[] | undefined;
 }
 
 /** A key of the configured vault: name, and version and last update when `get` told them. */
@@ -70,6 +72,19 @@ export function accessDeniedMessage(
     return `the vault's firewall refused the operator's address for ${operations} on key ${name} in ${vaultUrl} (ForbiddenByFirewall): allow the operator's network or a private endpoint in the vault's networking settings`;
   return `${base}: assign the role "Key Vault Crypto User" on the key or the vault (Azure RBAC), or add an access-policy entry with the key permissions list, get, decrypt and sign (vault access policy)`;
 }
+
+/** What B2B needs the key to permit (key_ops): decrypt for AS2 decryption, sign for signing. */
+const NEEDED_KEY_OPS = ['decrypt', 'sign'] as const;
+
+/** The needed operations a key's key_ops leave out; none when the vault did not say. */
+export function keyOpsMissing(keyOps: readonly string[] | undefined): string[] {
+  if (!keyOps) return [];
+  const permitted = new Set(keyOps.map((op) => op.toLowerCase()));
+  return NEEDED_KEY_OPS.filter((op) => !permitted.has(op));
+}
+
+const allowKeyOps = (name: string) =>
+  `a Private certificate needs decrypt and sign: add them to the key's permitted operations (az keyvault key set-attributes --name ${name} --ops, listing those to keep too) or use a key that permits them`;
 
 const KEY_STATE_REASONS: ReadonlySet<Reason> = new Set([
   Reason.KeyNotFound,
@@ -127,6 +142,13 @@ export async function probeAzureKey(ops: KeyOperations, input: ProbeInput): Prom
         Reason.KeyMismatch,
         `key ${name} version ${key.version} in ${vaultUrl} is not the certificate's key: ${match.detail}`,
       );
+    // Known from get: the vault (and the SDK, before sending) would refuse the operation itself.
+    const notPermitted = keyOpsMissing(key.keyOps);
+    if (notPermitted.length)
+      return fail(
+        Reason.KeyOperationNotPermitted,
+        `key ${name} version ${key.version} in ${vaultUrl} permits ${key.keyOps?.join(', ') || 'no operation'} but not ${notPermitted.join(', ')} (its key_ops); ${allowKeyOps(name)}`,
+      );
   }
   const key: KeyRef = got.ok
     ? { name, version: got.value.version, updatedOn: got.value.updatedOn }
@@ -156,6 +178,14 @@ export async function probeAzureKey(ops: KeyOperations, input: ProbeInput): Prom
   for (const [, outcome] of outcomes)
     if (!outcome.ok && KEY_STATE_REASONS.has(outcome.error.reason))
       return keyStateFailure(outcome.error, name, version, vaultUrl);
+  const refused = outcomes.filter(
+    ([, outcome]) => !outcome.ok && outcome.error.reason === Reason.KeyOperationNotPermitted,
+  );
+  if (refused.length)
+    return fail(
+      Reason.KeyOperationNotPermitted,
+      `key ${name}${version ? ` version ${version}` : ''} in ${vaultUrl} does not permit ${refused.map(([op]) => op).join(', ')} (its key_ops); ${allowKeyOps(name)}`,
+    );
   for (const [op, outcome] of outcomes) {
     // Key Vault answers 400 when its key cannot decrypt what the certificate's key encrypted.
     if (

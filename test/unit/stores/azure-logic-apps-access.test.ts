@@ -4,8 +4,10 @@ import {
   actionMatches,
   grantedByPolicies,
   grantedByRoles,
+  KEY_OPERATIONS,
   missingAccessMessage,
   missingOperations,
+  settledByListing,
 } from '../../../src/stores/azure/logic-apps-access.ts';
 
 const vault = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv';
@@ -41,6 +43,13 @@ describe('grantedByRoles', () => {
     const granted = grantedByRoles(roles, keyScope);
     expect(granted).toEqual(['list', 'get', 'decrypt']);
     expect(missingOperations(granted)).toEqual(['sign']);
+  });
+
+  it('counts assignments ARM lists from a management group or the root scope (above every subscription)', () => {
+    for (const scope of ['/providers/Microsoft.Management/managementGroups/landing-zone', '/'])
+      expect(
+        grantedByRoles([{ scope, roleName: 'r', permissions: [cryptoUser] }], keyScope),
+      ).toEqual(['list', 'get', 'decrypt', 'sign']);
   });
 
   it('ignores assignments at another key, another vault with a common prefix, or below the key', () => {
@@ -104,5 +113,13 @@ describe('missingAccessMessage', () => {
     expect(missingAccessMessage({ ...common, rbac: false, missing: ['decrypt'] })).toMatch(
       /lacks decrypt .*access policy for object ID p with key permissions list, get, decrypt and sign/,
     );
+  });
+});
+
+describe('settledByListing', () => {
+  it("leaves to the service's listKeyVaultKeys only what a listing proves", () => {
+    // RBAC: list and get are one data action (keys/read); access policies name them apart.
+    expect(KEY_OPERATIONS.filter((op) => settledByListing(op, true))).toEqual(['list', 'get']);
+    expect(KEY_OPERATIONS.filter((op) => settledByListing(op, false))).toEqual(['list']);
   });
 });

@@ -305,3 +305,46 @@ describe('Azure credentials', () => {
     expect(v.ok ? undefined : v.retryAfterMs).toBe(7000);
   });
 });
+
+describe('a key whose permitted operations (key_ops) leave out decrypt or sign', () => {
+  it('is KeyOperationNotPermitted, terminal, naming the operations the key allows and those it lacks', async () => {
+    const ops = vault(ours.privateKey, {}, { keyOps: ['sign', 'verify'] });
+    const v = await probeAzureKey(ops, input);
+    expect(summary(v)).toMatch(
+      /^KeyOperationNotPermitted \(terminal\): key fabrikam-signing version v1 in https:\/\/contoso-kv\.vault\.azure\.net permits sign, verify but not decrypt/,
+    );
+    expect(ops.calls).not.toContain('decrypt'); // known from get: nothing to ask the vault
+  });
+
+  it('reads the refusal as the SDK, Azure and the emulator give it when get could not tell', async () => {
+    const local = new Error(
+      'Operation decrypt is not supported on key https://contoso-kv.vault.azure.net/keys/k/v1',
+    );
+    const azure = Object.assign(restError(403, 'Forbidden', 'KeyOperationForbidden'), {
+      details: {
+        error: {
+          code: 'Forbidden',
+          message: 'Operation decrypt is not permitted on this key.',
+          innererror: { code: 'KeyOperationForbidden' },
+        },
+      },
+    });
+    const emulator = Object.assign(restError(500, 'java.lang.IllegalStateException'), {
+      details: {
+        error: {
+          code: 'java.lang.IllegalStateException',
+          message: 'key:https://localhost:8443/k/v1 does not have SIGN operation assigned.',
+        },
+      },
+    });
+    for (const err of [local, azure, emulator])
+      expect(classifyVaultError(err)).toMatchObject({
+        reason: 'KeyOperationNotPermitted',
+        terminal: true,
+      });
+    const v = await probeAzureKey(vault(ours.privateKey, { decrypt: local }), input);
+    expect(summary(v)).toMatch(
+      /^KeyOperationNotPermitted \(terminal\): key fabrikam-signing .*does not permit decrypt/,
+    );
+  });
+});

@@ -1,0 +1,43 @@
+// The certificate series of the metrics registry: what /metrics shows for a certificate.
+import { describe, expect, it } from 'vitest';
+import { Metrics } from '../../../src/operator/metrics.ts';
+
+const ids = { namespace: 'b2b', name: 'fabrikam', account: 'contoso', type: 'Private' };
+
+async function expirationSeries(metrics: Metrics) {
+  return (await metrics.certificateExpiration.get()).values;
+}
+
+describe('b2b_certificate_expiration_timestamp_seconds', () => {
+  it('drops the notAfter of a certificate whose source no longer parses (no notAfter)', async () => {
+    const metrics = new Metrics();
+    const notAfter = new Date('2027-01-01T00:00:00Z');
+    metrics.setCertificate(ids, 'True', notAfter);
+    expect(await expirationSeries(metrics)).toEqual([
+      {
+        labels: {
+          namespace: 'b2b',
+          name: 'fabrikam',
+          integration_account: 'contoso',
+          type: 'Private',
+        },
+        value: notAfter.getTime() / 1000,
+      },
+    ]);
+    metrics.setCertificate(ids, 'False', undefined); // InvalidCertificate: nothing to report
+    expect(await expirationSeries(metrics)).toEqual([]);
+    const ready = (await metrics.certificateReady.get()).values;
+    expect(ready.find((v) => v.labels.condition === 'False')?.value).toBe(1);
+  });
+
+  it('comes back with the certificate once it parses again', async () => {
+    const metrics = new Metrics();
+    metrics.setCertificate(ids, 'False', undefined);
+    expect(await expirationSeries(metrics)).toEqual([]);
+    const notAfter = new Date('2028-01-01T00:00:00Z');
+    metrics.setCertificate(ids, 'True', notAfter);
+    expect((await expirationSeries(metrics)).map((v) => v.value)).toEqual([
+      notAfter.getTime() / 1000,
+    ]);
+  });
+});
