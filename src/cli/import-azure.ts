@@ -186,7 +186,7 @@ export function planImport(
       };
       if (!armKey.keyVersion)
         plan.notes.push(
-          `certificate ${azureName}: its key reference has no keyVersion; the operator writes the version it verifies, so adopting it changes the entry`,
+          `certificate ${azureName}: its key reference has no keyVersion, and the operator writes the version it verifies, so spec.adoption IfIdentical will not adopt it (StoreConflict); set spec.adoption: Always on it, or pin the key version in Azure first`,
         );
     }
     const { namespace, name, marked } = identityOf(entry, azureName, options.namespace, plan.notes);
