@@ -337,6 +337,7 @@ export function validatePlan(
   plan: ImportPlan,
   crds: readonly CustomResourceDefinition[],
   now: Date,
+  allowedVaultHosts: readonly string[] = [],
 ): ImportPlan {
   const objects = [...plan.accounts, ...plan.certificates.map((c) => c.manifest)];
   const results = validateObjects(
@@ -349,7 +350,7 @@ export function validatePlan(
     {
       now,
       warnExpiringMs: undefined,
-      allowedVaultHosts: [],
+      allowedVaultHosts,
       namespace: plan.accounts[0]!.metadata.namespace,
     },
   );

@@ -53,6 +53,11 @@ export async function runImport(io: Io, args: ParsedArgs): Promise<number> {
     }),
     loadCrds(),
     io.now(),
+    // vault hosts outside Azure's suffixes (Azure Stack) the operator is started with, as validate
+    (io.env.B2B_ALLOWED_VAULT_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
   );
 
   for (const note of plan.notes) io.stderr(`note: ${note}\n`);
