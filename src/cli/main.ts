@@ -122,6 +122,56 @@ install. Exit 0 when both hold within --wait, else 1 with what is missing.`,
     ],
     run: async (io, args) => (await import('./check-api.ts')).runCheckApi(io, args),
   },
+  import: {
+    synopsis:
+      'b2b import azure ACCOUNT_ID | --subscription ID --resource-group RG --name NAME [-n NS] [-o yaml|json] [--output-dir DIR] [--dry-run]',
+    description: `Reads an Azure Logic Apps integration account through ARM with your own Azure sign-in (Azure
+CLI \`az login\`, environment, managed identity: the DefaultAzureCredential chain) and writes one
+Certificate per certificate entry and the IntegrationAccount (store azure, its key vaults), ready
+to commit: Public ones with the certificate inline, Private ones with their key in the vault the
+entry names. Entries the operator marked keep their namespace/name. Only reads: Azure is not
+changed. Each manifest is checked as \`b2b validate\` checks it; an entry that would fail is left
+out and named on standard error. Exit 1 when an entry was left out (or Azure could not be read).`,
+    flags: [
+      { name: 'subscription', value: 'ID', help: "the integration account's subscription" },
+      { name: 'resource-group', value: 'RG', help: "the integration account's resource group" },
+      { name: 'name', value: 'NAME', help: "the integration account's name in Azure" },
+      { ...namespace, help: 'namespace of the manifests', default: 'default' },
+      { ...output('yaml, json'), default: 'yaml' },
+      {
+        name: 'output-dir',
+        value: 'DIR',
+        help: 'one file per object in DIR/NAMESPACE/ instead of stdout',
+      },
+      { name: 'dry-run', help: 'only list what would be written: name, type, thumbprint, expiry' },
+      {
+        name: 'cloud',
+        value: 'CLOUD',
+        help: 'AzurePublic, AzureChina or AzureUSGovernment (ARM and sign-in endpoints follow it)',
+        default: 'AzurePublic',
+      },
+      {
+        name: 'azure-arm-endpoint',
+        value: 'URL',
+        help: "override the cloud's ARM endpoint (as the operator's flag of the same name)",
+        default: '$B2B_AZURE_ARM_ENDPOINT',
+      },
+      {
+        name: 'auth',
+        value: 'METHOD',
+        help: "the operator's Azure identity in the manifests: workloadIdentity or managedIdentity",
+        default: 'workloadIdentity',
+      },
+      {
+        name: 'deletion-policy',
+        value: 'POLICY',
+        help: "the Certificates' deletionPolicy: Retain keeps an Azure entry when its Certificate is deleted",
+        default: 'Retain',
+      },
+      help,
+    ],
+    run: async (io, args) => (await import('./import-command.ts')).runImport(io, args),
+  },
 };
 
 function topUsage(): string {

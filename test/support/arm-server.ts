@@ -128,6 +128,8 @@ export class ArmTestServer {
   readonly invalidBodies: string[] = [];
   /** listKeyVaultKeys answers this many keys per page (paging with skipToken). */
   keysPageSize = 1;
+  /** Listing an account's certificates answers this many per page (paging with nextLink). */
+  certificatesPageSize = 2;
 
   private readonly logic = new MapperValidator('logic');
   private readonly authorization = new MapperValidator('authorization');
@@ -403,6 +405,26 @@ export class ArmTestServer {
             attributes: { enabled: true, created: 1498072075, updated: 1498072075 },
           })),
           ...(next ? { skipToken: next } : {}),
+        });
+      }
+      if (rest === '/certificates' && method === 'GET') {
+        if (this.denied.has('Microsoft.Logic/integrationAccounts/certificates/read'))
+          return deny('Microsoft.Logic/integrationAccounts/certificates/read', accountId);
+        if (!found) return notFound();
+        const prefix = lower(`${found.id}/certificates/`);
+        const all = [...this.certificates.entries()]
+          .filter(([id]) => id.startsWith(prefix))
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([, c]) => c);
+        const skip = Number(url.searchParams.get('$skiptoken') ?? 0);
+        const next = skip + this.certificatesPageSize;
+        return this.respond(send, 200, 'IntegrationAccountCertificateListResult', this.logic, {
+          value: all.slice(skip, next),
+          ...(next < all.length
+            ? {
+                nextLink: `${this.url}${found.id}/certificates?api-version=${LOGIC_API}&$skiptoken=${next}`,
+              }
+            : {}),
         });
       }
       const cert = /^\/certificates\/([^/]+)$/.exec(rest);

@@ -37,6 +37,17 @@ export function integrationAccountId(spec: AzureStoreSpec): string {
   return `/subscriptions/${spec.subscriptionId}/resourceGroups/${spec.resourceGroup}/providers/Microsoft.Logic/integrationAccounts/${spec.name}`;
 }
 
+/** The parts of an integration account's ARM resource ID (what the portal's JSON view shows). */
+export function parseIntegrationAccountId(
+  id: string,
+): { subscriptionId: string; resourceGroup: string; name: string } | undefined {
+  const m =
+    /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Logic\/integrationAccounts\/([^/]+)\/?$/i.exec(
+      id.trim(),
+    );
+  return m ? { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! } : undefined;
+}
+
 export function certificateId(spec: AzureStoreSpec, azureName: string): string {
   return `${integrationAccountId(spec)}/certificates/${azureName}`;
 }
