@@ -15,6 +15,7 @@ import { startOperatorProcess, type OperatorProcess } from '../support/azure-ope
 import { selfSigned } from '../support/certs.ts';
 import { createNamespace, eventually } from '../support/cluster.ts';
 import { createAccount, createCertificate, getCertificate } from '../support/resources.ts';
+import { goTool, TOOL_BUILD_TIMEOUT_MS } from '../support/tools.ts';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -35,6 +36,7 @@ describe('uninstalling keeps every store entry (a control plane of its own)', ()
     const bin = join(vars.PATH!.split(':')[0]!, 'kubectl');
     const { stdout } = await run(bin, ['--kubeconfig', vars.KUBECONFIG!, ...args], {
       timeout: 120_000,
+      cwd: root,
     });
     return stdout;
   };
@@ -215,5 +217,88 @@ describe('uninstalling keeps every store entry (a control plane of its own)', ()
     await new Promise((r) => setTimeout(r, 5_000));
     await entriesKept(ns);
     await installCrds();
+  }, 240_000);
+
+  it(
+    'helm uninstall leaves the CRDs, the Certificates and their entries',
+    async () => {
+      const helm = goTool('helm');
+      const home = mkdtempSync(join(tmpdir(), 'b2b-helm-'));
+      const helmEnv = {
+        ...process.env,
+        KUBECONFIG: vars.KUBECONFIG,
+        HELM_CACHE_HOME: join(home, 'c'),
+        HELM_CONFIG_HOME: join(home, 'f'),
+        HELM_DATA_HOME: join(home, 'd'),
+      };
+      const helmRun = (...args: string[]) =>
+        run(helm, args, { env: helmEnv, cwd: root, timeout: 120_000 });
+      await kubectl('create', 'namespace', 'b2b-helm');
+      await helmRun('install', 'b2b', 'charts/b2b-certificate-operator', '-n', 'b2b-helm');
+      const ns = await certificatesInBothStores('helm');
+      op = startOperator(ns);
+      await synced(ns);
+      await helmRun('uninstall', 'b2b', '-n', 'b2b-helm', '--wait');
+      expect((await kubectl('get', 'crd', '-o', 'name')).split('\n')).toEqual(
+        expect.arrayContaining(
+          CRDS.map((c) => `customresourcedefinition.apiextensions.k8s.io/${c}`),
+        ),
+      );
+      expect((await getCertificate(admin, ns, 'kube'))?.metadata.deletionTimestamp).toBeUndefined();
+      await entriesKept(ns);
+      await op.stop();
+      op = undefined;
+      rmSync(home, { recursive: true, force: true });
+    },
+    TOOL_BUILD_TIMEOUT_MS,
+  );
+
+  it('kubectl delete -k deploy/ keeps every entry: the operator loses its RBAC with it, the Certificates wait, and removing their finalizers by hand deletes nothing', async () => {
+    await kubectl('apply', '-k', 'deploy/', '--server-side');
+    const ns = await certificatesInBothStores('kustomize');
+    op = startOperator(ns);
+    await synced(ns);
+    // The ClusterRole the operator runs with (the testenv user is bound to it) goes too.
+    await kubectl('delete', '-k', 'deploy/', '--wait=false');
+    await eventually(
+      async () =>
+        (await getCertificate(admin, ns, 'kube'))?.metadata.deletionTimestamp ? true : undefined,
+      'the Certificate being deleted',
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 3_000));
+    await entriesKept(ns);
+    await op.stop();
+    op = undefined;
+    // Every Certificate left in the cluster (the helm test's too) waits for an operator that is
+    // gone: what an administrator does then.
+    const waiting = (
+      await kubectl(
+        'get',
+        'b2bcert',
+        '-A',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}',
+      )
+    )
+      .split(' ')
+      .filter(Boolean);
+    expect(waiting).toEqual(expect.arrayContaining([`${ns}/kube`, `${ns}/az-${ns}`]));
+    for (const key of waiting) {
+      const [namespace = '', name = ''] = key.split('/');
+      await kubectl(
+        '-n',
+        namespace,
+        'patch',
+        'b2bcert',
+        name,
+        '--type=json',
+        '-p',
+        '[{"op":"remove","path":"/metadata/finalizers"}]',
+      );
+    }
+    await crdGone();
+    await new Promise((r) => setTimeout(r, 5_000));
+    await entriesKept(ns);
   }, 240_000);
 });
