@@ -371,7 +371,7 @@ export interface CertificateSpec {
     [k: string]: string | undefined;
   };
   /**
-   * What happens to the stored certificate when this object is deleted: Delete removes it, Retain keeps it (without the owner reference); deleting with --cascade=orphan keeps it too. A change takes effect once status.observedGeneration reaches the generation of the change (kubectl wait --for=jsonpath='{.status.observedGeneration}'=N); deleted before that, the policy the operator last acted on applies.
+   * What happens to the stored certificate when this object is deleted: Delete removes it, Retain keeps it (no longer marked with this object's uid); deleting with --cascade=orphan keeps it too, and so does deleting the CRD (an uninstall never removes an entry). A change takes effect once status.observedGeneration reaches the generation of the change (kubectl wait --for=jsonpath='{.status.observedGeneration}'=N).
    */
   deletionPolicy?: 'Delete' | 'Retain';
   /**

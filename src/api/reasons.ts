@@ -50,6 +50,8 @@ export const Reason = {
   Adopted: 'Adopted',
   /** Event only: an entry nobody marked was replaced (spec.adoption: Always). */
   Overwritten: 'Overwritten',
+  /** Event only: the Certificate CRD is being deleted (an uninstall), so a Delete entry stays. */
+  StoreEntryKept: 'StoreEntryKept',
   // Synced: the azure store's prerequisites (API.md, "The azure store")
   AzureAccountNotFound: 'AzureAccountNotFound',
   AzureAuthorizationFailed: 'AzureAuthorizationFailed',

@@ -89,6 +89,22 @@ async function readSecretKey(
   }
 }
 
+/** The Certificate CRD's name: deleting it (an uninstall) deletes every Certificate. */
+export const CERTIFICATE_CRD = `${CertificateResource.plural}.${GROUP}`;
+
+/** Whether the Certificate CRD is being deleted or is gone: one GET (RBAC: get on this CRD). */
+export async function certificateCrdDeleting(client: KubeClient): Promise<boolean> {
+  try {
+    const crd = await client.get<{ metadata?: { deletionTimestamp?: string } }>(
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CERTIFICATE_CRD}`,
+    );
+    return Boolean(crd.metadata?.deletionTimestamp);
+  } catch (err) {
+    if (isNotFound(err)) return true;
+    throw err;
+  }
+}
+
 export class Operator {
   readonly certificates: Informer<Certificate>;
   readonly accounts: Informer<IntegrationAccount>;
@@ -99,6 +115,7 @@ export class Operator {
   readonly azureStore: AzureStore;
   private running = false;
   private readonly events: EventRecorder;
+  private readonly orphanDeletions: Set<string>;
   private cancelSignal: AbortSignal | undefined;
 
   constructor(deps: OperatorDeps) {
@@ -114,12 +131,18 @@ export class Operator {
       },
     });
     const ns = settings.watchNamespace || undefined;
-    const informer = <T extends object>(name: string, path: string, metadataOnly = false) =>
+    const informer = <T extends object>(
+      name: string,
+      path: string,
+      metadataOnly = false,
+      emptyWhenNotServed = false,
+    ) =>
       new Informer<T>({
         name,
         client: deps.client,
         path,
         metadataOnly,
+        emptyWhenNotServed,
         log,
         // Of a Secret's or ConfigMap's annotations the operator reads only its own.
         ...(metadataOnly
@@ -131,9 +154,13 @@ export class Operator {
       'certificates',
       resourcePath(CertificateResource, { namespace: ns }),
     );
+    // An uninstall may delete the IntegrationAccount CRD before Certificates are finalized: an
+    // operator started then must still get to release their entries.
     this.accounts = informer<IntegrationAccount>(
       'integrationaccounts',
       resourcePath(IntegrationAccountResource, { namespace: ns }),
+      false,
+      true,
     );
     this.secrets = informer<SecretMetadata>(
       'secrets',
@@ -176,6 +203,9 @@ export class Operator {
       azureStore,
       (c) => this.accounts.get(`${c.metadata.namespace}/${c.spec.integrationAccount.name}`),
     );
+    // Deletions seen with the `orphan` finalizer, by uid: the garbage collector removes it at
+    // once, so the reconcile may read the object without it. Dropped when the object goes.
+    const orphanDeletions = (this.orphanDeletions = new Set<string>());
     const certificateReconciler = new CertificateReconciler({
       client,
       certificate: (key) => this.certificates.get(key),
@@ -209,6 +239,8 @@ export class Operator {
       now,
       allowedVaultHosts: settings.allowedVaultHosts,
       recheckIntervalMs: settings.recheckIntervalMs,
+      certificateCrdDeleting: () => certificateCrdDeleting(client),
+      deletedWithOrphan: (uid) => uid !== undefined && orphanDeletions.has(uid),
     });
     const accountReconciler = new IntegrationAccountReconciler({
       client,
@@ -310,15 +342,25 @@ export class Operator {
       if (crosses(siblings.length))
         for (const s of siblings) certs.enqueue(objectKey(s), 'background');
     };
+    const noteOrphan = (c: Certificate) => {
+      if (
+        c.metadata.deletionTimestamp &&
+        c.metadata.finalizers?.includes('orphan') &&
+        c.metadata.uid
+      )
+        this.orphanDeletions.add(c.metadata.uid);
+    };
     this.certificates.on({
       // At start-up every certificate comes in the first list: background (as controller-
       // runtime's priority queue), so one applied meanwhile does not wait for all of them.
       added: (c, initialList) => {
+        noteOrphan(c);
         certs.enqueue(objectKey(c), initialList ? 'background' : 'urgent');
         countChanged(c);
         requeueQuotaSiblings(c, 'added');
       },
       updated: (old, c) => {
+        noteOrphan(c);
         const changed =
           old.metadata.generation !== c.metadata.generation ||
           Boolean(c.metadata.deletionTimestamp) !== Boolean(old.metadata.deletionTimestamp);
@@ -330,6 +372,7 @@ export class Operator {
         if (c.metadata.deletionTimestamp) requeueQuotaSiblings(c, 'removed');
       },
       deleted: (c) => {
+        if (c.metadata.uid) this.orphanDeletions.delete(c.metadata.uid);
         certs.enqueue(objectKey(c));
         countChanged(c);
         requeueQuotaSiblings(c, 'removed');

@@ -41,6 +41,11 @@ export interface InformerOptions<T extends KubeObject = KubeObject> {
   idleTimeoutMs?: number;
   /** A full relist this often, whatever the watch says. */
   relistIntervalMs?: number;
+  /**
+   * A resource the API server does not serve (404, its CRD deleted) counts as an empty, synced
+   * list: what depends on this cache can still start (retried with backoff all the same).
+   */
+  emptyWhenNotServed?: boolean;
   log: Logger;
 }
 
@@ -263,6 +268,7 @@ export class Informer<T extends KubeObject> {
           continue;
         }
         this.failures++;
+        if (isNotFound(err) && this.options.emptyWhenNotServed) this.notServed();
         const delay =
           Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6)) * (0.5 + Math.random());
         log.warn('watch failed; restarting', {
@@ -277,6 +283,20 @@ export class Informer<T extends KubeObject> {
         });
         await sleep(delay, signal);
       }
+    }
+  }
+
+  /** Nothing of a resource that is not served: an empty cache, synced. */
+  private notServed(): void {
+    for (const [key, old] of this.cache) {
+      this.cache.delete(key);
+      this.reindex(key, old, undefined);
+      for (const h of this.handlers) h.deleted?.(old);
+    }
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncedWaiters) w();
+      this.syncedWaiters = [];
     }
   }
 

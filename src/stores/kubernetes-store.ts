@@ -63,11 +63,11 @@ export class KubernetesStore implements Store {
   }
 
   /**
-   * Delete: the Secret's ownerReference lets the garbage collector delete it. Retain: someone
-   * must remove the uid label, and only the operator knows to.
+   * Always: the Secret has no ownerReference (an uninstall must not take it along), so Delete
+   * needs the operator to delete it, and Retain to remove the uid label.
    */
-  needsFinalizer(certificate: Certificate): boolean {
-    return certificate.spec.deletionPolicy === 'Retain';
+  needsFinalizer(): boolean {
+    return true;
   }
 
   async sync(entry: StoreEntry): Promise<SyncResult> {
@@ -143,7 +143,7 @@ export class KubernetesStore implements Store {
       current = withoutEarlierOwners(current, certificate);
     }
     const found = read ? differences(desired, current, certificate) : [];
-    if (read && found.length === 0) {
+    if (read && found.length === 0 && !ownerReferenceDiffers(desired, current, certificate)) {
       this.remember(namespace, current, desired);
       return { ref: name, written: false, version: current.metadata?.resourceVersion };
     }
@@ -159,7 +159,9 @@ export class KubernetesStore implements Store {
         written: true,
         version: written.metadata?.resourceVersion,
         restored:
-          !taken && read && (wasCurrent || isHandEdit(desired, current)) ? found : undefined,
+          !taken && read && found.length && (wasCurrent || isHandEdit(desired, current))
+            ? found
+            : undefined,
         taken,
       };
     } catch (err) {
@@ -187,9 +189,6 @@ export class KubernetesStore implements Store {
     this.known.delete(`${namespace}/${name}`);
     const current = await this.read(namespace, name);
     if (!current || !ownedBy(current, certificate)) return;
-    // Orphaned (`kubectl delete --cascade=orphan`: the garbage collector took the ownerReference
-    // away, maybe before the operator saw the orphan finalizer): the Secret stays.
-    if (!ownerReferenceTo(current, certificate)) return this.letGo(current, certificate);
     try {
       await this.client.delete(resourcePath(SecretType, { namespace, name }), {
         // Only the object we read and found ours: not one adopted by someone in between.
@@ -204,12 +203,11 @@ export class KubernetesStore implements Store {
   }
 
   /**
-   * Retain while a check fails: the Secret keeps its last good content but loses the
-   * ownerReference now, or a foreground delete (Argo CD's prune) would take it along. Read from
-   * the metadata cache: no request unless there is something to change.
+   * While a check fails: the Secret keeps its last good content but loses the ownerReference an
+   * earlier version wrote, or deleting the CRD (or a foreground delete under Retain) would take
+   * it along. Read from the metadata cache: no request unless there is something to change.
    */
   async applyDeletionPolicy(certificate: Certificate): Promise<void> {
-    if (certificate.spec.deletionPolicy !== 'Retain') return;
     const name = this.refFor(certificate);
     const namespace = certificate.metadata.namespace;
     const key = `${namespace}/${name}`;

@@ -1,7 +1,7 @@
 // What the kubernetes store writes for one certificate, and how a Secret read back differs
 // from it. Pure: the store does the I/O.
 import { createHash } from 'node:crypto';
-import { API_VERSION, GROUP, Labels, type Certificate } from '../api/types.ts';
+import { GROUP, Labels, type Certificate } from '../api/types.ts';
 import type { StoreEntry } from './store.ts';
 import { labelValueFor, secretNameFor } from './store-names.ts';
 
@@ -38,7 +38,10 @@ export interface DesiredSecret {
   name: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-  /** Our ownerReference, or undefined when the Secret must have none (deletionPolicy Retain). */
+  /**
+   * Always undefined: a store Secret carries no ownerReference (see desiredSecret). Kept as a
+   * field so that patches drop the one an earlier version wrote.
+   */
   owner: OwnerReference | undefined;
   /** base64, as the API server returns it. */
   data: Record<string, string>;
@@ -46,9 +49,10 @@ export interface DesiredSecret {
 }
 
 /**
- * Retain Secrets carry no ownerReference: the garbage collector deletes the dependents of a
- * Certificate deleted with foreground propagation (kubectl --cascade=foreground, Argo CD's
- * prune) before our finalizer could let go of them. The uid label says whose they are.
+ * Store Secrets carry no ownerReference, whatever the policy (as cert-manager's): deleting the
+ * Certificate CRD deletes every Certificate, and the garbage collector would then delete every
+ * Secret, operator or not. Deletion goes through our finalizer instead, which can tell an
+ * uninstall from the deletion of one Certificate. The uid label says whose a Secret is.
  */
 export function desiredSecret(entry: StoreEntry): DesiredSecret {
   const { certificate } = entry;
@@ -77,17 +81,7 @@ export function desiredSecret(entry: StoreEntry): DesiredSecret {
       [Labels.integrationAccount]: account,
       [Labels.certificate]: name,
     },
-    owner:
-      certificate.spec.deletionPolicy === 'Retain'
-        ? undefined
-        : {
-            apiVersion: API_VERSION,
-            kind: 'Certificate',
-            name,
-            uid,
-            controller: true,
-            blockOwnerDeletion: false,
-          },
+    owner: undefined,
     data: Object.fromEntries(
       Object.entries(plain).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
     ),
@@ -143,12 +137,15 @@ export function differences(
     if (meta.labels?.[key] !== value) found.push(`label ${key}`);
   for (const [key, value] of Object.entries(desired.annotations))
     if (meta.annotations?.[key] !== value) found.push(`annotation ${key}`);
-  if (ownerReferenceDiffers(desired, actual, certificate)) found.push('ownerReference');
+  // Our ownerReference (written by an earlier version) is dropped, but it is no one's edit.
+  if (desired.owner && ownerReferenceDiffers(desired, actual, certificate))
+    found.push('ownerReference');
   return found;
 }
 
 /**
- * Our ownerReference missing or changed, or there while unwanted (Retain). Not in the content
+ * Our ownerReference missing or changed, or there while unwanted (an earlier version wrote one
+ * on every Delete Secret: it goes with the next reconcile, one write). Not in the content
  * hash: the metadata cache shows it, so a policy change is seen without reading the Secret.
  */
 export function ownerReferenceDiffers(

@@ -78,8 +78,9 @@ describe('Public certificates', () => {
     expect(condition(c, 'Stalled')).toBeUndefined();
     expect(condition(c, 'Reconciling')).toBeUndefined();
     expect(condition(c, 'KeyVaultAccessGranted')).toBeUndefined();
-    // Deletion needs no operator: the garbage collector follows the ownerReference (below).
-    expect(c.metadata.finalizers ?? []).not.toContain(FINALIZER);
+    // Deletion goes through the operator (below): an uninstall, which deletes the CRD and with
+    // it every Certificate, must not take the Secrets along as an ownerReference would.
+    expect(c.metadata.finalizers).toContain(FINALIZER);
 
     const secret = await secretOf('fabrikam-b2bcert');
     expect(secret.type).toBe('Opaque');
@@ -88,10 +89,8 @@ describe('Public certificates', () => {
       [Labels.certificate]: 'fabrikam',
       [Labels.type]: 'Public',
     });
-    expect(secret.metadata.ownerReferences?.[0]).toMatchObject({
-      kind: 'Certificate',
-      uid: c.metadata.uid,
-    });
+    expect(secret.metadata.ownerReferences).toBeUndefined();
+    expect(secret.metadata.labels?.[Labels.certificateUid]).toBe(c.metadata.uid);
     expect(decoded(secret, 'tls.crt')).toBe(partner.pem);
     expect(JSON.parse(decoded(secret, 'metadata.json'))).toEqual({ partner: 'fabrikam' });
     expect(secret.data?.['key.json']).toBeUndefined();
@@ -324,17 +323,13 @@ describe('Public certificates', () => {
     expect(decoded(kept, 'tls.crt')).toBe(partner.pem);
   };
 
-  // The garbage collector learns our CRD on its discovery resync (every 30 s).
-  it.skipIf(!testenv().garbageCollector)(
-    'removes the Secret on deletion with deletionPolicy Delete (the garbage collector, through the ownerReference)',
-    async () => {
-      await createCertificate(admin, ns, 'gone', { certificate: { inline: partner.pem } });
-      await waitForCondition(admin, ns, 'gone', 'Ready', 'True');
-      await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'gone' }));
-      await deleted('gone');
-      await secretGone('gone-b2bcert', 90_000);
-    },
-  );
+  it('removes the Secret on deletion with deletionPolicy Delete, through the finalizer', async () => {
+    await createCertificate(admin, ns, 'gone', { certificate: { inline: partner.pem } });
+    await waitForCondition(admin, ns, 'gone', 'Ready', 'True');
+    await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'gone' }));
+    await deleted('gone');
+    await secretGone('gone-b2bcert');
+  });
 
   it('keeps the Secret (released) on deletion with Retain, through the finalizer', async () => {
     await createCertificate(admin, ns, 'kept', {
@@ -348,17 +343,16 @@ describe('Public certificates', () => {
     await expectReleased('kept-b2bcert');
   });
 
-  it('adds the finalizer before a Delete certificate switched to Retain loses its ownerReference, and keeps the Secret on deletion', async () => {
+  it('keeps the Secret on deletion of a Delete certificate switched to Retain', async () => {
     await createCertificate(admin, ns, 'switched', { certificate: { inline: partner.pem } });
     const before = await waitForCondition(admin, ns, 'switched', 'Ready', 'True');
-    expect(before.metadata.finalizers ?? []).not.toContain(FINALIZER);
+    expect(before.metadata.finalizers).toContain(FINALIZER);
     await admin.patch(resourcePath(CertificateResource, { namespace: ns, name: 'switched' }), {
       spec: { deletionPolicy: 'Retain' },
     });
-    const after = await eventually(async () => {
-      const s = await secretOf('switched-b2bcert');
-      return s.metadata.ownerReferences?.length ? undefined : s;
-    }, 'the ownerReference removed');
+    await waitForCondition(admin, ns, 'switched', 'Ready', 'True');
+    const after = await secretOf('switched-b2bcert');
+    expect(after.metadata.ownerReferences).toBeUndefined();
     expect(after.metadata.labels?.[Labels.certificateUid]).toBe(before.metadata.uid);
     expect((await getCertificate(admin, ns, 'switched'))?.metadata.finalizers).toContain(FINALIZER);
     await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'switched' }));
@@ -375,10 +369,9 @@ describe('Public certificates', () => {
     await admin.patch(resourcePath(CertificateResource, { namespace: ns, name: 'unretained' }), {
       spec: { deletionPolicy: 'Delete' },
     });
-    await eventually(async () => {
-      const s = await secretOf('unretained-b2bcert');
-      return s.metadata.ownerReferences?.length ? s : undefined;
-    }, 'the ownerReference back');
+    await waitForCondition(admin, ns, 'unretained', 'Ready', 'True');
+    // No ownerReference under Delete either: the finalizer deletes the Secret.
+    expect((await secretOf('unretained-b2bcert')).metadata.ownerReferences).toBeUndefined();
     // Never removed outside deletion: that would be a write for nothing.
     expect((await getCertificate(admin, ns, 'unretained'))?.metadata.finalizers).toContain(
       FINALIZER,

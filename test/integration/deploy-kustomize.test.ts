@@ -32,7 +32,9 @@ describe('kubectl apply -k deploy/', () => {
     );
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       'ClusterRole/b2b-operator',
+      'ClusterRole/b2b-operator-crds',
       'ClusterRoleBinding/b2b-operator',
+      'ClusterRoleBinding/b2b-operator-crds',
       'CustomResourceDefinition/certificates.integration.b2b.dev',
       'CustomResourceDefinition/integrationaccounts.integration.b2b.dev',
       'Deployment/b2b-operator',

@@ -121,7 +121,7 @@ describe.skipIf(!collecting)('deletion with the garbage collector running', () =
     expect(kept?.metadata.labels?.[Labels.certificateUid]).toBeUndefined();
   });
 
-  it('removes the Secret of a Delete certificate deleted while the operator is down (no finalizer: the garbage collector does it)', async () => {
+  it('keeps the Secret of a Delete certificate deleted while the operator is down until it is back, then removes it (no ownerReference: the finalizer does it)', async () => {
     const op = await startOperator(ns);
     try {
       await createCertificate(admin, ns, 'unattended', { certificate: { inline: partner.pem } });
@@ -129,17 +129,78 @@ describe.skipIf(!collecting)('deletion with the garbage collector running', () =
     } finally {
       await op.stop();
     }
-    expect((await secretOf('unattended-b2bcert'))?.metadata.ownerReferences).toHaveLength(1);
+    expect((await secretOf('unattended-b2bcert'))?.metadata.ownerReferences).toBeUndefined();
     await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'unattended' }));
-    await eventually(
-      async () => ((await getCertificate(admin, ns, 'unattended')) ? undefined : true),
-      'the Certificate gone without the operator',
-    );
-    await eventually(
-      async () => ((await secretOf('unattended-b2bcert')) ? undefined : true),
-      'its Secret collected',
-      GC_TIMEOUT_MS,
-    );
+    // The garbage collector has nothing to follow; the Certificate waits for the operator.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await getCertificate(admin, ns, 'unattended'))?.metadata.finalizers).toEqual([
+      FINALIZER,
+    ]);
+    expect(await secretOf('unattended-b2bcert')).toBeDefined();
+    const again = await startOperator(ns);
+    try {
+      await eventually(
+        async () => ((await getCertificate(admin, ns, 'unattended')) ? undefined : true),
+        'the Certificate gone',
+      );
+      expect(await secretOf('unattended-b2bcert')).toBeUndefined();
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('after an upgrade, drops the ownerReference an earlier version wrote and adds the finalizer (one write each), then deletes through it', async () => {
+    const op = await startOperator(ns);
+    let certificateUid = '';
+    try {
+      await createCertificate(admin, ns, 'older', { certificate: { inline: partner.pem } });
+      certificateUid = (await waitForCondition(admin, ns, 'older', 'Ready', 'True')).metadata.uid!;
+    } finally {
+      await op.stop();
+    }
+    // What an earlier version left: a controller ownerReference on the Secret, no finalizer.
+    await admin.patch(certPath('older'), { metadata: { finalizers: null } });
+    await admin.patch(resourcePath(SecretType, { namespace: ns, name: 'older-b2bcert' }), {
+      metadata: {
+        ownerReferences: [
+          {
+            apiVersion: 'integration.b2b.dev/v1alpha1',
+            kind: 'Certificate',
+            name: 'older',
+            uid: certificateUid,
+            controller: true,
+            blockOwnerDeletion: false,
+          },
+        ],
+      },
+    });
+    const upgraded = await startOperator(ns);
+    try {
+      await eventually(async () => {
+        const c = await getCertificate(admin, ns, 'older');
+        const s = await secretOf('older-b2bcert');
+        return c?.metadata.finalizers?.includes(FINALIZER) && !s?.metadata.ownerReferences?.length
+          ? true
+          : undefined;
+      }, 'the finalizer added and the ownerReference dropped');
+      const writes = upgraded.requests.filter(
+        (r) =>
+          r.method === 'PATCH' && /\/(certificates\/older|secrets\/older-b2bcert)$/.test(r.path),
+      );
+      expect(writes.map((r) => r.path.split('/').slice(-2)[0])).toEqual([
+        'certificates',
+        'secrets',
+      ]);
+      expect(upgraded.logs.join('\n')).not.toContain('store entry restored');
+      await admin.delete(certPath('older'));
+      await eventually(
+        async () => ((await getCertificate(admin, ns, 'older')) ? undefined : true),
+        'the Certificate gone',
+      );
+      expect(await secretOf('older-b2bcert')).toBeUndefined();
+    } finally {
+      await upgraded.stop();
+    }
   });
 
   it('removes the Secret of a Delete certificate deleted with foreground propagation', async () => {
@@ -232,20 +293,20 @@ describe.skipIf(!collecting)('deletion with the garbage collector running', () =
     }
   }, 180_000);
 
-  it('kubectl delete --cascade=orphan keeps the Secret of a certificate that carries our finalizer', async () => {
+  it('kubectl delete --cascade=orphan keeps the Secret of a Delete certificate', async () => {
     const op = await startOperator(ns);
     try {
       await createCertificate(admin, ns, 'upgraded', { certificate: { inline: partner.pem } });
       await waitForCondition(admin, ns, 'upgraded', 'Ready', 'True');
-      // What an earlier version left on every Certificate (Delete policy).
-      await admin.patch(certPath('upgraded'), { metadata: { finalizers: [FINALIZER] } });
       await admin.delete(certPath('upgraded'), { propagationPolicy: 'Orphan' });
       await eventually(
         async () => ((await getCertificate(admin, ns, 'upgraded')) ? undefined : true),
         'the Certificate gone',
         GC_TIMEOUT_MS,
       );
-      expect(await secretOf('upgraded-b2bcert')).toBeDefined();
+      const kept = await secretOf('upgraded-b2bcert');
+      expect(kept).toBeDefined();
+      expect(kept?.metadata.labels?.[Labels.certificateUid]).toBeUndefined();
     } finally {
       await op.stop();
     }

@@ -268,6 +268,7 @@ describe('helm chart', () => {
     const names = (objects: Obj[]) => [...new Set(objects.map((o) => o.metadata.name))].sort();
     expect(names(await render('--set', 'fullnameOverride=b2b-op'))).toEqual([
       'b2b-op',
+      'b2b-op-crds',
       'b2b-op-leader-election',
       'b2b-op-metrics',
     ]);
@@ -279,6 +280,7 @@ describe('helm chart', () => {
     );
     expect(names(renamed)).toEqual([
       `${release}-certs`,
+      `${release}-certs-crds`,
       `${release}-certs-leader-election`,
       `${release}-certs-metrics`,
     ]);

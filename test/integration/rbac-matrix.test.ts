@@ -17,6 +17,8 @@ interface Check {
   resource: string;
   group?: string;
   subresource?: string;
+  /** A resourceNames-limited rule: the object's name. */
+  name?: string;
   /** 'watched': the watched namespace; 'own': the operator's; 'other': neither; 'cluster': all. */
   where: 'watched' | 'own' | 'other' | 'cluster';
 }
@@ -70,6 +72,14 @@ const needs: Check[] = [
     group: 'coordination.k8s.io',
     where: 'own',
   }),
+  // Before removing a store entry: is the Certificate CRD being deleted (an uninstall)?
+  {
+    verb: 'get',
+    resource: 'customresourcedefinitions',
+    group: 'apiextensions.k8s.io',
+    name: 'certificates.integration.b2b.dev',
+    where: 'cluster',
+  },
 ];
 
 /** What it must not be able to do anywhere it is installed. */
@@ -98,9 +108,21 @@ const forbidden: Check[] = [
   ...all(['get', 'create', 'update'], { resource: 'deployments', group: 'apps', where: 'own' }),
   { verb: 'create', resource: 'serviceaccounts', subresource: 'token', where: 'own' },
   ...all(['get', 'list'], { resource: 'namespaces', where: 'cluster' }),
-  ...all(['list', 'create', 'update'], {
+  ...all(['get', 'list', 'create', 'update', 'delete'], {
     resource: 'customresourcedefinitions',
     group: 'apiextensions.k8s.io',
+    where: 'cluster',
+  }),
+  ...all(['get', 'update', 'delete'], {
+    resource: 'customresourcedefinitions',
+    group: 'apiextensions.k8s.io',
+    name: 'certificates.cert-manager.io',
+    where: 'cluster',
+  }),
+  ...all(['update', 'patch', 'delete'], {
+    resource: 'customresourcedefinitions',
+    group: 'apiextensions.k8s.io',
+    name: 'certificates.integration.b2b.dev',
     where: 'cluster',
   }),
   ...all(['create', 'bind', 'escalate'], {
@@ -181,6 +203,7 @@ async function canI(install: Install, check: Check, other: string): Promise<bool
           group: check.group ?? '',
           resource: check.resource,
           subresource: check.subresource ?? '',
+          name: check.name ?? '',
         },
       },
     },
@@ -189,7 +212,7 @@ async function canI(install: Install, check: Check, other: string): Promise<bool
 }
 
 const describeCheck = (c: Check) =>
-  `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ''}${c.group ? `.${c.group}` : ''} in ${c.where}`;
+  `${c.verb} ${c.resource}${c.subresource ? `/${c.subresource}` : ''}${c.group ? `.${c.group}` : ''}${c.name ? ` ${c.name}` : ''} in ${c.where}`;
 
 /** The checks whose answer differs from `expected`. */
 async function wrongAnswers(install: Install, checks: Check[], expected: boolean) {
@@ -255,12 +278,23 @@ describe('RBAC of the operator, as the API server decides it', () => {
     const own = `rbac-own-${suffix}`;
     const watched = `rbac-watched-${suffix}`;
     beforeAll(async () => {
+      // Its one cluster-scoped pair (reading our CRDs) gets names of its own: deploy/'s are bound
+      // to b2b-system.
       const rendered = succeeded(await kubectl(['kustomize', 'deploy/namespaced/']))
         .replaceAll('b2b-system', own)
+        .replaceAll('name: b2b-operator-crds', `name: b2b-operator-crds-${suffix}`)
         .replace(/namespace: b2b$/gm, `namespace: ${watched}`);
       await createNamespaces(watched);
       succeeded(await kubectl(['apply', '--server-side', '-f', '-'], rendered));
       created.push(own);
+    });
+    afterAll(async () => {
+      await kubectl([
+        'delete',
+        'clusterrole,clusterrolebinding',
+        `b2b-operator-crds-${suffix}`,
+        '--ignore-not-found',
+      ]);
     });
     matrix(() => ({ name: 'namespaced', ...serviceAccount(own, 'b2b-operator'), own, watched }));
   });
@@ -300,13 +334,15 @@ describe('RBAC of the operator, as the API server decides it', () => {
       succeeded(await kubectl(['apply', '--server-side', '-f', '-'], rendered));
     }, TOOL_BUILD_TIMEOUT_MS);
     afterAll(async () => {
-      // The chart's cluster-scoped objects (all-namespaces install) are named after the release.
-      if (!namespaced)
-        await kubectl([
-          'delete',
-          'clusterrole,clusterrolebinding',
-          `${release}-b2b-certificate-operator`,
-        ]);
+      // The chart's cluster-scoped objects are named after the release (reading our CRDs: with
+      // watchNamespace too).
+      await kubectl([
+        'delete',
+        'clusterrole,clusterrolebinding',
+        ...(namespaced ? [] : [`${release}-b2b-certificate-operator`]),
+        `${release}-b2b-certificate-operator-crds`,
+        '--ignore-not-found',
+      ]);
     });
     matrix(() => ({
       name: 'helm',

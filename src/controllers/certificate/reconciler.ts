@@ -44,6 +44,17 @@ export interface CertificateReconcilerDeps {
   now: () => Date;
   allowedVaultHosts: readonly string[];
   recheckIntervalMs: number;
+  /**
+   * Whether the Certificate CRD is being deleted (or is gone): an uninstall, which deletes every
+   * Certificate. Asked before an entry is removed; an error leaves the finalizer (retried).
+   */
+  certificateCrdDeleting(): Promise<boolean>;
+  /**
+   * Whether the watch saw this Certificate (by uid) deleted with the `orphan` finalizer: the
+   * garbage collector removes it at once (a store entry is no dependent), maybe before the
+   * reconcile reads the object.
+   */
+  deletedWithOrphan(uid: string | undefined): boolean;
 }
 
 /** Key verdicts that only a change in the vault fixes. */
@@ -67,8 +78,9 @@ const mayStore = (
  * Retain, or `kubectl delete --cascade=orphan` (the API server adds the `orphan` finalizer):
  * the store entry outlives the Certificate, as a dependent does under orphan propagation.
  */
-const keepsStoreEntry = (certificate: Certificate): boolean =>
+const keepsStoreEntry = (certificate: Certificate, seenOrphan: boolean): boolean =>
   certificate.spec.deletionPolicy === 'Retain' ||
+  seenOrphan ||
   (certificate.metadata.finalizers ?? []).includes('orphan');
 
 /** A transient failure: the status says what is wrong, and the queue retries with backoff. */
@@ -335,7 +347,9 @@ export class CertificateReconciler {
     const finalizers = certificate.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return undefined;
     try {
-      if (keepsStoreEntry(certificate)) await this.deps.store.release(certificate);
+      if (keepsStoreEntry(certificate, this.deps.deletedWithOrphan(certificate.metadata.uid)))
+        await this.deps.store.release(certificate);
+      else if (await this.deps.certificateCrdDeleting()) await this.releaseOnUninstall(certificate);
       else await this.deps.store.remove(certificate);
     } catch (err) {
       // The finalizer stays: an entry is never left behind without a word.
@@ -351,6 +365,28 @@ export class CertificateReconciler {
     );
     this.deps.metrics.removeCertificate(certificate.metadata.namespace, certificate.metadata.name);
     return undefined;
+  }
+
+  /**
+   * The CRD is being deleted: every Certificate goes, and no entry may go with them. Released
+   * as under Retain: the entry keeps the Certificate's namespace/name (a Secret's annotation,
+   * an Azure marker), so the same Certificate applied again after a reinstall adopts it.
+   */
+  private async releaseOnUninstall(certificate: Certificate): Promise<void> {
+    const { namespace, name } = certificate.metadata;
+    const ref = certificate.status?.store?.ref ?? this.deps.store.refFor(certificate);
+    await this.deps.store.release(certificate);
+    this.deps.log.info('store entry kept: the Certificate CRD is being deleted', {
+      namespace,
+      name,
+      ref,
+    });
+    this.deps.events.emit(
+      { apiVersion: API_VERSION, kind: 'Certificate', metadata: certificate.metadata },
+      'Normal',
+      Reason.StoreEntryKept,
+      `the Certificate CRD is being deleted (an uninstall): the store entry ${ref} is kept, despite deletionPolicy Delete`,
+    );
   }
 
   /** Says on the Certificate (a condition, and an event when it changes) why it still waits. */

@@ -29,34 +29,70 @@ const deleted = (finalizers: string[], deletionPolicy: 'Delete' | 'Retain'): Cer
   },
 });
 
-function reconcilerWith(store: Store, certificate: Certificate | undefined) {
+function reconcilerWith(
+  store: Store,
+  certificate: Certificate | undefined,
+  uninstall: { crdDeleting?: boolean; seenOrphan?: boolean } = {},
+) {
   const client = { patch: () => Promise.resolve({}) } as unknown as KubeClient;
   const deps = {
     client,
     certificate: () => certificate,
     store,
     metrics: { removeCertificate: () => {} },
+    log: { info: () => {} },
+    events: { emit: () => {} },
+    certificateCrdDeleting: () => Promise.resolve(uninstall.crdDeleting === true),
+    deletedWithOrphan: () => uninstall.seenOrphan === true,
   } as unknown as CertificateReconcilerDeps;
   return new CertificateReconciler(deps);
 }
 
 describe('CertificateReconciler on deletion', () => {
   it.each([
-    [['orphan', FINALIZER], 'Delete', 'release'],
-    [[FINALIZER], 'Delete', 'remove'],
-    [[FINALIZER], 'Retain', 'release'],
+    [['orphan', FINALIZER], 'Delete', {}, 'release'],
+    [[FINALIZER], 'Delete', {}, 'remove'],
+    [[FINALIZER], 'Retain', {}, 'release'],
+    // The watch saw `orphan`, which the garbage collector removed before this reconcile.
+    [[FINALIZER], 'Delete', { seenOrphan: true }, 'release'],
+    // An uninstall: the CRD is being deleted, and every Certificate with it.
+    [[FINALIZER], 'Delete', { crdDeleting: true }, 'release'],
+    [[FINALIZER], 'Retain', { crdDeleting: true }, 'release'],
   ] as const)(
-    'finalizers %j, deletionPolicy %s: the store gets %s',
-    async (finalizers, policy, expected) => {
+    'finalizers %j, deletionPolicy %s, %j: the store gets %s',
+    async (finalizers, policy, uninstall, expected) => {
       const calls: string[] = [];
       const store = {
+        refFor: () => 'c-b2bcert',
         remove: () => Promise.resolve(void calls.push('remove')),
         release: () => Promise.resolve(void calls.push('release')),
       } as unknown as Store;
-      await reconcilerWith(store, deleted([...finalizers], policy)).reconcile('ns/c');
+      await reconcilerWith(store, deleted([...finalizers], policy), uninstall).reconcile('ns/c');
       expect(calls).toEqual([expected]);
     },
   );
+
+  it('removes nothing when it cannot tell whether the CRD is being deleted (the finalizer stays)', async () => {
+    const calls: string[] = [];
+    const store = {
+      refFor: () => 'c-b2bcert',
+      remove: () => Promise.resolve(void calls.push('remove')),
+      release: () => Promise.resolve(void calls.push('release')),
+    } as unknown as Store;
+    const reconciler = new CertificateReconciler({
+      client: { patch: () => Promise.resolve({}) } as unknown as KubeClient,
+      certificate: () => deleted([FINALIZER], 'Delete'),
+      store,
+      metrics: { removeCertificate: () => {} },
+      log: { info: () => {}, warn: () => {} },
+      events: { emit: () => {} },
+      now: () => new Date('2026-06-01T00:00:00Z'),
+      certificateCrdDeleting: () => Promise.reject(new Error('forbidden')),
+      deletedWithOrphan: () => false,
+    } as unknown as CertificateReconcilerDeps);
+    await expect(reconciler.reconcile('ns/c')).rejects.toThrow('forbidden');
+    expect(calls).toEqual([]);
+  });
 
   it('forgets the store Secret of a Certificate gone from the cache (deleted without a finalizer)', async () => {
     let version = 0;

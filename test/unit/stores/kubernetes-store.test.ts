@@ -81,74 +81,87 @@ const certificate = (deletionPolicy: 'Delete' | 'Retain'): Certificate => ({
 });
 
 describe('KubernetesStore: the Secret it wrote stays its own', () => {
-  it.each([
-    [
-      'Retain',
-      'the uid label',
-      (o: Stored) => delete o.metadata.labels?.['integration.b2b.dev/certificate-uid'],
-    ],
-    ['Delete', 'the ownerReference', (o: Stored) => delete o.metadata.ownerReferences],
-  ] as const)('%s: %s removed by hand is put back', async (policy, _what, removeMark) => {
-    const { client, objects, edit, cache } = secretApi();
-    const store = new KubernetesStore(client, cache);
-    const cert = certificate(policy);
-    const name = secretNameFor('c');
-    await store.sync({ certificate: cert, pem: 'PEM', metadata: {} });
-    const before = structuredClone(objects.get(name)!.metadata);
-    edit(name, removeMark);
-    const result = await store.sync({ certificate: cert, pem: 'PEM', metadata: {} });
-    expect(result.written).toBe(true);
-    const after = objects.get(name)!.metadata;
-    expect(after.labels).toEqual(before.labels);
-    expect(after.ownerReferences).toEqual(before.ownerReferences);
-  });
-});
-
-describe('KubernetesStore: a deletionPolicy change', () => {
-  it.each([
-    ['Delete', 'Retain', undefined],
-    ['Retain', 'Delete', [expect.objectContaining({ uid: 'U1', controller: true })]],
-  ] as const)(
-    '%s -> %s sets the ownerReference of a current entry (same data, same content hash)',
-    async (from, to, owners) => {
-      const { client, objects, cache } = secretApi();
+  it.each(['Retain', 'Delete'] as const)(
+    '%s: the uid label removed by hand is put back',
+    async (policy) => {
+      const { client, objects, edit, cache } = secretApi();
       const store = new KubernetesStore(client, cache);
+      const cert = certificate(policy);
       const name = secretNameFor('c');
-      await store.sync({ certificate: certificate(from), pem: 'PEM', metadata: {} });
-      const result = await store.sync({ certificate: certificate(to), pem: 'PEM', metadata: {} });
+      await store.sync({ certificate: cert, pem: 'PEM', metadata: {} });
+      const before = structuredClone(objects.get(name)!.metadata);
+      edit(name, (o) => delete o.metadata.labels?.['integration.b2b.dev/certificate-uid']);
+      const result = await store.sync({ certificate: cert, pem: 'PEM', metadata: {} });
       expect(result.written).toBe(true);
-      expect(objects.get(name)!.metadata.ownerReferences).toEqual(owners);
-      expect(objects.get(name)!.metadata.labels?.['integration.b2b.dev/certificate-uid']).toBe(
-        'U1',
-      );
-      const again = await store.sync({ certificate: certificate(to), pem: 'PEM', metadata: {} });
-      expect(again.written).toBe(false);
+      expect(objects.get(name)!.metadata.labels).toEqual(before.labels);
     },
   );
 });
 
-describe('KubernetesStore: deletionPolicy while a check fails (no entry to write)', () => {
-  it('Retain drops only the ownerReference of the last good version, once; Delete changes nothing', async () => {
-    const { client, objects, cache } = secretApi();
+/** What an earlier version wrote on a Delete Secret: a controller ownerReference. */
+const legacyOwner = {
+  apiVersion: 'integration.b2b.dev/v1alpha1',
+  kind: 'Certificate',
+  name: 'c',
+  uid: 'U1',
+  controller: true,
+  blockOwnerDeletion: false,
+};
+
+describe('KubernetesStore: no ownerReference, whatever the policy', () => {
+  it.each(['Delete', 'Retain'] as const)(
+    '%s: the Secret has none, and a policy change writes nothing',
+    async (policy) => {
+      const { client, objects, cache } = secretApi();
+      const store = new KubernetesStore(client, cache);
+      const name = secretNameFor('c');
+      await store.sync({ certificate: certificate(policy), pem: 'PEM', metadata: {} });
+      expect(objects.get(name)!.metadata.ownerReferences).toBeUndefined();
+      expect(objects.get(name)!.metadata.labels?.['integration.b2b.dev/certificate-uid']).toBe(
+        'U1',
+      );
+      const other = policy === 'Delete' ? 'Retain' : 'Delete';
+      const again = await store.sync({ certificate: certificate(other), pem: 'PEM', metadata: {} });
+      expect(again.written).toBe(false);
+    },
+  );
+
+  it('drops the ownerReference an earlier version wrote, from the cache (one write, no restore), others kept', async () => {
+    const { client, objects, edit, cache } = secretApi();
+    const store = new KubernetesStore(client, cache);
+    const name = secretNameFor('c');
+    await store.sync({ certificate: certificate('Delete'), pem: 'PEM', metadata: {} });
+    const other = { ...legacyOwner, kind: 'ConfigMap', name: 'x', uid: 'X', controller: false };
+    edit(name, (o) => (o.metadata.ownerReferences = [other, legacyOwner]));
+    // A new store: after the upgrade nothing is remembered, so the Secret is read.
+    const upgraded = new KubernetesStore(client, cache);
+    const result = await upgraded.sync({
+      certificate: certificate('Delete'),
+      pem: 'PEM',
+      metadata: {},
+    });
+    expect(result.written).toBe(true);
+    expect(result.restored).toBeUndefined();
+    expect(objects.get(name)!.metadata.ownerReferences).toEqual([other]);
+  });
+
+  it('while a check fails, drops the ownerReference of the last good version once, whatever the policy', async () => {
+    const { client, objects, edit, cache } = secretApi();
     const store = new KubernetesStore(client, cache);
     const name = secretNameFor('c');
     await store.sync({ certificate: certificate('Delete'), pem: 'PEM', metadata: {} });
     await store.applyDeletionPolicy(certificate('Delete'));
-    expect(objects.get(name)!.metadata.ownerReferences).toHaveLength(1);
-    await store.applyDeletionPolicy(certificate('Retain'));
+    const untouched = structuredClone(objects.get(name)!);
+    await store.applyDeletionPolicy(certificate('Delete'));
+    expect(objects.get(name)).toEqual(untouched);
+    edit(name, (o) => (o.metadata.ownerReferences = [legacyOwner]));
+    await store.applyDeletionPolicy(certificate('Delete'));
     const released = structuredClone(objects.get(name)!);
     expect(released.metadata.ownerReferences).toBeUndefined();
     // Still the operator's: the uid label stays, and so does the content.
     expect(released.metadata.labels?.['integration.b2b.dev/certificate-uid']).toBe('U1');
     await store.applyDeletionPolicy(certificate('Retain'));
     expect(objects.get(name)).toEqual(released);
-    // The certificate passes again: its entry is current, nothing to write.
-    const again = await store.sync({
-      certificate: certificate('Retain'),
-      pem: 'PEM',
-      metadata: {},
-    });
-    expect(again.written).toBe(false);
   });
 });
 
@@ -242,19 +255,18 @@ describe('KubernetesStore after a restart (a new store, nothing remembered)', ()
 });
 
 describe('KubernetesStore on deletion', () => {
-  it('keeps (releases) a Delete Secret the garbage collector orphaned (its ownerReference gone) instead of removing it', async () => {
+  it('removes a Delete Secret of its own, and leaves one marked for another Certificate', async () => {
     const { client, objects, edit, cache } = secretApi();
     const store = new KubernetesStore(client, cache);
     const cert = certificate('Delete');
     const name = secretNameFor('c');
     await store.sync({ certificate: cert, pem: 'PEM', metadata: {} });
-    // What `kubectl delete --cascade=orphan` has the garbage collector do to dependents.
-    edit(name, (o) => delete o.metadata.ownerReferences);
+    edit(name, (o) => (o.metadata.labels!['integration.b2b.dev/certificate-uid'] = 'OTHER'));
     await store.remove(cert);
     expect(objects.get(name)).toBeDefined();
-    expect(objects.get(name)!.metadata.labels?.['integration.b2b.dev/certificate-uid']).toBe(
-      undefined,
-    );
+    edit(name, (o) => (o.metadata.labels!['integration.b2b.dev/certificate-uid'] = 'U1'));
+    await store.remove(cert);
+    expect(objects.get(name)).toBeUndefined();
   });
 
   it('forgets what it knew of a deleted certificate’s Secret', async () => {

@@ -8,6 +8,7 @@ import {
   isHandEdit,
   newSecret,
   ownedBy,
+  ownerReferenceDiffers,
   patchFor,
   type StoredSecret,
 } from '../../../src/stores/secret-content.ts';
@@ -40,18 +41,18 @@ describe('the kubernetes store entry', () => {
       [Labels.certificateUid]: 'uid-1',
     });
     expect(stored.metadata?.annotations?.[Labels.certificate]).toBe('fabrikam');
-    expect(stored.metadata?.ownerReferences).toMatchObject([{ uid: 'uid-1', controller: true }]);
+    // No ownerReference: deleting the CRD must not let the garbage collector take the Secret.
+    expect(stored.metadata?.ownerReferences).toBeUndefined();
     expect(differences(desiredSecret(entry()), stored, certificate())).toEqual([]);
   });
 
-  it('names every hand edit: data, a removed label, an added data key, a removed ownerReference', () => {
+  it('names every hand edit: data, a removed label, an added data key', () => {
     const desired = desiredSecret(entry());
     const stored = asStored();
     const edited: StoredSecret = {
       metadata: {
         ...stored.metadata,
         labels: { [Labels.type]: 'Public', [Labels.certificateUid]: 'uid-1', other: 'kept' },
-        ownerReferences: [],
       },
       data: {
         ...stored.data,
@@ -65,13 +66,12 @@ describe('the kubernetes store entry', () => {
         'data tls.crt',
         `label ${Labels.certificate}`,
         `label ${Labels.integrationAccount}`,
-        'ownerReference',
       ].sort(),
     );
     expect(isHandEdit(desired, edited)).toBe(true);
     const patch = patchFor(desired, edited, certificate(), Object.keys(edited.data ?? {}));
     expect(patch).toMatchObject({
-      metadata: { resourceVersion: '7', ownerReferences: [{ uid: 'uid-1' }] },
+      metadata: { resourceVersion: '7', ownerReferences: null },
       data: { extra: null, 'tls.crt': desired.data['tls.crt'] },
     });
   });
@@ -86,7 +86,7 @@ describe('the kubernetes store entry', () => {
     expect(isHandEdit(changed, stored)).toBe(false);
   });
 
-  it('gives a Retain entry no ownerReference (garbage collection must not reach it) and knows it by its uid label', () => {
+  it('gives a Retain entry no ownerReference either, knows it by its uid label, and drops only our ownerReference an earlier version wrote', () => {
     const retain = certificate({ deletionPolicy: 'Retain' });
     const stored = asStored(retain);
     expect(stored.metadata?.ownerReferences).toBeUndefined();
@@ -94,7 +94,8 @@ describe('the kubernetes store entry', () => {
     expect(ownedBy({ metadata: { labels: { [Labels.certificate]: 'fabrikam' } } }, retain)).toBe(
       false,
     );
-    // An entry written before, with our ownerReference: switching to Retain drops only ours.
+    // An entry an earlier version wrote, with our ownerReference: only ours goes, and that is
+    // not a hand edit (no StoreRestored).
     const before: StoredSecret = {
       ...asStored(),
       metadata: {
@@ -110,11 +111,14 @@ describe('the kubernetes store entry', () => {
         ],
       },
     };
-    const desired = desiredSecret(entry(retain));
-    expect(differences(desired, before, retain)).toContain('ownerReference');
-    expect(patchFor(desired, before, retain)).toMatchObject({
-      metadata: { ownerReferences: [{ uid: 'o' }] },
-    });
+    for (const c of [retain, certificate({ deletionPolicy: 'Delete' })]) {
+      const desired = desiredSecret(entry(c));
+      expect(differences(desired, before, c)).not.toContain('ownerReference');
+      expect(ownerReferenceDiffers(desired, before, c)).toBe(true);
+      expect(patchFor(desired, before, c)).toMatchObject({
+        metadata: { ownerReferences: [{ uid: 'o' }] },
+      });
+    }
   });
 
   it('uses short label values for long names and keeps the full names in annotations', () => {
