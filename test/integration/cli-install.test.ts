@@ -98,6 +98,7 @@ describe('b2b from a production install', () => {
     expect(bash(`${hook!.entry} ${good.join(' ')}`)).toMatchObject({ status: 0 });
   });
 
+  // Its install step runs `npm ci` from the registry again: minutes on a loaded 2-core machine.
   it('runs the GitHub Actions example of docs/cli.md over examples/', () => {
     const doc = readFileSync(join(copy, 'docs/cli.md'), 'utf8');
     const workflow = parse(/## GitHub Actions[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)![1]!) as {
@@ -123,7 +124,7 @@ describe('b2b from a production install', () => {
         r.locations[0]!.physicalLocation.artifactLocation.uri,
       ]),
     ).toEqual([['MissingDataEncipherment', 'examples/50-failing-private.yaml']]);
-  });
+  }, 300_000);
 
   it('runs as a dependency, from under node_modules', () => {
     const project = join(dir, 'project');
