@@ -1,6 +1,7 @@
 // The Azure integration-account certificate the store wants, and how it relates to what Azure
-// holds: ours or foreign (the marker in metadata), different or not, changed behind our back
-// (drift), and whether an entry we did not write may be taken (spec.adoption). Pure.
+// holds: ours or foreign (the marker in metadata, or the status's record of an adoption without
+// a write), different or not, changed behind our back (drift), and whether an entry we did not
+// write may be taken (spec.adoption). Pure.
 import { createHash } from 'node:crypto';
 import type { Certificate } from '../../api/types.ts';
 import {
