@@ -63,9 +63,18 @@ export function normalize<T>(value: T): T {
  */
 export function statusPatch(current: object | undefined, desired: object): Record<string, unknown> {
   const patch: Record<string, unknown> = { ...normalize(desired) };
-  for (const field of Object.keys(current ?? {})) if (!(field in patch)) patch[field] = null;
+  const was = (current ?? {}) as Record<string, unknown>;
+  for (const field of Object.keys(was)) {
+    if (!(field in patch)) patch[field] = null;
+    // Nested objects are merged too: a field gone from one (status.store.adopted) is nulled.
+    else if (isObject(was[field]) && isObject(patch[field]))
+      patch[field] = statusPatch(was[field], patch[field]);
+  }
   return patch;
 }
+
+const isObject = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function sameStatus(current: unknown, desired: unknown): boolean {
   return isDeepStrictEqual(normalize(current ?? {}), normalize(desired ?? {}));

@@ -375,7 +375,7 @@ export interface CertificateSpec {
    */
   deletionPolicy?: 'Delete' | 'Retain';
   /**
-   * What to do with a store entry of this certificate's name that this Certificate did not write (no mark with its uid). An entry marked for the same namespace/name under an earlier uid (rebuilt from git, a Retain Certificate applied again, a restore) is taken over, except under Never. An entry nobody marked: Never leaves it (StoreConflict); IfIdentical (the default) adopts it when it already holds this certificate (and, in Azure, the same key), adding only the operator's mark, else StoreConflict naming what differs; Always overwrites it (event Overwritten). An entry of another Certificate or another controller, or a Secret not of type Opaque, is never taken. Once adopted, deletionPolicy applies to the entry.
+   * What to do with a store entry of this certificate's name that this Certificate did not write (no mark with its uid). An entry marked for the same namespace/name under an earlier uid (rebuilt from git, a Retain Certificate applied again, a restore) is taken over, except under Never. An entry nobody marked: Never leaves it (StoreConflict); IfIdentical (the default) adopts it when it already holds this certificate (and, in Azure, the same key), adding only the operator's mark (Azure: no write at all when the entry already holds everything, recorded in status.store.adopted), else StoreConflict naming what differs; Always overwrites it (event Overwritten). An entry of another Certificate or another controller, or a Secret not of type Opaque, is never taken. Once adopted, deletionPolicy applies to the entry.
    */
   adoption?: 'Never' | 'IfIdentical' | 'Always';
   /**
@@ -513,6 +513,15 @@ export interface CertificateStatus {
      * Kubernetes store: the Secret's resourceVersion after the operator last wrote it (a Secret still at it is confirmed without reading it).
      */
     resourceVersion?: string;
+    /**
+     * Azure store: the entry that ref names was adopted without a write (spec.adoption; it already held everything this Certificate would write), so it carries no marker of this Certificate: this record is what makes it the Certificate's (kept as the Certificate says; deletionPolicy applies to it). Gone with the operator's first write to the entry, which adds the marker.
+     */
+    adopted?: {
+      /**
+       * Hash of the entry's content when it was adopted: an entry that no longer holds it was changed in Azure.
+       */
+      contentHash: string;
+    };
     /**
      * Azure store: how the operator reached the entry when it wrote it (the account's cloud and auth; never a secret), so that it can still remove the entry once the IntegrationAccount is deleted or names another store.
      */

@@ -83,15 +83,35 @@ export function conflictMessage(
   }
 }
 
+/**
+ * What adopting wrote: the mark only (a Secret's labels), nothing (azure store: the entry already
+ * held everything the Certificate would write; the status records the adoption), or the whole
+ * entry (azure store: its metadata, or the letter case of its key reference, differed).
+ */
+export type AdoptionWrite = 'mark' | 'none' | 'entry';
+
 /** The Normal Adopted event's message. */
 export function adoptedMessage(
   decision: Extract<AdoptionDecision, { action: 'adopt' }>,
   entry: string,
   uid: string,
+  write: AdoptionWrite = 'mark',
 ): string {
-  return decision.because === 'sameCertificate'
-    ? `took over ${entry}, written for an earlier Certificate of this name (uid ${decision.previousUid ?? 'removed'}); it now belongs to this one (uid ${uid})`
-    : `adopted ${entry}: not written by this operator, it already held this certificate; only the operator's mark was added`;
+  const noWrite =
+    "so no write was needed (status.store.adopted records it; the operator's marker is added with the next write)";
+  if (decision.because === 'sameCertificate')
+    return `took over ${entry}, written for an earlier Certificate of this name (uid ${decision.previousUid ?? 'removed'}); it now belongs to this one (uid ${uid})${
+      write === 'none' ? `; it already held what this Certificate would write, ${noWrite}` : ''
+    }`;
+  const start = `adopted ${entry}: not written by this operator`;
+  switch (write) {
+    case 'none':
+      return `${start}, it already held everything this Certificate would write, ${noWrite}`;
+    case 'entry':
+      return `${start}, it already held this certificate and key; written once with the operator's marker and spec.metadata (what differed does not change B2B traffic)`;
+    case 'mark':
+      return `${start}, it already held this certificate; only the operator's mark was added`;
+  }
 }
 
 /** The Warning Overwritten event's message. */

@@ -35,7 +35,15 @@ export interface SyncResult {
   recheck?: boolean;
   /** Azure store: how the entry was reached, recorded in status.store.azure. */
   azure?: AzureEntryAccess;
+  /**
+   * Azure store: the entry is this Certificate's by adoption without a write (it carries no
+   * marker of this uid), recorded in status.store.adopted.
+   */
+  adopted?: AzureAdoptionRecord | undefined;
 }
+
+/** status.store.adopted: what an entry adopted without a write held then. */
+export type AzureAdoptionRecord = NonNullable<NonNullable<CertificateStatus['store']>['adopted']>;
 
 /** The store holds an object of that name that is not ours: never overwritten. */
 export class StoreConflictError extends Error {}

@@ -48,6 +48,12 @@ const decoded = (s: Secret, key: string) =>
   Buffer.from(s.data?.[key] ?? '', 'base64').toString('utf8');
 const thumbprint = (der: Buffer) => createHash('sha1').update(der).digest('hex').toUpperCase();
 
+/** The events of that reason for the certificate so far. */
+async function eventsFor(admin: KubeClient, ns: string, name: string, reason: string) {
+  const list = await admin.list<{ items: Event[] }>(`/api/v1/namespaces/${ns}/events`);
+  return list.items.filter((e) => e.reason === reason && e.involvedObject.name === name);
+}
+
 /** The event of that reason for the certificate (events are sent in the background). */
 async function eventFor(admin: KubeClient, ns: string, name: string, reason: string) {
   return eventually(async () => {
@@ -261,6 +267,13 @@ describe('adoption in the azure store', () => {
   const azureCert = (name: string) => arm.certificate(accountId, name) as AzureCert | undefined;
   const putsTo = (name: string) =>
     arm.calls.filter((c) => c.method === 'PUT' && c.path.endsWith(`/certificates/${name}`));
+  /** Every write (PUT, PATCH, DELETE) to that entry, from the ARM server's request log. */
+  const writesTo = (name: string) =>
+    arm.calls.filter(
+      (c) =>
+        ['PUT', 'PATCH', 'DELETE'].includes(c.method) &&
+        c.path.toLowerCase().endsWith(`/certificates/${name.toLowerCase()}`),
+    );
 
   beforeAll(async () => {
     admin = adminClient();
@@ -286,34 +299,60 @@ describe('adoption in the azure store', () => {
     expect(code).toBe(0);
   });
 
-  it('takes over an entry marked for the same namespace/name with another uid, with Normal Adopted', async () => {
+  it('takes over an entry marked for the same namespace/name with another uid, with Normal Adopted: without a write when it holds everything, else one PUT moving the marker', async () => {
     const cert = selfSigned('ec256');
-    arm.putForeign(accountId, 'rebuilt', {
-      properties: {
-        publicCertificate: derOf(cert.pem),
-        metadata: {
-          b2bOperator: {
-            certificate: `${ns}/rebuilt`,
-            uid: 'uid-of-the-old-cluster',
-            contentHash: 'x',
+    const marked = (name: string, metadata: Record<string, unknown>) =>
+      arm.putForeign(accountId, name, {
+        properties: {
+          publicCertificate: derOf(cert.pem),
+          metadata: {
+            ...metadata,
+            b2bOperator: {
+              certificate: `${ns}/${name}`,
+              uid: 'uid-of-the-old-cluster',
+              contentHash: 'x',
+            },
           },
         },
-      },
-    });
+      });
+    marked('rebuilt', { partner: 'old' });
+    marked('restored', {});
+    const held = structuredClone(azureCert('restored'));
     await kubectlApply(ns, certificateManifest('rebuilt', { certificate: { inline: cert.pem } }));
+    await kubectlApply(ns, certificateManifest('restored', { certificate: { inline: cert.pem } }));
+
+    // spec.metadata differs from the entry's: one PUT, which moves the marker to the new uid.
     const c = await waitForCondition(admin, ns, 'rebuilt', 'Ready', 'True', 'Ready', 60_000);
-    expect(azureCert('rebuilt')?.properties.metadata?.b2bOperator).toMatchObject({
+    const metadata = azureCert('rebuilt')?.properties.metadata;
+    expect(Object.keys(metadata ?? {})).toEqual(['b2bOperator']);
+    expect(metadata?.b2bOperator).toMatchObject({
       certificate: `${ns}/rebuilt`,
       uid: c.metadata.uid,
     });
+    expect(writesTo('rebuilt').map((w) => w.method)).toEqual(['PUT']);
     const event = await eventFor(admin, ns, 'rebuilt', 'Adopted');
     expect(event.type).toBe('Normal');
     expect(event.message).toMatch(
       /earlier Certificate of this name \(uid uid-of-the-old-cluster\)/,
     );
+
+    // Everything already as the Certificate says: taken over on the status's record, no write.
+    await waitForCondition(admin, ns, 'restored', 'Ready', 'True', 'Ready', 60_000);
+    const taken = await eventFor(admin, ns, 'restored', 'Adopted');
+    expect(taken.message).toMatch(/uid uid-of-the-old-cluster.*no write was needed/);
+    const restored = await eventually(async () => {
+      const now = await getCertificate(admin, ns, 'restored');
+      return now?.status?.store?.adopted ? now : undefined;
+    }, 'status.store.adopted');
+    expect(restored.status?.store?.ref?.toLowerCase()).toBe(
+      `${accountId}/certificates/restored`.toLowerCase(),
+    );
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(writesTo('restored')).toEqual([]);
+    expect(azureCert('restored')).toEqual(held);
   });
 
-  it('adopts an unmarked identical entry with exactly one PUT carrying its own content plus the marker', async () => {
+  it('adopts an unmarked identical entry with zero writes to Azure, recorded in status.store.adopted; the next content change is one PUT that carries the marker', async () => {
     const cert = selfSigned('rsa2048', { keyUsage: ['digitalSignature'] });
     const existing = {
       publicCertificate: derOf(cert.pem),
@@ -324,24 +363,124 @@ describe('adoption in the azure store', () => {
       ns,
       certificateManifest('portal', {
         certificate: { inline: cert.pem },
-        metadata: { partner: 'fabrikam', addedBy: 'portal' },
+        metadata: { addedBy: 'portal', partner: 'fabrikam' },
       }),
     );
     const c = await waitForCondition(admin, ns, 'portal', 'Ready', 'True', 'Ready', 60_000);
     const event = await eventFor(admin, ns, 'portal', 'Adopted');
+    expect(event.type).toBe('Normal');
     expect(event.message).toMatch(
-      /^adopted the certificate portal of the Azure integration account contoso-ia/,
+      /^adopted the certificate portal of the Azure integration account contoso-ia: .*no write was needed/,
     );
-    expect(putsTo('portal')).toHaveLength(1);
-    const body = putsTo('portal')[0]!.body as AzureCert;
-    const { metadata, ...content } = body.properties;
-    expect(content).toEqual({ publicCertificate: existing.publicCertificate });
-    const { b2bOperator, ...kept } = metadata ?? {};
-    expect(kept).toEqual(existing.metadata);
-    expect(b2bOperator).toMatchObject({ certificate: `${ns}/portal`, uid: c.metadata.uid });
-    // A recheck (every 3 s here) finds it ours and current: no second PUT.
+    expect(writesTo('portal')).toEqual([]);
+    expect(azureCert('portal')?.properties).toEqual(existing);
+    expect(c.status?.store?.ref?.toLowerCase()).toBe(
+      `${accountId}/certificates/portal`.toLowerCase(),
+    );
+    expect(c.status?.store?.adopted?.contentHash).toMatch(/^[0-9a-f]{32}$/);
+    expect(condition(c, 'Synced')?.status).toBe('True');
+    // Rechecks (every 3 s here) find it held on the record and current: still no write.
     await new Promise((r) => setTimeout(r, 7_000));
-    expect(putsTo('portal')).toHaveLength(1);
+    expect(writesTo('portal')).toEqual([]);
+
+    // A new certificate: the write needed anyway carries the marker; not drift.
+    const renewed = selfSigned('rsa2048', { keyUsage: ['digitalSignature'] }, 3);
+    await admin.patch(resourcePath(CertificateResource, { namespace: ns, name: 'portal' }), {
+      spec: { certificate: { inline: renewed.pem } },
+    });
+    await eventually(
+      () => Promise.resolve(writesTo('portal').length === 1 || undefined),
+      'the PUT',
+    );
+    const put = writesTo('portal')[0]!;
+    expect(put.method).toBe('PUT');
+    const body = put.body as AzureCert;
+    expect(body.properties.publicCertificate).toBe(derOf(renewed.pem));
+    expect(body.properties.metadata).toMatchObject({
+      ...existing.metadata,
+      b2bOperator: { certificate: `${ns}/portal`, uid: c.metadata.uid },
+    });
+    const after = await eventually(async () => {
+      const now = await getCertificate(admin, ns, 'portal');
+      return now?.status?.thumbprint === thumbprint(renewed.der) && !now.status.store?.adopted
+        ? now
+        : undefined;
+    }, 'the status of the renewed certificate, without status.store.adopted');
+    expect(after.status?.store?.ref).toBe(c.status?.store?.ref);
+    await new Promise((r) => setTimeout(r, 7_000));
+    expect(writesTo('portal')).toHaveLength(1);
+    expect(await eventsFor(admin, ns, 'portal', 'StoreRestored')).toEqual([]);
+  });
+
+  it('restores an entry adopted without a write that is then changed in Azure (Warning StoreRestored), and Delete removes an adopted unmarked entry', async () => {
+    const cert = selfSigned('ec256', {}, 4);
+    arm.putForeign(accountId, 'drifting', { properties: { publicCertificate: derOf(cert.pem) } });
+    arm.putForeign(accountId, 'leaving', { properties: { publicCertificate: derOf(cert.pem) } });
+    await kubectlApply(ns, certificateManifest('drifting', { certificate: { inline: cert.pem } }));
+    await kubectlApply(ns, certificateManifest('leaving', { certificate: { inline: cert.pem } }));
+    for (const name of ['drifting', 'leaving']) {
+      await waitForCondition(admin, ns, name, 'Ready', 'True', 'Ready', 60_000);
+      await eventually(
+        async () => (await getCertificate(admin, ns, name))?.status?.store?.adopted,
+        `status.store.adopted of ${name}`,
+      );
+      expect(writesTo(name)).toEqual([]);
+    }
+
+    // Someone changes the adopted entry in the portal: it is ours, so it is put back.
+    arm.putForeign(accountId, 'drifting', {
+      properties: { publicCertificate: derOf(cert.pem), metadata: { edited: 'by hand' } },
+    });
+    const restored = await eventFor(admin, ns, 'drifting', 'StoreRestored');
+    expect(restored.type).toBe('Warning');
+    expect(restored.message).toContain('(metadata)');
+    expect(writesTo('drifting').map((w) => w.method)).toEqual(['PUT']);
+    expect(azureCert('drifting')?.properties.metadata).toMatchObject({
+      b2bOperator: { certificate: `${ns}/drifting` },
+    });
+    expect(azureCert('drifting')?.properties.metadata).not.toHaveProperty('edited');
+
+    // deletionPolicy Delete (the default): the adopted entry goes with the Certificate.
+    await admin.delete(resourcePath(CertificateResource, { namespace: ns, name: 'leaving' }));
+    await eventually(
+      () => Promise.resolve(azureCert('leaving') ? undefined : true),
+      'the entry deleted',
+    );
+    expect(writesTo('leaving').map((w) => w.method)).toEqual(['DELETE']);
+  });
+
+  it('holds only the entry the status records: a foreign unmarked entry at a new spec.azureName stays untouched (StoreConflict), and the adopted one stays', async () => {
+    const cert = selfSigned('ec256', {}, 5);
+    const theirs = selfSigned('ec256', {}, 6);
+    arm.putForeign(accountId, 'recorded', { properties: { publicCertificate: derOf(cert.pem) } });
+    arm.putForeign(accountId, 'foreign', { properties: { publicCertificate: derOf(theirs.pem) } });
+    await kubectlApply(ns, certificateManifest('recorded', { certificate: { inline: cert.pem } }));
+    await waitForCondition(admin, ns, 'recorded', 'Ready', 'True', 'Ready', 60_000);
+    await eventually(
+      async () => (await getCertificate(admin, ns, 'recorded'))?.status?.store?.adopted,
+      'status.store.adopted',
+    );
+    await admin.patch(resourcePath(CertificateResource, { namespace: ns, name: 'recorded' }), {
+      spec: { azureName: 'foreign' },
+    });
+    const c = await waitForCondition(
+      admin,
+      ns,
+      'recorded',
+      'Ready',
+      'False',
+      'StoreConflict',
+      60_000,
+    );
+    expect(condition(c, 'Synced')?.message).toMatch(
+      /certificate foreign .*differs from it \(properties\.publicCertificate\); it is left untouched/,
+    );
+    expect(c.status?.store?.ref?.toLowerCase()).toMatch(/\/certificates\/recorded$/);
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(writesTo('foreign')).toEqual([]);
+    expect(writesTo('recorded')).toEqual([]);
+    expect(azureCert('foreign')?.properties.publicCertificate).toBe(derOf(theirs.pem));
+    expect(azureCert('recorded')?.properties.publicCertificate).toBe(derOf(cert.pem));
   });
 
   it('leaves an unmarked different entry alone (StoreConflict naming properties.publicCertificate); Always overwrites it with Warning Overwritten naming the old thumbprint', async () => {
@@ -483,7 +622,7 @@ describe.skipIf(!vaultUrl)(
       expect(code).toBe(0);
     });
 
-    it('adopts an unmarked Private entry with the same certificate and key (vault ID in other casing) with one PUT carrying its key reference exactly', async () => {
+    it('adopts an unmarked Private entry with the same certificate and key (vault ID in other casing) without a write to Azure', async () => {
       const c = await setUp();
       const existingKey = {
         keyVault: { id: c.vaultId.toLowerCase() },
@@ -494,18 +633,25 @@ describe.skipIf(!vaultUrl)(
         properties: { publicCertificate: derOf(c.pem), key: existingKey },
       });
       await createPrivate(c);
-      const cert = await waitForCondition(admin, ns, c.name, 'Ready', 'True', 'Ready', 90_000);
-      expect((await eventFor(admin, ns, c.name, 'Adopted')).type).toBe('Normal');
-      expect(putsTo(c.name)).toHaveLength(1);
-      const body = putsTo(c.name)[0]!.body as {
-        properties: { publicCertificate: string; key: unknown; metadata: Record<string, unknown> };
-      };
-      expect(body.properties.publicCertificate).toBe(derOf(c.pem));
-      expect(body.properties.key).toEqual(existingKey);
-      expect(body.properties.metadata.b2bOperator).toMatchObject({ uid: cert.metadata.uid });
-      // Rechecks (every 3 s) find it ours and current: no second PUT.
+      await waitForCondition(admin, ns, c.name, 'Ready', 'True', 'Ready', 90_000);
+      const adopted = await eventFor(admin, ns, c.name, 'Adopted');
+      expect(adopted.type).toBe('Normal');
+      expect(adopted.message).toMatch(/no write was needed/);
+      const cert = await eventually(async () => {
+        const now = await getCertificate(admin, ns, c.name);
+        return now?.status?.store?.adopted ? now : undefined;
+      }, 'status.store.adopted');
+      expect(cert.status?.store?.ref?.toLowerCase()).toBe(
+        `${c.accountId}/certificates/${c.name}`.toLowerCase(),
+      );
+      expect(arm.writes()).toEqual([]);
+      expect(
+        (arm.certificate(c.accountId, c.name) as { properties: { key: unknown } }).properties.key,
+      ).toEqual(existingKey);
+      // Rechecks (every 3 s) find it held on the record and current: still no write.
       await new Promise((r) => setTimeout(r, 7_000));
-      expect(putsTo(c.name)).toHaveLength(1);
+      expect(putsTo(c.name)).toHaveLength(0);
+      expect(arm.writes()).toEqual([]);
     });
 
     it('leaves an unmarked Private entry pinned to another key version alone, naming properties.key.keyVersion', async () => {

@@ -9,7 +9,7 @@ import {
 } from '../../api/conditions.ts';
 import type { Certificate, CertificateStatus } from '../../api/types.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
-import type { AzureEntryAccess } from '../../stores/store.ts';
+import type { AzureAdoptionRecord, AzureEntryAccess } from '../../stores/store.ts';
 import type { KeyVerdict } from '../../vaults/verifier.ts';
 import type { Evaluation, Failure } from './evaluate.ts';
 
@@ -25,6 +25,8 @@ export type StoreOutcome =
       version?: string | undefined;
       /** Azure store: how the entry is reached (status.store.azure). */
       azure?: AzureEntryAccess | undefined;
+      /** Azure store: adopted without a write (status.store.adopted). */
+      adopted?: AzureAdoptionRecord | undefined;
     }
   | {
       kind: 'failed';
@@ -326,6 +328,10 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
       !sameStatus(previous, status)
     )
       status.store = { ...status.store, resourceVersion: store.version };
+    // Held on the record of an adoption without a write until a write adds our marker.
+    const where = { ...status.store };
+    delete where.adopted;
+    status.store = store.adopted ? { ...where, adopted: store.adopted } : where;
   } else if (previous?.store) {
     status.store = previous.store; // the last good version is still there
   }

@@ -1,9 +1,10 @@
 // The azure store: each Ready certificate as a certificate of an Azure Logic Apps integration
 // account (Microsoft.Logic/integrationAccounts/certificates, api-version 2019-05-01, through
 // @azure/arm-logic). Prerequisites first; then GET, and a PUT only when Azure holds something
-// else. An entry without our marker is taken only as spec.adoption allows (entry.ts); our
-// entry changed in Azure is restored (drift). The marker is in properties.metadata:
-// namespace/name and uid.
+// else. An entry without our marker is taken only as spec.adoption allows (entry.ts): one that
+// already holds everything is adopted without a write, on the record of status.store.adopted,
+// and gets the marker with the next write needed anyway. Our entry changed in Azure is
+// restored (drift). The marker is in properties.metadata: namespace/name and uid.
 import { Reason } from '../../api/reasons.ts';
 import type { Certificate, IntegrationAccount } from '../../api/types.ts';
 import type { Logger } from '../../operator/log.ts';
@@ -24,12 +25,16 @@ import { DEFAULT_AZURE_TIMEOUT_MS } from '../../vaults/azure/deadline.ts';
 import { ArmError, ArmRequests } from './arm-requests.ts';
 import type { AzureClients, EndpointOverrides } from './clients.ts';
 import {
+  adoptedByRecord,
+  adoptionRecordOf,
   azureTakeOver,
   desiredBody,
   drifted,
   driftDescription,
+  matchesWithoutMarker,
   ownedBy,
   sameContent,
+  unchangedSinceAdoption,
   type CertificateResource,
 } from './entry.ts';
 import { authorizationFailed, Prerequisites, type AzureAccountInfo } from './prerequisites.ts';
@@ -151,9 +156,14 @@ export class AzureStore {
           : undefined,
     });
     const azure = this.accessOf(account);
+    // Adopted earlier without a write (status.store.adopted): ours, though not marked.
+    const adopted =
+      current && !ownedBy(current, certificate)
+        ? adoptedByRecord(current, certificate, ref)
+        : undefined;
     // Not carrying our uid (no marker b2bOperator with it): spec.adoption decides.
     const takeOver =
-      current && !ownedBy(current, certificate)
+      current && !ownedBy(current, certificate) && !adopted
         ? azureTakeOver(current, certificate, desired, {
             entry: `the certificate ${name} of the Azure integration account ${spec.name}`,
             otherwise: 'delete it in Azure, or set spec.azureName to another name',
@@ -165,11 +175,36 @@ export class AzureStore {
         vaultResourceId,
         name: entry.key.name,
       });
-    if (current && !takeOver && sameContent(current, desired))
+    if (current && !takeOver && !adopted && sameContent(current, desired))
       return { ref, written: false, location, recheck: true, azure };
+    // The marker's absence alone is no reason to write: it comes with the next write needed.
+    if (current && adopted && matchesWithoutMarker(current, desired))
+      return {
+        ref,
+        written: false,
+        location,
+        recheck: true,
+        azure,
+        adopted: adoptionRecordOf(current),
+      };
+    if (takeOver?.taken && !takeOver.body)
+      return {
+        ref,
+        written: false,
+        location,
+        recheck: true,
+        azure,
+        adopted: takeOver.record,
+        taken: { event: takeOver.event, message: takeOver.message },
+      };
+    // Changed in Azure since we wrote it (our marker's hash) or adopted it (the status's record).
     const restored =
-      current && !takeOver && drifted(current) ? driftDescription(current, desired) : undefined;
-    const body = takeOver?.taken ? takeOver.body : desired;
+      current &&
+      !takeOver &&
+      (adopted ? !unchangedSinceAdoption(current, adopted) : drifted(current))
+        ? driftDescription(current, desired)
+        : undefined;
+    const body = takeOver?.taken && takeOver.body ? takeOver.body : desired;
     try {
       await this.requests.run(
         spec.subscriptionId,
@@ -212,7 +247,7 @@ export class AzureStore {
   /**
    * deletionPolicy Delete: remove the Azure certificate `ref` (status.store.ref: where it was
    * written, whatever the account says now), reached as `access` says, only if it carries our
-   * marker.
+   * marker, or the status records its adoption without a write and it still holds what it held.
    */
   async remove(ref: string, access: AzureEntryAccess, certificate: Certificate): Promise<void> {
     const target = parseCertificateId(ref);
@@ -231,7 +266,13 @@ export class AzureStore {
     const spec = clients.spec;
     const { name } = target;
     const current = await this.read(clients, name);
-    if (!current || !ownedBy(current, certificate)) return;
+    if (!current) return;
+    // Ours: our marker, or adopted without a write and still holding what it held then.
+    const adopted = ownedBy(current, certificate)
+      ? undefined
+      : adoptedByRecord(current, certificate, ref);
+    if (!ownedBy(current, certificate) && !(adopted && unchangedSinceAdoption(current, adopted)))
+      return;
     try {
       await this.requests.run(spec.subscriptionId, 'integrationAccountCertificates.delete', () =>
         clients.logic.integrationAccountCertificates.delete(spec.resourceGroup, spec.name, name),

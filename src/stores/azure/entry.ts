@@ -1,6 +1,7 @@
 // The Azure integration-account certificate the store wants, and how it relates to what Azure
-// holds: ours or foreign (the marker in metadata), different or not, changed behind our back
-// (drift), and whether an entry we did not write may be taken (spec.adoption). Pure.
+// holds: ours or foreign (the marker in metadata, or the status's record of an adoption without
+// a write), different or not, changed behind our back (drift), and whether an entry we did not
+// write may be taken (spec.adoption). Pure.
 import { createHash } from 'node:crypto';
 import type { Certificate } from '../../api/types.ts';
 import {
@@ -195,33 +196,67 @@ export function contentDifferences(
   return found;
 }
 
+/** The user metadata of both, compared whatever the order of their keys. */
+function sameUserMetadata(current: CertificateResource, desired: CertificateBody): boolean {
+  const sorted = (metadata: unknown) => {
+    const m = userMetadata(metadata);
+    return JSON.stringify(
+      Object.keys(m)
+        .sort()
+        .map((k) => [k, m[k]]),
+    );
+  };
+  return sorted(current.properties?.metadata) === sorted(desired.properties.metadata);
+}
+
 /**
- * Adopting an identical entry: its content exactly as Azure holds it, plus our marker. ARM
- * has no partial update of a certificate, so the marker costs one PUT of the same content.
+ * The entry already holds everything the Certificate would write but the marker: the same
+ * certificate (DER), key reference (ignoring case) and user metadata. Such an entry is adopted,
+ * and kept while adopted, without a write.
  */
-export function adoptionBody(
+export const matchesWithoutMarker = (
+  current: CertificateResource,
+  desired: CertificateBody,
+): boolean =>
+  contentDifferences(current, desired).length === 0 && sameUserMetadata(current, desired);
+
+/**
+ * status.store.adopted: an entry taken without a write records what it held then, so that a
+ * later change in Azure is told from a change of the Certificate.
+ */
+export interface AdoptionRecord {
+  contentHash: string;
+}
+
+/** What an entry holds now, as an adoption record. */
+export const adoptionRecordOf = (current: CertificateResource): AdoptionRecord => ({
+  contentHash: contentHash(current),
+});
+
+/**
+ * Ours without our uid: the status records that this Certificate adopted the entry at `ref`
+ * without writing it (status.store.adopted), spec.adoption still allows adopting, and the
+ * entry carries no marker of anyone else (none, or this namespace/name with an earlier uid).
+ */
+export function adoptedByRecord(
   current: CertificateResource,
   certificate: Certificate,
-): CertificateBody {
-  const c = current.properties ?? {};
-  const properties: CertificateBody['properties'] = {
-    publicCertificate: c.publicCertificate ?? '',
-    metadata: userMetadata(c.metadata),
-  };
-  if (c.key)
-    properties.key = {
-      keyVault: { id: c.key.keyVault?.id ?? '' },
-      keyName: c.key.keyName ?? '',
-      ...(c.key.keyVersion !== undefined ? { keyVersion: c.key.keyVersion } : {}),
-    };
-  const marker: Marker = {
-    certificate: `${certificate.metadata.namespace}/${certificate.metadata.name}`,
-    uid: certificate.metadata.uid ?? '',
-    contentHash: contentHash({ properties }),
-  };
-  properties.metadata[MARKER] = marker;
-  return { properties };
+  ref: string,
+): AdoptionRecord | undefined {
+  const recorded = certificate.status?.store;
+  if (!recorded?.adopted || !sameArmId(recorded.ref, ref)) return undefined;
+  if (adoptionPolicyOf(certificate) === 'Never') return undefined;
+  const marker = markerOf(current);
+  const { namespace, name } = certificate.metadata;
+  if (marker && marker.certificate !== `${namespace}/${name}`) return undefined;
+  return recorded.adopted;
 }
+
+/** The entry still holds what it held when it was adopted (a removal must not take more). */
+export const unchangedSinceAdoption = (
+  current: CertificateResource,
+  record: AdoptionRecord,
+): boolean => contentHash(current) === record.contentHash;
 
 /** The thumbprint of the certificate an entry holds (none when it holds nothing). */
 export function heldThumbprint(current: CertificateResource): string | undefined {
@@ -230,7 +265,15 @@ export function heldThumbprint(current: CertificateResource): string | undefined
 }
 
 export type AzureTakeOver =
-  | { taken: true; event: 'Adopted' | 'Overwritten'; message: string; body: CertificateBody }
+  | {
+      taken: true;
+      event: 'Adopted' | 'Overwritten';
+      message: string;
+      /** What to PUT; none when the entry already holds everything (adopted without a write). */
+      body: CertificateBody | undefined;
+      /** Adopted without a write: what status.store.adopted records. */
+      record?: AdoptionRecord;
+    }
   | { taken: false; message: string };
 
 /** An entry without this Certificate's uid: whether spec.adoption lets us take it, and how. */
@@ -250,14 +293,20 @@ export function azureTakeOver(
     differs: contentDifferences(current, desired),
   });
   switch (decision.action) {
-    case 'adopt':
+    case 'adopt': {
+      // ARM has no partial update: the marker alone would cost a PUT of the same content. An
+      // entry that holds everything is adopted on the status's record (no write); the marker
+      // comes with the next write needed anyway. Otherwise one PUT of what the Certificate
+      // says (only metadata or letter case can differ here, or it was this name's before).
+      const unchanged = matchesWithoutMarker(current, desired);
       return {
         taken: true,
         event: 'Adopted',
-        message: adoptedMessage(decision, words.entry, uid),
-        // The same certificate under a new uid is ours to bring up to date in the same PUT.
-        body: decision.because === 'identical' ? adoptionBody(current, certificate) : desired,
+        message: adoptedMessage(decision, words.entry, uid, unchanged ? 'none' : 'entry'),
+        body: unchanged ? undefined : desired,
+        ...(unchanged ? { record: adoptionRecordOf(current) } : {}),
       };
+    }
     case 'overwrite':
       return {
         taken: true,

@@ -1,5 +1,6 @@
 // The certificate controller's decisions as plain data: evaluation -> status.
 import { describe, expect, it } from 'vitest';
+import { statusPatch } from '../../../src/api/conditions.ts';
 import type { Certificate, IntegrationAccount } from '../../../src/api/types.ts';
 import {
   evaluateCertificate,
@@ -206,6 +207,36 @@ describe('certificate status', () => {
       now: new Date('2026-06-03T00:00:00Z'),
     });
     expect(again.status.store).toEqual(moved.status.store);
+  });
+
+  it('records an Azure adoption without a write in status.store.adopted until a write adds the marker, and the patch removes it', () => {
+    const id =
+      '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Logic/integrationAccounts/ia/certificates/fabrikam';
+    const azure = { auth: { managedIdentity: {} } };
+    const adopted = { contentHash: 'abc' };
+    const onRecord: StoreOutcome = { kind: 'synced', ref: id, written: false, azure, adopted };
+    const first = statusOf(cert(), {}, onRecord);
+    expect(first.status.store).toEqual({
+      ref: id,
+      syncedTime: '2026-06-01T00:00:00Z',
+      azure,
+      adopted,
+    });
+    // Rechecks on the record: no status write.
+    expect(statusOf(cert({}, first.status), {}, onRecord).status).toEqual(first.status);
+    // The first write (it carries the marker) ends the record, and the merge patch says so.
+    const written = statusOf(
+      cert({}, first.status),
+      {},
+      { kind: 'synced', ref: id, written: true, azure },
+    );
+    expect(written.status.store).toEqual({ ref: id, syncedTime: '2026-06-01T00:00:00Z', azure });
+    expect(statusPatch(first.status, written.status).store).toEqual({
+      ref: id,
+      syncedTime: '2026-06-01T00:00:00Z',
+      azure,
+      adopted: null,
+    });
   });
 
   it('records the Secret’s resourceVersion with a store write, and never changes status for a new version alone', () => {

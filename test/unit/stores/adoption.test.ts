@@ -9,12 +9,13 @@ import {
   type AdoptionPolicy,
 } from '../../../src/stores/adoption.ts';
 import {
-  adoptionBody,
+  adoptedByRecord,
   azureTakeOver,
   contentDifferences,
   desiredBody,
-  ownedBy,
+  matchesWithoutMarker,
   sameContent,
+  unchangedSinceAdoption,
   type CertificateResource,
 } from '../../../src/stores/azure/entry.ts';
 import { secretTakeOver, withoutEarlierOwners } from '../../../src/stores/secret-adoption.ts';
@@ -205,23 +206,44 @@ describe('the azure store reading an entry it did not write', () => {
     ]);
   });
 
-  it('adopts an identical entry with its own content exactly, plus the marker, and owns it afterwards', () => {
+  it('adopts an entry that holds everything (key IDs, name and version in other case) without a write, recording what it held', () => {
+    const held = { properties: { ...portal.properties, metadata: { partner: 'fabrikam' } } };
+    expect(matchesWithoutMarker(held, desired)).toBe(true);
+    const verdict = azureTakeOver(held, certificate(), desired, words);
+    expect(verdict).toMatchObject({ taken: true, event: 'Adopted', body: undefined });
+    if (!verdict.taken || !verdict.record) throw new Error('adopted without a record');
+    expect(verdict.message).toMatch(/no write was needed/);
+    expect(unchangedSinceAdoption(held, verdict.record)).toBe(true);
+    // Recorded in the status, the unmarked entry is this Certificate's (not under Never).
+    const ref = '/subscriptions/s/x/certificates/fabrikam';
+    const recorded = (adoption?: AdoptionPolicy) =>
+      ({
+        ...certificate(adoption),
+        status: { store: { ref: ref.toUpperCase(), adopted: verdict.record } },
+      }) as unknown as Certificate;
+    expect(adoptedByRecord(held, recorded(), ref)).toEqual(verdict.record);
+    expect(adoptedByRecord(held, recorded('Never'), ref)).toBeUndefined();
+    expect(adoptedByRecord(held, recorded(), `${ref}-other`)).toBeUndefined();
+    expect(adoptedByRecord(held, certificate(), ref)).toBeUndefined();
+    const marked = {
+      properties: {
+        ...held.properties,
+        metadata: { b2bOperator: { certificate: 'b2b/other', uid: 'u' } },
+      },
+    };
+    expect(adoptedByRecord(marked, recorded(), ref)).toBeUndefined();
+    // Changed in Azure since: no longer what was adopted.
+    const changed = { properties: { ...held.properties, metadata: { partner: 'x' } } };
+    expect(unchangedSinceAdoption(changed, verdict.record)).toBe(false);
+  });
+
+  it('adopts an identical entry whose metadata differs with one PUT of what the Certificate says', () => {
+    expect(matchesWithoutMarker(portal, desired)).toBe(false);
     const verdict = azureTakeOver(portal, certificate(), desired, words);
-    expect(verdict).toMatchObject({ taken: true, event: 'Adopted' });
-    if (!verdict.taken) return;
-    expect(verdict.body).toEqual(adoptionBody(portal, certificate()));
-    const { metadata, ...content } = verdict.body.properties;
-    expect(content).toEqual({
-      publicCertificate: portal.properties?.publicCertificate,
-      key: portal.properties?.key,
-    });
-    expect(metadata).toMatchObject({
-      owner: 'portal',
-      b2bOperator: { certificate: 'b2b/fabrikam', uid: 'new-uid' },
-    });
-    // Once marked, it is ours and its metadata is brought to the spec's as for any outdated entry.
-    expect(ownedBy(verdict.body, certificate())).toBe(true);
-    expect(sameContent(verdict.body, desired)).toBe(false);
+    expect(verdict).toMatchObject({ taken: true, event: 'Adopted', body: desired });
+    if (!verdict.taken || !verdict.body) throw new Error('adopted without a body');
+    expect(verdict.message).toMatch(/written once with the operator's marker and spec\.metadata/);
+    expect(sameContent(verdict.body, desired)).toBe(true);
   });
 
   it('overwrites a different entry under Always, naming the thumbprint it held', () => {
