@@ -98,21 +98,20 @@ export function kubernetesLabel(azureName: string): string {
   return `${cleaned || 'vault'}-${shortHash(lower)}`;
 }
 
-const vaultHostSuffix: Record<AzureCloud, { vaults: string; managedHSMs: string }> = {
-  AzurePublic: { vaults: '.vault.azure.net', managedHSMs: '.managedhsm.azure.net' },
-  AzureChina: { vaults: '.vault.azure.cn', managedHSMs: '.managedhsm.azure.cn' },
-  AzureUSGovernment: {
-    vaults: '.vault.usgovcloudapi.net',
-    managedHSMs: '.managedhsm.usgovcloudapi.net',
-  },
+const vaultHostSuffix: Record<AzureCloud, string> = {
+  AzurePublic: '.vault.azure.net',
+  AzureChina: '.vault.azure.cn',
+  AzureUSGovernment: '.vault.usgovcloudapi.net',
 };
 
-/** A vault's URL from its resource ID: vault names are unique per cloud, the host follows. */
+/**
+ * A vault's URL from its resource ID: vault names are unique per cloud, the host follows. A
+ * Managed HSM is no vault an azure store can use (parseVaultId refuses it).
+ */
 export function vaultUrlFromId(vaultId: string, cloud: AzureCloud): string | undefined {
   const parts = parseVaultId(vaultId);
   if (!parts) return undefined;
-  const kind = /\/managedHSMs\//i.test(vaultId) ? 'managedHSMs' : 'vaults';
-  return `https://${parts.name.toLowerCase()}${vaultHostSuffix[cloud][kind]}/`;
+  return `https://${parts.name.toLowerCase()}${vaultHostSuffix[cloud]}/`;
 }
 
 /** ARM entry metadata, without the operator's marker, as the string map spec.metadata is. */
