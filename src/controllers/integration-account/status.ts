@@ -11,7 +11,7 @@ import {
 } from '../../api/types.ts';
 import type { AzureAccountInfo } from '../../stores/azure/prerequisites.ts';
 import { vaultConnection, type KeyVaultSpec } from '../../vaults/connection.ts';
-import { quotaSku } from '../certificate/source-data.ts';
+import { neverStorable, quotaSku } from '../certificate/source-data.ts';
 import type { VaultConnection } from '../../vaults/verifier.ts';
 
 export type KeyVaultStatus = NonNullable<IntegrationAccountStatus['keyVaults']>[number];
@@ -112,10 +112,9 @@ export function buildAccountStatus({
   const ready = certificates.filter(
     (c) => findCondition(c.status?.conditions, ConditionType.Ready)?.status === 'True',
   ).length;
-  const over =
-    certificates.length > quota
-      ? `; ${certificates.length - quota} over the ${sku} quota of ${quota}`
-      : '';
+  // Certificates that can never be stored take no place in the quota.
+  const placed = certificates.filter((c) => !neverStorable(c)).length;
+  const over = placed > quota ? `; ${placed - quota} over the ${sku} quota of ${quota}` : '';
   const unusable = vaults
     .filter((v) => !v.reachable)
     .map((v) => `key vault ${v.name} (${v.reason})`);

@@ -177,6 +177,7 @@ describe('a certificate waiting on its account', () => {
     expect(failure?.message).toBe(
       'IntegrationAccount contoso is not Ready (SomeAccountProblem: what is wrong with the account); waiting for it',
     );
-    expect(evaluate()?.message).toMatch(/it has no status yet/);
+    expect(evaluate()).toMatchObject({ reason: 'Progressing', waiting: true });
+    expect(evaluate()?.message).toMatch(/waiting for its first status/);
   });
 });
