@@ -23,7 +23,7 @@ import {
 } from '../../stores/store.ts';
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
 import { errorMessage } from '../../operator/log.ts';
-import { evaluateCertificate, type Evaluation } from './evaluate.ts';
+import { evaluateCertificate, expiryWarningMs, type Evaluation } from './evaluate.ts';
 import { quotaPlace, readSource, type Lookups } from './gather.ts';
 import {
   buildCertificateStatus,
@@ -301,6 +301,7 @@ export class CertificateReconciler {
       },
       ready,
       status.notAfter ? new Date(status.notAfter) : undefined,
+      expiryWarningMs(certificate),
     );
   }
 
