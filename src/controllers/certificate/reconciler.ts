@@ -23,6 +23,7 @@ import {
 } from '../../stores/store.ts';
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
 import { errorMessage } from '../../operator/log.ts';
+import { azureSignInFailure } from '../../vaults/azure/errors.ts';
 import { evaluateCertificate, expiryWarningMs, type Evaluation } from './evaluate.ts';
 import { quotaPlace, readSource, type Lookups } from './gather.ts';
 import {
@@ -220,6 +221,8 @@ export class CertificateReconciler {
           terminal: err.terminal,
           retryAfterMs: err.retryAfterMs,
         };
+      const signIn = azureSignInFailure(err); // the SDK's text runs over lines, with links
+      if (signIn) return { kind: 'failed', ...signIn };
       return {
         kind: 'failed',
         reason: Reason.StoreWriteFailed,
