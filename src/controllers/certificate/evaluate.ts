@@ -87,6 +87,14 @@ const accountReady = on('Ready', ({ account }) => {
       terminal: false,
       waiting: true,
     };
+  // The azure store's own account cannot be used: the certificate says that reason itself.
+  if (AZURE_ACCOUNT_REASONS.has(ready.reason))
+    return {
+      reason: ready.reason as Reason,
+      message: `IntegrationAccount ${account?.metadata.name ?? ''}: ${ready.message}; waiting for it`,
+      terminal: false,
+      waiting: true,
+    };
   const why = `${ready.reason}: ${ready.message}`;
   return {
     reason: Reason.IntegrationAccountNotReady,
@@ -98,6 +106,12 @@ const accountReady = on('Ready', ({ account }) => {
 
 // A certificate that can never be stored takes no place (neverStorable): it reports its own
 // reason, below, rather than QuotaExceeded.
+const AZURE_ACCOUNT_REASONS: ReadonlySet<string> = new Set([
+  Reason.AzureAccountNotFound,
+  Reason.AzureAuthorizationFailed,
+  Reason.AuthenticationFailed,
+]);
+
 const underQuota = on('Ready', (ctx) => {
   const { quota, account } = ctx;
   return quota.rank < quota.quota || cannotBeStored(ctx)
