@@ -97,6 +97,9 @@ kubectl -n b2b get certificates.integration.b2b.dev contoso-signing \
 echo
 echo "The store: $(kubectl -n b2b get secrets -l integration.b2b.dev/certificate -o name | tr '\n' ' ')"
 echo
+# The operator binds 127.0.0.1:0: its start-up log line says which port it got.
+metrics_port="$(grep -o '"metricsPort":[0-9]*' "$DIR/operator.log" | tail -n 1 | cut -d: -f2)"
+echo "Metrics: http://127.0.0.1:${metrics_port:-?}/metrics"
 echo "Try it:  . $DIR/env && kubectl get b2b -A"
 echo "         kubectl -n b2b describe b2bcert contoso-signing   (b2bcert: a bare \`certificate\` may be cert-manager's)"
 echo "Stop it: make testenv-down   (stops the operator and the control plane)"

@@ -36,7 +36,8 @@ export const withinValidityWindow: Check<CertificateFacts> = ({ certificate, now
     return {
       reason: Reason.CertificateNotYetValid,
       message: `the certificate is not valid before ${iso(certificate.notBefore)}; it becomes usable then`,
-      terminal: true,
+      // Time fixes it, not the user: never Stalled (kstatus and Flux would give up on it).
+      terminal: false,
     };
   }
   if (now >= certificate.notAfter) {
@@ -117,6 +118,8 @@ export function verifyCertificateSource(
 
 export interface ExpiryStatus {
   expiring: boolean;
+  /** Past notAfter: CertificateExpired says so, and Expiring is False (nothing left to warn of). */
+  expired?: boolean;
   message: string;
   /** When Expiring or CertificateValid next changes on its own: the controller requeues then. */
   nextTransition: Date | undefined;
@@ -140,7 +143,8 @@ export function expiryStatus(
   }
   if (now >= certificate.notAfter) {
     return {
-      expiring: true,
+      expiring: false,
+      expired: true,
       message: `the certificate expired at ${iso(certificate.notAfter)}`,
       nextTransition: undefined,
     };

@@ -45,10 +45,26 @@ export class Metrics {
     help: 'Kubernetes Events dropped unsent because too many were waiting.',
     registers: [this.registry],
   });
+  /** Each controller's queue, read at scrape time: a delay ending changes it with no call. */
+  private readonly queues = new Map<string, () => { depth: number; delayed: number }>();
   readonly workqueueDepth = new Gauge({
     name: 'b2b_workqueue_depth',
-    help: 'Keys waiting in the work queue, by kind.',
+    help: 'Keys ready to run and waiting for a worker, by kind (delayed rechecks and retries are b2b_workqueue_delayed).',
     labelNames: ['kind'],
+    registers: [this.registry],
+    collect: () => this.readQueues('depth'),
+  });
+  readonly workqueueDelayed = new Gauge({
+    name: 'b2b_workqueue_delayed',
+    help: 'Keys waiting for a delay to pass (requeueAfter rechecks, retry backoff), by kind.',
+    labelNames: ['kind'],
+    registers: [this.registry],
+    collect: () => this.readQueues('delayed'),
+  });
+  readonly certificateExpiryWarning = new Gauge({
+    name: 'b2b_certificate_expiry_warning_seconds',
+    help: 'The certificate’s spec.expiryWarning (default 720h), in seconds: the expiry alert fires this long before notAfter.',
+    labelNames: ['namespace', 'name'],
     registers: [this.registry],
   });
 
@@ -59,10 +75,20 @@ export class Metrics {
     if (defaults) collectDefaultMetrics({ register: this.registry });
   }
 
+  trackQueue(kind: string, read: () => { depth: number; delayed: number }): void {
+    this.queues.set(kind, read);
+  }
+
+  private readQueues(which: 'depth' | 'delayed'): void {
+    const gauge = which === 'depth' ? this.workqueueDepth : this.workqueueDelayed;
+    for (const [kind, read] of this.queues) gauge.set({ kind }, read()[which]);
+  }
+
   setCertificate(
     ids: { namespace: string; name: string; account: string; type: string },
     ready: 'True' | 'False' | 'Unknown',
     notAfter: Date | undefined,
+    expiryWarningMs?: number,
   ): void {
     const id = `${ids.namespace}/${ids.name}`;
     const previous = this.certificateLabels.get(id);
@@ -79,6 +105,11 @@ export class Metrics {
     if (notAfter)
       this.certificateExpiration.set({ ...base, type: ids.type }, notAfter.getTime() / 1000);
     else this.certificateExpiration.remove({ ...base, type: ids.type });
+    if (expiryWarningMs !== undefined)
+      this.certificateExpiryWarning.set(
+        { namespace: ids.namespace, name: ids.name },
+        expiryWarningMs / 1000,
+      );
   }
 
   /** Series of a deleted certificate are removed, whatever their other labels. */
@@ -90,5 +121,6 @@ export class Metrics {
     for (const condition of ['True', 'False', 'Unknown'])
       this.certificateReady.remove({ ...base, condition });
     this.certificateExpiration.remove({ ...base, type: labels.type });
+    this.certificateExpiryWarning.remove({ namespace, name });
   }
 }

@@ -43,7 +43,6 @@ export class Controller {
   /** `background`: not a change of the object itself (a shared source changed, a recheck). */
   enqueue(key: string, lane: Lane = 'urgent'): void {
     this.queue.add(key, lane);
-    this.options.metrics?.workqueueDepth.set({ kind: this.kind }, this.queue.depth);
   }
 
   /**
@@ -52,7 +51,6 @@ export class Controller {
    */
   enqueueUnlessBackingOff(key: string, lane: Lane = 'background'): void {
     this.queue.addUnlessBackingOff(key, lane);
-    this.options.metrics?.workqueueDepth.set({ kind: this.kind }, this.queue.depth);
   }
 
   enqueueAfter(key: string, delayMs: number): void {
@@ -69,6 +67,12 @@ export class Controller {
    * aborting ends in-flight reconciles too (it implies stop).
    */
   async run(stop: AbortSignal, cancel: AbortSignal = new AbortController().signal): Promise<void> {
+    // From the start of the workers only: a standby reports no queue (B2BOperatorNoLeader).
+    const queue = this.queue;
+    this.options.metrics?.trackQueue(this.kind, () => ({
+      depth: queue.depth,
+      delayed: queue.delayed,
+    }));
     const shutDown = () => this.queue.shutDown();
     for (const s of [stop, cancel]) {
       if (s.aborted) shutDown();
@@ -120,7 +124,6 @@ export class Controller {
         log.debug('reconciled', { kind, key, result, ms });
         metrics?.reconcileTotal.inc({ kind, result });
         metrics?.reconcileDuration.observe({ kind }, (performance.now() - started) / 1000);
-        metrics?.workqueueDepth.set({ kind }, this.queue.depth);
       }
     }
   }

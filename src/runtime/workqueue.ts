@@ -44,9 +44,17 @@ export class WorkQueue<K> {
     return this.lanes.urgent.length + this.lanes.background.length;
   }
 
-  /** Keys queued or waiting for a delay (the workqueue depth metric). */
+  /**
+   * Keys ready to run, waiting for a worker (the workqueue depth metric). Keys waiting out a
+   * delay (requeueAfter rechecks, backoff) are not work yet: they are `delayed`.
+   */
   get depth(): number {
-    return this.length + this.timers.size;
+    return this.length;
+  }
+
+  /** Keys waiting for a delay to pass: requeueAfter rechecks, retries' backoff, debounces. */
+  get delayed(): number {
+    return this.timers.size;
   }
 
   add(key: K, lane: Lane = 'urgent'): void {

@@ -109,6 +109,11 @@ describe('certificate lifecycle', () => {
     );
     expect(Date.now()).toBeGreaterThanOrEqual(notAfter.getTime() - 1000);
     expect(condition(expired, 'Stalled')?.reason).toBe('CertificateExpired');
+    // Expired, not also expiring: nothing is left to warn of.
+    expect(condition(expired, 'Expiring')).toMatchObject({
+      status: 'False',
+      reason: 'CertificateExpired',
+    });
     // The last good version stays in the store.
     const secret = await admin.get<{ data: Record<string, string> }>(
       resourcePath(SecretType, { namespace: ns, name: 'short-b2bcert' }),

@@ -230,7 +230,7 @@ describe('Public certificates', () => {
     expect(JSON.stringify(await listEvents(admin, ns))).not.toContain(keyLine.slice(0, 20));
   });
 
-  it('reports expired and not-yet-valid certificates as terminal', async () => {
+  it('reports an expired certificate as terminal, and waits for a not-yet-valid one (not Stalled)', async () => {
     const { expired, notYetValid: future } = material;
     await createCertificate(admin, ns, 'expired', { certificate: { inline: expired.pem } });
     await createCertificate(admin, ns, 'future', { certificate: { inline: future.pem } });
@@ -245,7 +245,12 @@ describe('Public certificates', () => {
       'False',
       'CertificateNotYetValid',
     );
-    expect(condition(f, 'Stalled')?.reason).toBe('CertificateNotYetValid');
+    expect(condition(f, 'Stalled')).toBeUndefined();
+    expect(condition(f, 'Reconciling')?.reason).toBe('CertificateNotYetValid');
+    expect(condition(e, 'Expiring')).toMatchObject({
+      status: 'False',
+      reason: 'CertificateExpired',
+    });
   });
 
   it('waits for a missing IntegrationAccount, then syncs once it exists', async () => {

@@ -97,6 +97,10 @@ describe.skipIf(!vaultUrl)(`make demo and testenv${vaultUrl ? '' : `: ${NO_EMULA
   it('comes up when the ports picked for etcd, kube-apiserver and kube-controller-manager were taken before they could bind them', async () => {
     const { stdout, stderr } = await demo();
     expect(stdout).toMatch(/contoso-signing/);
+    // The operator bound 127.0.0.1:0: the demo says where its metrics are.
+    const metricsUrl = /^Metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m.exec(stdout)?.[1];
+    expect(metricsUrl, stdout).toBeDefined();
+    expect(await (await fetch(metricsUrl!)).text()).toContain('b2b_reconcile_total');
     for (const name of Object.keys(taken)) {
       expect(stderr).toContain(`${name} could not bind a port another process took first`);
       const failed = readFileSync(join(dir, `${name}.port-taken-1.log`), 'utf8');

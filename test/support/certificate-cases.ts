@@ -147,7 +147,7 @@ export const certificateCases: CertificateCase[] = [
     name: 'not-yet-valid',
     spec: inline(material.notYetValid.pem),
     operator: 'CertificateNotYetValid',
-    cli: { level: 'fail', reason: 'CertificateNotYetValid' },
+    cli: { level: 'pending', reason: 'CertificateNotYetValid' },
   },
   {
     name: 'expiring-soon',

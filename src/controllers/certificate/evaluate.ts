@@ -78,7 +78,24 @@ const accountExists = on('Ready', ({ account, certificate }) =>
 const accountReady = on('Ready', ({ account }) => {
   const ready = findCondition(account?.status?.conditions, 'Ready');
   if (ready?.status === 'True') return undefined;
-  const why = ready ? `${ready.reason}: ${ready.message}` : 'it has no status yet';
+  // Applied together with its account: the account controller has not written its first
+  // status yet. Nothing is wrong, so this waits without a Warning (reason Progressing).
+  if (!ready)
+    return {
+      reason: Reason.Progressing,
+      message: `IntegrationAccount ${account?.metadata.name ?? ''} has no status yet; waiting for its first status`,
+      terminal: false,
+      waiting: true,
+    };
+  // The azure store's own account cannot be used: the certificate says that reason itself.
+  if (AZURE_ACCOUNT_REASONS.has(ready.reason))
+    return {
+      reason: ready.reason as Reason,
+      message: `IntegrationAccount ${account?.metadata.name ?? ''}: ${ready.message}; waiting for it`,
+      terminal: false,
+      waiting: true,
+    };
+  const why = `${ready.reason}: ${ready.message}`;
   return {
     reason: Reason.IntegrationAccountNotReady,
     message: `IntegrationAccount ${account?.metadata.name ?? ''} is not Ready (${why}); waiting for it`,
@@ -87,15 +104,31 @@ const accountReady = on('Ready', ({ account }) => {
   };
 });
 
-const underQuota = on('Ready', ({ quota, account }) =>
-  quota.rank < quota.quota
+// A certificate that can never be stored takes no place (neverStorable): it reports its own
+// reason, below, rather than QuotaExceeded.
+const AZURE_ACCOUNT_REASONS: ReadonlySet<string> = new Set([
+  Reason.AzureAccountNotFound,
+  Reason.AzureAuthorizationFailed,
+  Reason.AuthenticationFailed,
+]);
+
+const underQuota = on('Ready', (ctx) => {
+  const { quota, account } = ctx;
+  return quota.rank < quota.quota || cannotBeStored(ctx)
     ? undefined
     : {
         reason: Reason.QuotaExceeded,
         message: `IntegrationAccount ${account?.metadata.name ?? ''} (sku ${quotaSku(account)}${account?.spec.store?.azure ? ' in Azure' : ''}) holds at most ${quota.quota} certificates and this is number ${quota.rank + 1} (certificates already in the store first, then by creation time); delete a certificate or choose a larger sku`,
         terminal: true,
-      },
-);
+      };
+});
+
+/** A terminal failure of the certificate itself or of its vault configuration. */
+function cannotBeStored(ctx: Context): boolean {
+  if (ctx.verdict && !ctx.verdict.ok && ctx.verdict.failure.terminal) return true;
+  const vault = vaultOf(ctx);
+  return vault !== undefined && !vault.ok;
+}
 
 const sourceFound = on('CertificateValid', ({ source }) =>
   source.found
@@ -108,8 +141,11 @@ const sourceFound = on('CertificateValid', ({ source }) =>
       },
 );
 
+// A failure that time fixes (not yet valid) waits for it: the requeue at notBefore, no backoff.
 const certificateValid = on('CertificateValid', ({ verdict }) =>
-  verdict && !verdict.ok ? verdict.failure : undefined,
+  verdict && !verdict.ok
+    ? { ...verdict.failure, ...(verdict.failure.terminal ? {} : { waiting: true }) }
+    : undefined,
 );
 
 export function vaultOf(

@@ -23,7 +23,8 @@ import {
 } from '../../stores/store.ts';
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
 import { errorMessage } from '../../operator/log.ts';
-import { evaluateCertificate, type Evaluation } from './evaluate.ts';
+import { azureSignInFailure } from '../../vaults/azure/errors.ts';
+import { evaluateCertificate, expiryWarningMs, type Evaluation } from './evaluate.ts';
 import { quotaPlace, readSource, type Lookups } from './gather.ts';
 import {
   buildCertificateStatus,
@@ -232,6 +233,8 @@ export class CertificateReconciler {
           terminal: err.terminal,
           retryAfterMs: err.retryAfterMs,
         };
+      const signIn = azureSignInFailure(err); // the SDK's text runs over lines, with links
+      if (signIn) return { kind: 'failed', ...signIn };
       return {
         kind: 'failed',
         reason: Reason.StoreWriteFailed,
@@ -313,6 +316,7 @@ export class CertificateReconciler {
       },
       ready,
       status.notAfter ? new Date(status.notAfter) : undefined,
+      expiryWarningMs(certificate),
     );
   }
 

@@ -1,5 +1,6 @@
 // The pure parts of gathering a Certificate's facts: its place in the account's quota, and what
 // a Secret or ConfigMap holds. No Kubernetes client here, so `b2b validate` uses them as well.
+import { Reason } from '../../api/reasons.ts';
 import { skuQuota, type Certificate, type IntegrationAccount, type Sku } from '../../api/types.ts';
 import type { SourceState } from './evaluate.ts';
 
@@ -25,13 +26,40 @@ const byPlace = (a: Certificate, b: Certificate): number =>
   createdAt(a) - createdAt(b) ||
   a.metadata.name.localeCompare(b.metadata.name);
 
+/**
+ * Reasons of a terminal check that fails before the store: only a new certificate or vault
+ * configuration fixes them. QuotaExceeded is not one of them: such a certificate waits for a place.
+ */
+const NEVER_STORED_REASONS: ReadonlySet<string> = new Set([
+  Reason.InvalidCertificate,
+  Reason.PrivateKeyInCertificate,
+  Reason.CertificateExpired,
+  Reason.UnsupportedKeyAlgorithm,
+  Reason.MissingDataEncipherment,
+  Reason.VaultNotConfigured,
+  Reason.VaultHostNotAllowed,
+]);
+
+/** Stalled, for its current spec, on a check before the store: it takes no quota place. */
+export function neverStorable(c: Certificate): boolean {
+  const stalled = c.status?.conditions?.find((x) => x.type === 'Stalled' && x.status === 'True');
+  return (
+    stalled !== undefined &&
+    NEVER_STORED_REASONS.has(stalled.reason) &&
+    c.status?.observedGeneration === (c.metadata.generation ?? 0)
+  );
+}
+
 /** The certificate's place among its account's certificates: the same answer on every run. */
 export function quotaPosition(
   certificate: Certificate,
   account: IntegrationAccount | undefined,
-  siblings: readonly Certificate[],
+  all: readonly Certificate[],
 ): { rank: number; quota: number } {
   const quota = skuQuota[quotaSku(account)];
+  const siblings = all.filter(
+    (c) => c.metadata.uid === certificate.metadata.uid || !neverStorable(c),
+  );
   if (siblings.length <= quota) return { rank: 0, quota };
   const ordered = [...siblings].sort(byPlace);
   const rank = ordered.findIndex((c) => c.metadata.uid === certificate.metadata.uid);

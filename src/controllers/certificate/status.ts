@@ -261,7 +261,7 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
         : {
             type: ConditionType.Expiring,
             status: 'False',
-            reason: Reason.NotExpiring,
+            reason: evaluation.expiry.expired ? Reason.CertificateExpired : Reason.NotExpiring,
             message: evaluation.expiry.message,
           },
     );
@@ -364,7 +364,13 @@ export function transitionEvents(
       message: `certificate ${after.thumbprint ?? ''} synced to ${locationOf(store)}`,
     });
   }
-  if (now && now.status !== 'True' && (was?.status !== now.status || was.reason !== now.reason)) {
+  // Progressing is no failure (a new account's first status is awaited): no Warning for it.
+  if (
+    now &&
+    now.status !== 'True' &&
+    now.reason !== Reason.Progressing &&
+    (was?.status !== now.status || was.reason !== now.reason)
+  ) {
     events.push({ type: 'Warning', reason: now.reason, message: now.message });
   }
   const expiringBefore = findCondition(before?.conditions, ConditionType.Expiring);

@@ -12,6 +12,9 @@ import { resourcePath, type KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../operator/events.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { AzureAccountInfo } from '../../stores/azure/prerequisites.ts';
+import { StorePrerequisiteError } from '../../stores/store.ts';
+import { errorMessage } from '../../operator/log.ts';
+import { azureSignInFailure } from '../../vaults/azure/errors.ts';
 import { buildAccountStatus, vaultFromSpec, type VaultHealth } from './status.ts';
 import type { VaultProbes } from './vault-health.ts';
 
@@ -41,13 +44,14 @@ export class IntegrationAccountReconciler {
     if (!account || account.metadata.deletionTimestamp) return undefined;
     const { namespace, name } = account.metadata;
     const { vaults, nextCheckInMs } = await this.vaultHealth(account);
-    const azure = await this.azureFacts(account);
+    const { azure, azureFailure } = await this.azureFacts(account);
     const status = buildAccountStatus({
       account,
       certificates: this.deps.certificatesOf(namespace, name),
       vaults,
       now: this.deps.now(),
       azure,
+      azureFailure,
     });
     // The Azure account lives outside the cluster: look again at the recheck interval too.
     const recheck = account.spec.store?.azure
@@ -68,13 +72,29 @@ export class IntegrationAccountReconciler {
     return next;
   };
 
-  /** When ARM cannot tell, the certificates report why (their prerequisite reasons). */
-  private async azureFacts(account: IntegrationAccount): Promise<AzureAccountInfo | undefined> {
-    if (!account.spec.store?.azure || !this.deps.azureAccount) return undefined;
+  /** When ARM cannot tell, Ready says why (the store's prerequisite reason) and so do certificates. */
+  private async azureFacts(account: IntegrationAccount): Promise<{
+    azure?: AzureAccountInfo;
+    azureFailure?: { reason: string; message: string; terminal: boolean };
+  }> {
+    if (!account.spec.store?.azure || !this.deps.azureAccount) return {};
     try {
-      return await this.deps.azureAccount(account);
-    } catch {
-      return undefined;
+      return { azure: await this.deps.azureAccount(account) };
+    } catch (err) {
+      if (err instanceof StorePrerequisiteError)
+        return {
+          azureFailure: { reason: err.reason, message: err.message, terminal: err.terminal },
+        };
+      const signIn = azureSignInFailure(err);
+      const message =
+        signIn?.message ?? `reading the Azure integration account failed: ${errorMessage(err)}`;
+      return {
+        azureFailure: {
+          reason: signIn?.reason ?? Reason.StoreWriteFailed,
+          message,
+          terminal: false,
+        },
+      };
     }
   }
 

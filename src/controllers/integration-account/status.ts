@@ -11,7 +11,7 @@ import {
 } from '../../api/types.ts';
 import type { AzureAccountInfo } from '../../stores/azure/prerequisites.ts';
 import { vaultConnection, type KeyVaultSpec } from '../../vaults/connection.ts';
-import { quotaSku } from '../certificate/source-data.ts';
+import { neverStorable, quotaSku } from '../certificate/source-data.ts';
 import type { VaultConnection } from '../../vaults/verifier.ts';
 
 export type KeyVaultStatus = NonNullable<IntegrationAccountStatus['keyVaults']>[number];
@@ -67,6 +67,8 @@ export interface AccountFacts {
   account: IntegrationAccount;
   /** The azure store's account as ARM reports it; undefined when unknown (kept from before). */
   azure?: AzureAccountInfo | undefined;
+  /** Why ARM could not tell (the azure store's prerequisite reason); terminal: not a blip. */
+  azureFailure?: { reason: string; message: string; terminal: boolean } | undefined;
   certificates: readonly Certificate[];
   /** In spec order; a vault not probed yet is left out. */
   vaults: readonly VaultHealth[];
@@ -105,6 +107,7 @@ export function buildAccountStatus({
   vaults,
   now,
   azure,
+  azureFailure,
 }: AccountFacts): IntegrationAccountStatus {
   // The azure store: the quota of the account's real sku, as ARM reports it.
   const sku = quotaSku(azure ? { ...account, status: { ...account.status, azure } } : account);
@@ -112,23 +115,33 @@ export function buildAccountStatus({
   const ready = certificates.filter(
     (c) => findCondition(c.status?.conditions, ConditionType.Ready)?.status === 'True',
   ).length;
-  const over =
-    certificates.length > quota
-      ? `; ${certificates.length - quota} over the ${sku} quota of ${quota}`
-      : '';
+  // Certificates that can never be stored take no place in the quota.
+  const placed = certificates.filter((c) => !neverStorable(c)).length;
+  const over = placed > quota ? `; ${placed - quota} over the ${sku} quota of ${quota}` : '';
   const unusable = vaults
     .filter((v) => !v.reachable)
     .map((v) => `key vault ${v.name} (${v.reason})`);
   const vaultNote = unusable.length
     ? `; not usable: ${unusable.join(', ')}, see status.keyVaults; certificates using other vaults are not affected`
     : '';
+  // The azure store's account not seen (never, or gone: a terminal answer): nothing can be
+  // stored there. A blip after it was seen keeps what was known.
+  const unreadable =
+    account.spec.store?.azure && azureFailure && (azureFailure.terminal || !account.status?.azure);
   const desired: DesiredCondition[] = [
-    {
-      type: ConditionType.Ready,
-      status: 'True',
-      reason: Reason.Ready,
-      message: `the account is ready${over}${vaultNote}`,
-    },
+    unreadable
+      ? {
+          type: ConditionType.Ready,
+          status: 'False',
+          reason: azureFailure.reason,
+          message: azureFailure.message,
+        }
+      : {
+          type: ConditionType.Ready,
+          status: 'True',
+          reason: Reason.Ready,
+          message: `the account is ready${over}${vaultNote}`,
+        },
   ];
   const generation = account.metadata.generation ?? 0;
   const status: IntegrationAccountStatus = {
@@ -139,7 +152,7 @@ export function buildAccountStatus({
   };
   if (vaults.length)
     status.keyVaults = vaults.map((v) => keyVaultStatus(account.status?.keyVaults, v));
-  if (account.spec.store?.azure) {
+  if (account.spec.store?.azure && !unreadable) {
     const known = azure ?? account.status?.azure;
     if (known) status.azure = { id: known.id, location: known.location, sku: known.sku };
   }

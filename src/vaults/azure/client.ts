@@ -69,7 +69,13 @@ export function requestCountingPolicy(
       const operation = operationOf(request.method, request.url);
       try {
         const response = await next(request);
-        count(operation, String(response.status));
+        // Key Vault's challenge: a new client's first request goes without a token on purpose,
+        // to learn the tenant and resource; its 401 is part of signing in, not a failure.
+        const challenge =
+          response.status === 401 &&
+          !request.headers.has('authorization') &&
+          response.headers.get('www-authenticate') !== undefined;
+        if (!challenge) count(operation, String(response.status));
         return response;
       } catch (err) {
         const status = (err as { statusCode?: number }).statusCode;

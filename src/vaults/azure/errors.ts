@@ -76,11 +76,33 @@ const OPERATION_NOT_PERMITTED =
  * rewrite per retry).
  */
 export function stableSignInMessage(message: string): string {
-  const aadsts = /(AADSTS\d+):\s*(.*?\.)(?=\s|$)/s.exec(message);
+  const aadsts = /(AADSTS\d+):[ \t]*([^\n]*?\.)(?=\s|$)/.exec(message);
   if (aadsts) return `${aadsts[1]}: ${aadsts[2]}`;
-  return message
-    .replace(/\s*(Trace ID|Correlation ID|Timestamp):\s*\S+( \d{2}:\d{2}:\d{2}(\.\d+)?Z?)?/gi, '')
-    .trim();
+  // The identity SDK's text runs over several lines with troubleshooting links: keep the first
+  // line that says what failed, so a condition's message stays one line.
+  const lines = message
+    .replace(
+      /[ \t]*(Trace ID|Correlation ID|Timestamp):[ \t]*\S+( \d{2}:\d{2}:\d{2}(\.\d+)?Z?)?/gi,
+      '',
+    )
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(To troubleshoot|Troubleshooting guide|https?:\/\/)/i.test(l));
+  return lines[0] ?? message.trim();
+}
+
+/** The identity SDK could not get a token (the azure store's sign-in): one line, retried. */
+export function azureSignInFailure(
+  error: unknown,
+): { reason: typeof Reason.AuthenticationFailed; message: string } | undefined {
+  const err = (error ?? {}) as ErrorLike;
+  if (err.name !== 'CredentialUnavailableError' && err.name !== 'AuthenticationError')
+    return undefined;
+  const text = err.errorResponse?.errorDescription ?? err.message ?? '';
+  return {
+    reason: Reason.AuthenticationFailed,
+    message: `signing in to Azure failed: ${stableSignInMessage(text)}`,
+  };
 }
 
 export function classifyVaultError(error: unknown): VaultErrorClass {

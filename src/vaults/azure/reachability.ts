@@ -38,7 +38,7 @@ export async function probeVaultReachable(
   const keys = new KeyClient(vault.vaultUrl, credential, {
     disableChallengeResourceVerification: vault.extraHost,
     retryOptions: { maxRetries: 0 },
-    // Counts what goes on the wire, the 401 challenge of this new client too.
+    // Counts what goes on the wire but the 401 challenge of this new client (see the policy).
     additionalPolicies: [
       {
         policy: requestCountingPolicy((operation, code) =>

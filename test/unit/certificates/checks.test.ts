@@ -39,7 +39,7 @@ describe('verifyCertificateSource', () => {
 
   it('checks the validity window against the injected clock', () => {
     expect(reasonOf(good, 'Public', new Date(notBefore.getTime() - 1))).toBe(
-      'CertificateNotYetValid (terminal)',
+      'CertificateNotYetValid',
     );
     expect(reasonOf(good, 'Public', notBefore)).toBe('ok');
     expect(reasonOf(good, 'Public', new Date(notAfter.getTime() - 1))).toBe('ok');
@@ -151,9 +151,10 @@ describe('expiryStatus', () => {
     expect(atStart.nextTransition?.toISOString()).toBe(shortAfter.toISOString());
   });
 
-  it('has nothing left to wait for after notAfter', () => {
+  it('has nothing left to wait for after notAfter, and is expired rather than expiring', () => {
     const s = expiryStatus(cert, new Date(notAfter.getTime() + 1), warning);
-    expect(s.expiring).toBe(true);
+    expect(s.expiring).toBe(false);
+    expect(s.expired).toBe(true);
     expect(s.nextTransition).toBeUndefined();
   });
 });
@@ -194,11 +195,11 @@ describe('certificate check rows', () => {
       expect(withinValidityWindow(facts({}, 'Public', now))?.reason).toBe(reason);
     });
 
-    it('says when a certificate becomes usable and when it expired, terminally', () => {
+    it('says when a certificate becomes usable (time fixes it) and when it expired, terminally', () => {
       expect(withinValidityWindow(facts({}, 'Public', new Date(0)))).toEqual({
         reason: 'CertificateNotYetValid',
         message: 'the certificate is not valid before 2026-01-01T00:00:00Z; it becomes usable then',
-        terminal: true,
+        terminal: false,
       });
       expect(withinValidityWindow(facts({}, 'Public', notAfter))).toEqual({
         reason: 'CertificateExpired',
@@ -370,12 +371,13 @@ describe('expiryStatus messages', () => {
       'the certificate expires at 2027-01-01T00:00:00Z; renew it before then',
       notAfter,
     ],
-    ['at notAfter', notAfter, true, 'the certificate expired at 2027-01-01T00:00:00Z', undefined],
+    ['at notAfter', notAfter, false, 'the certificate expired at 2027-01-01T00:00:00Z', undefined],
   ])('%s', (_, now, expiring, message, next) => {
     expect(expiryStatus(cert, now, warning)).toEqual({
       expiring,
       message,
       nextTransition: next,
+      ...(now >= notAfter ? { expired: true } : {}),
     });
   });
 

@@ -65,6 +65,74 @@ describe('buildAccountStatus', () => {
     ]);
   });
 
+  it('is not Ready with an azure store whose ARM account cannot be read, and has no status.azure', () => {
+    const azureAccount: IntegrationAccount = {
+      ...account(),
+      spec: {
+        store: {
+          azure: {
+            subscriptionId: '00000000-0000-0000-0000-000000000000',
+            resourceGroup: 'b2b-rg',
+            name: 'nope',
+            auth: { managedIdentity: {} },
+          },
+        },
+      },
+    };
+    const status = buildAccountStatus({
+      account: azureAccount,
+      certificates: [],
+      vaults: [],
+      now: t0,
+      azureFailure: {
+        reason: 'AzureAccountNotFound',
+        message: 'the Azure integration account nope does not exist',
+        terminal: true,
+      },
+    });
+    expect(status.conditions?.[0]).toMatchObject({
+      type: 'Ready',
+      status: 'False',
+      reason: 'AzureAccountNotFound',
+    });
+    expect(status.conditions?.[0]?.message).toContain('nope does not exist');
+    expect(status.azure).toBeUndefined();
+    // A certificate of that account says the Azure account's own reason.
+    const failure = evaluateCertificate({
+      certificate: {
+        apiVersion: 'integration.b2b.dev/v1alpha1',
+        kind: 'Certificate',
+        metadata: { name: 'c', namespace: 'b2b' },
+        spec: {
+          integrationAccount: { name: 'contoso' },
+          type: 'Public',
+          certificate: { inline: 'x' },
+        },
+      },
+      account: { ...azureAccount, status },
+      quota: { rank: 0, quota: 1000 },
+      source: { found: true, data: selfSigned('ec256').pem },
+      now: new Date(),
+      allowedVaultHosts: [],
+    }).failure;
+    expect(failure).toMatchObject({ reason: 'AzureAccountNotFound', waiting: true });
+    expect(failure?.message).toContain('nope does not exist');
+  });
+
+  it('keeps Ready through a transient ARM failure once the Azure account was seen', () => {
+    const seen = { id: '/subscriptions/x', location: 'westeurope', sku: 'Standard' };
+    const before = account({ observedGeneration: 2, azure: seen });
+    const status = buildAccountStatus({
+      account: { ...before, spec: { store: { azure: {} as never } } },
+      certificates: [],
+      vaults: [],
+      now: t0,
+      azureFailure: { reason: 'StoreWriteFailed', message: 'ARM did not answer', terminal: false },
+    });
+    expect(status.conditions?.[0]).toMatchObject({ status: 'True' });
+    expect(status.azure).toEqual(seen);
+  });
+
   it('keeps lastCheckedTime while the result is the same, and moves it when the result changes', () => {
     const first = buildAccountStatus({
       account: account(),
@@ -177,6 +245,7 @@ describe('a certificate waiting on its account', () => {
     expect(failure?.message).toBe(
       'IntegrationAccount contoso is not Ready (SomeAccountProblem: what is wrong with the account); waiting for it',
     );
-    expect(evaluate()?.message).toMatch(/it has no status yet/);
+    expect(evaluate()).toMatchObject({ reason: 'Progressing', waiting: true });
+    expect(evaluate()?.message).toMatch(/waiting for its first status/);
   });
 });

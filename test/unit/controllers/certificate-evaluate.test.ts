@@ -105,14 +105,23 @@ describe('evaluateCertificate rows', () => {
     });
   });
 
-  it.each([
-    ['Ready=False', account({ ready: 'False' }), '(Ready: )'],
-    ['no Ready condition', account(), '(it has no status yet)'],
-    ['no status', { ...account(), status: undefined }, '(it has no status yet)'],
-  ])('account Ready: waits when the account has %s', (_, a, why) => {
-    expect(failureOf({ account: a })).toEqual({
+  it('account Ready: waits when the account is not Ready', () => {
+    expect(failureOf({ account: account({ ready: 'False' }) })).toEqual({
       reason: 'IntegrationAccountNotReady',
-      message: `IntegrationAccount contoso is not Ready ${why}; waiting for it`,
+      message: `IntegrationAccount contoso is not Ready (Ready: ); waiting for it`,
+      terminal: false,
+      waiting: true,
+      condition: 'Ready',
+    });
+  });
+
+  it.each([
+    ['no Ready condition', account()],
+    ['no status', { ...account(), status: undefined }],
+  ])('account Ready: waits, Progressing (no warning), when the account has %s', (_, a) => {
+    expect(failureOf({ account: a })).toEqual({
+      reason: 'Progressing',
+      message: 'IntegrationAccount contoso has no status yet; waiting for its first status',
       terminal: false,
       waiting: true,
       condition: 'Ready',
@@ -171,7 +180,9 @@ describe('evaluateCertificate rows', () => {
       ...(type === 'Private' ? { key: { vault: 'main', name: 'k' } } : {}),
     });
     const e = evaluateCertificate(facts({ certificate: c, now: at }));
-    expect(e.failure).toMatchObject({ reason, terminal: true, condition: 'CertificateValid' });
+    // Not yet valid: time fixes it, so it waits (no Stalled) for the requeue at notBefore.
+    const terminal = reason !== 'CertificateNotYetValid';
+    expect(e.failure).toMatchObject({ reason, terminal, condition: 'CertificateValid' });
     expect(e.verdict?.ok).toBe(false);
     expect(e.failure?.message).toBe(e.verdict && !e.verdict.ok ? e.verdict.failure.message : '');
   });
@@ -215,8 +226,17 @@ describe('evaluateCertificate rows', () => {
 
   it.each([
     ['account', { account: undefined }, 'IntegrationAccountNotFound'],
-    ['account Ready', { account: account() }, 'IntegrationAccountNotReady'],
-    ['quota', { quota: { rank: 9, quota: 1 } }, 'QuotaExceeded'],
+    ['account Ready', { account: account({ ready: 'False' }) }, 'IntegrationAccountNotReady'],
+    // A certificate that can never be stored takes no quota place: a waiting source, here.
+    [
+      'quota',
+      {
+        quota: { rank: 9, quota: 1 },
+        source: { found: false, message: 'gone' },
+        certificate: certificate(),
+      },
+      'QuotaExceeded',
+    ],
     ['source', { source: { found: false, message: 'gone' } }, 'CertificateSourceNotFound'],
     ['certificate', { source: { found: true, data: 'x' } }, 'InvalidCertificate'],
   ] as [string, Partial<CertificateFacts>, string][])(

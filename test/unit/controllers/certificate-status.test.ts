@@ -289,9 +289,71 @@ describe('certificate status', () => {
       expect.arrayContaining([
         'Ready=False:CertificateNotYetValid',
         'Expiring=False:NotExpiring',
-        'Stalled=True:CertificateNotYetValid',
+        'Reconciling=True:CertificateNotYetValid',
       ]),
     );
+  });
+
+  it('is not Stalled while the certificate is not yet valid: time fixes it, with no backoff retry', () => {
+    const later = selfSigned('ec256', {
+      notBefore: new Date('2026-07-01T00:00:00Z'),
+      notAfter: new Date('2027-07-01T00:00:00Z'),
+    }).pem;
+    const r = statusOf(cert({ certificate: { inline: later } }), {
+      source: { found: true, data: later },
+    });
+    expect(types(r)).not.toContain('Stalled=True:CertificateNotYetValid');
+    expect(types(r)).toContain('Reconciling=True:CertificateNotYetValid');
+    expect(r.retry).toBe(false);
+    expect(
+      evaluateCertificate(facts(cert(), { source: { found: true, data: later } })).expiry
+        ?.nextTransition,
+    ).toEqual(new Date('2026-07-01T00:00:00Z'));
+  });
+
+  it('is not also Expiring once expired: CertificateExpired says it', () => {
+    const old = selfSigned('ec256', {
+      notBefore: new Date('2025-01-01T00:00:00Z'),
+      notAfter: new Date('2026-05-01T00:00:00Z'),
+    }).pem;
+    const r = statusOf(cert({ certificate: { inline: old } }), {
+      source: { found: true, data: old },
+    });
+    expect(types(r)).toContain('Ready=False:CertificateExpired');
+    expect(types(r)).toContain('Stalled=True:CertificateExpired');
+    expect(types(r)).toContain('Expiring=False:CertificateExpired');
+  });
+
+  it('waits for a new account’s first status without a Warning event', () => {
+    const { status: _none, ...fresh } = account;
+    void _none;
+    const r = statusOf(cert(), { account: fresh });
+    expect(types(r)?.[0]).toBe('Ready=False:Progressing');
+    expect(types(r)).toContain('Reconciling=True:Progressing');
+    expect(r.retry).toBe(false);
+    expect(transitionEvents(undefined, r.status, { kind: 'skipped' })).toEqual([]);
+    const notReady = statusOf(cert(), {
+      account: {
+        ...account,
+        status: {
+          observedGeneration: 1,
+          conditions: [
+            { type: 'Ready', status: 'False', reason: 'X', message: 'y', lastTransitionTime: '' },
+          ],
+        },
+      },
+    });
+    expect(
+      transitionEvents(undefined, notReady.status, { kind: 'skipped' }).map((e) => e.reason),
+    ).toEqual(['IntegrationAccountNotReady']);
+  });
+
+  it('gives a certificate that can never be stored its own reason, not QuotaExceeded', () => {
+    const r = statusOf(cert({ certificate: { inline: 'x' } }), {
+      source: { found: true, data: 'x' },
+      quota: { rank: 5, quota: 2 },
+    });
+    expect(types(r)?.[0]).toBe('Ready=False:InvalidCertificate');
   });
 
   it('checks Private vault configuration: unknown vault, then host allowed', () => {

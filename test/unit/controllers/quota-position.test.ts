@@ -54,6 +54,36 @@ describe('quotaPosition', () => {
   });
 });
 
+describe('quotaPosition of certificates that can never be stored', () => {
+  const stalled = (c: Certificate, reason: string): Certificate => ({
+    ...c,
+    metadata: { ...c.metadata, generation: 1 },
+    status: {
+      observedGeneration: 1,
+      conditions: [
+        { type: 'Ready', status: 'False', reason, message: '', lastTransitionTime: '' },
+        { type: 'Stalled', status: 'True', reason, message: '', lastTransitionTime: '' },
+      ],
+    },
+  });
+  it('gives no place to an expired or invalid certificate, but keeps one for QuotaExceeded', () => {
+    const siblings = [
+      stalled(at('expired', '2026-01-01T00:00:00Z'), 'CertificateExpired'),
+      stalled(at('invalid', '2026-01-02T00:00:00Z'), 'InvalidCertificate'),
+      at('good', '2026-01-03T00:00:00Z'),
+      at('newer', '2026-01-04T00:00:00Z'),
+    ];
+    expect(quotaPosition(siblings[2]!, basic, siblings).rank).toBe(0);
+    expect(quotaPosition(siblings[3]!, basic, siblings).rank).toBeLessThan(2);
+    const waiting = [
+      stalled(at('over', '2026-01-01T00:00:00Z'), 'QuotaExceeded'),
+      at('b', '2026-01-02T00:00:00Z'),
+      at('c', '2026-01-03T00:00:00Z'),
+    ];
+    expect(quotaPosition(waiting[2]!, basic, waiting).rank).toBe(2);
+  });
+});
+
 describe('quotaPlace', () => {
   const lookups = (siblings: Certificate[], counted = siblings.length) => {
     const listed: string[] = [];

@@ -41,3 +41,30 @@ describe('b2b_certificate_expiration_timestamp_seconds', () => {
     ]);
   });
 });
+
+describe('b2b_certificate_expiry_warning_seconds', () => {
+  it('exports each certificate’s expiryWarning, and removes it with the certificate', async () => {
+    const metrics = new Metrics();
+    metrics.setCertificate(ids, 'True', new Date('2027-01-01T00:00:00Z'), 48 * 3_600_000);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(
+      'b2b_certificate_expiry_warning_seconds{namespace="b2b",name="fabrikam"} 172800',
+    );
+    metrics.removeCertificate('b2b', 'fabrikam');
+    expect(await metrics.registry.metrics()).not.toContain(
+      'b2b_certificate_expiry_warning_seconds{',
+    );
+  });
+});
+
+describe('work queue gauges', () => {
+  it('reads depth (ready to run) and delayed keys of each queue at scrape time', async () => {
+    const metrics = new Metrics();
+    let ready = 3;
+    metrics.trackQueue('Certificate', () => ({ depth: ready, delayed: 7 }));
+    ready = 1;
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('b2b_workqueue_depth{kind="Certificate"} 1');
+    expect(text).toContain('b2b_workqueue_delayed{kind="Certificate"} 7');
+  });
+});

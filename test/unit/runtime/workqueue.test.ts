@@ -86,11 +86,21 @@ describe('WorkQueue', () => {
     expect(await q.get()).toBe('a');
   });
 
+  it('counts in depth only keys ready to run, not those waiting for their delay', () => {
+    const q = noDelay();
+    q.add('ready');
+    q.addAfter('recheck', 60_000);
+    q.addRateLimited('retry', 60_000);
+    expect(q.depth).toBe(1);
+    expect(q.delayed).toBe(2);
+    q.shutDown();
+  });
+
   it('adds after a delay, an earlier pending add winning', async () => {
     const q = noDelay();
     q.addAfter('a', 30);
     q.addAfter('a', 10_000);
-    expect(q.depth).toBe(1);
+    expect(q.delayed).toBe(1);
     const started = Date.now();
     expect(await q.get()).toBe('a');
     expect(Date.now() - started).toBeLessThan(1000);

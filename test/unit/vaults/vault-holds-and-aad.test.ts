@@ -3,7 +3,11 @@
 // authentication failures with a message that stays the same from one attempt to the next.
 import { AuthenticationError } from '@azure/identity';
 import { describe, expect, it } from 'vitest';
-import { classifyVaultError } from '../../../src/vaults/azure/errors.ts';
+import {
+  azureSignInFailure,
+  classifyVaultError,
+  stableSignInMessage,
+} from '../../../src/vaults/azure/errors.ts';
 import { CachingVerifier } from '../../../src/vaults/caching.ts';
 import type {
   KeyVerdict,
@@ -164,5 +168,39 @@ describe('CachingVerifier: a verdict expires an interval after the vault was ask
     clock = first.verifiedAt.getTime() + ttl; // when the reconciler's recheck comes due
     await cache.verify(request('ns', 'a', 1));
     expect(asked).toEqual(['ns/a', 'ns/a']);
+  });
+});
+
+describe('Azure sign-in failures in one line', () => {
+  const managedIdentity = [
+    'ManagedIdentityCredential: Authentication failed. Message Attempted to use the IMDS endpoint, but it is not available.',
+    '',
+    'To troubleshoot, visit https://aka.ms/azsdk/js/identity/managedidentitycredential/troubleshoot.',
+  ].join('\n');
+  const clientSecret = [
+    'ClientSecretCredential authentication failed: ',
+    'invalid_client: AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value.',
+    'Trace ID: 1234 Correlation ID: 5678 Timestamp: 2026-12-02 18:00:00Z',
+    'To troubleshoot, visit https://aka.ms/azsdk/js/identity/serviceprincipalauthentication/troubleshoot',
+  ].join('\n');
+
+  it.each([
+    [managedIdentity, /^ManagedIdentityCredential: Authentication failed\. .*not available\.$/],
+    [clientSecret, /^AADSTS7000215: Invalid client secret provided\.$/],
+  ])('keeps the first meaningful line of %#', (text, want) => {
+    const line = stableSignInMessage(text);
+    expect(line).toMatch(want);
+    expect(line).not.toMatch(/\n|aka\.ms|troubleshoot/);
+  });
+
+  it('turns the identity SDK’s error into AuthenticationFailed with that line (the store’s sign-in)', () => {
+    const failure = azureSignInFailure(
+      Object.assign(new Error(managedIdentity), { name: 'CredentialUnavailableError' }),
+    );
+    expect(failure).toEqual({
+      reason: 'AuthenticationFailed',
+      message: `signing in to Azure failed: ${managedIdentity.split('\n')[0]}`,
+    });
+    expect(azureSignInFailure(new Error('socket hang up'))).toBeUndefined();
   });
 });
