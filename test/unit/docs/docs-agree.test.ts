@@ -53,6 +53,39 @@ describe('docs/API.md "Operator flags" is the flags of config.ts', () => {
   });
 });
 
+describe("the kubeconfig order is the code's (src/kube/credentials.ts) wherever it is told", () => {
+  const order = /--kubeconfig.*?\$KUBECONFIG.*?~\/\.kube\/config.*?service account/s;
+
+  it.each(['API.md', 'operations.md', 'cli.md', '../README.md'])('%s', (name) => {
+    const text = doc(name).replace(/\s+/g, ' ');
+    const mentions = text.match(
+      /[^.]*(?:\$KUBECONFIG|in-cluster)[^.]*(?:~\/\.kube\/config|service account)[^.]*/g,
+    );
+    expect(mentions, name).not.toBeNull();
+    for (const sentence of mentions!)
+      expect(sentence).toMatch(/\$KUBECONFIG.*~\/\.kube\/config.*service account/);
+    expect(text).toMatch(order);
+  });
+
+  it('in the help of the operator and of b2b', async () => {
+    expect(operatorUsage()).toMatch(
+      /empty = the files in \$KUBECONFIG, else ~\/\.kube\/config, else the pod's service account/,
+    );
+    const { main } = await import('../../../src/cli/main.ts');
+    let out = '';
+    await main({
+      argv: ['status', '--help'],
+      stdout: (t) => (out += t),
+      stderr: () => {},
+      stdin: () => Buffer.alloc(0),
+      env: {},
+      cwd: '.',
+      now: () => new Date(),
+    });
+    expect(out).toMatch(/\$KUBECONFIG, else ~\/\.kube\/config, else the pod's service account/);
+  });
+});
+
 describe('the metric lists are the metrics the operator registers', () => {
   const registered = new Metrics().registry
     .getMetricsAsArray()
