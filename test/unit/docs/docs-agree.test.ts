@@ -86,6 +86,21 @@ describe("the kubeconfig order is the code's (src/kube/credentials.ts) wherever 
   });
 });
 
+describe('docs/operations.md "Kubernetes versions" backs the chart\'s kubeVersion', () => {
+  it('lists the oldest version the chart claims as tested and passed', () => {
+    const chart = readFileSync(
+      new URL('../../../charts/b2b-certificate-operator/Chart.yaml', import.meta.url),
+      'utf8',
+    );
+    const oldest = /^kubeVersion: ">=(\d+\.\d+\.\d+)-0"$/m.exec(chart)?.[1];
+    expect(oldest).toBeDefined();
+    const rows = tableRows(section(doc('operations.md'), 'Kubernetes versions'));
+    const row = rows.find(([version]) => unquote(version!.split(' ')[0]!) === oldest);
+    expect(row, `a row for ${oldest}`).toBeDefined();
+    expect(row!.join(' ')).toMatch(/\bpassed\b/);
+  });
+});
+
 describe('the metric lists are the metrics the operator registers', () => {
   const registered = new Metrics().registry
     .getMetricsAsArray()
