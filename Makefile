@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 TESTENV_DIR ?= $(CURDIR)/.testenv
 
-.PHONY: help deps tools lint typecheck unit integration test testenv testenv-down install run demo bench bench-vault chaos gen mutation
+.PHONY: help deps tools lint typecheck unit integration test test-k8s-versions testenv testenv-down install run demo bench bench-vault chaos gen mutation
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -42,6 +42,9 @@ integration: tools ## integration tests against a real kube-apiserver (started a
 	npm run test:integration
 
 test: lint typecheck unit integration ## everything: lint, type-check, unit and integration tests
+
+test-k8s-versions: tools ## the CRD, kstatus, kustomize and RBAC tests on the chart's oldest Kubernetes and the newest the Go proxy serves (K8S_VERSIONS="1.35.4" for others; builds each once, slow; not part of `test`; see docs/operations.md)
+	@hack/test-k8s-versions.sh
 
 mutation: deps ## mutation testing of the pure decision code with Stryker (slow; not part of `test`; see docs/mutation.md)
 	npx stryker run

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver, kubectl and kube-controller-manager (for its garbage collector) of one
 # Kubernetes release from the Go module proxy into a per-version cache, only the ones missing.
-# Prints the folder holding them.
+# Prints the folder holding them. K8S_VERSION picks the release (default in lib.sh); K8S_TOOLS
+# narrows the list (hack/test-k8s-versions.sh needs only kube-apiserver and kubectl).
 # k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces staging modules with local
 # paths), so a throw-away wrapper module requires it and points every staging module at its
 # published twin v0.<minor>.<patch>.
 source "$(dirname "$0")/lib.sh"
 
 dest="$CACHE_ROOT/k8s/v$K8S_VERSION"
-TOOLS=(kube-apiserver kubectl kube-controller-manager)
+read -r -a TOOLS <<<"${K8S_TOOLS:-kube-apiserver kubectl kube-controller-manager}"
 missing_tools() { local t; for t in "${TOOLS[@]}"; do [[ -x "$dest/$t" ]] || echo "$t"; done; }
 [[ -z "$(missing_tools)" ]] && { echo "$dest"; exit 0; }
 need_go

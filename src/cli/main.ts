@@ -32,7 +32,7 @@ const output = (choices: string): FlagSpec => ({
 const kubeconfig: FlagSpec = {
   name: 'kubeconfig',
   value: 'FILE',
-  help: 'kubeconfig file (default: $KUBECONFIG, in-cluster, or ~/.kube/config)',
+  help: "kubeconfig file (default: the files in $KUBECONFIG, else ~/.kube/config, else the pod's service account)",
 };
 const namespace: FlagSpec = {
   name: 'namespace',
@@ -65,7 +65,7 @@ Exit 1 when any object fails (with --strict also on warnings), else 0.`,
       {
         name: 'warn-expiring',
         value: 'DURATION',
-        help: "warn for certificates expiring within DURATION (30d, 720h); default: each certificate's spec.expiryWarning",
+        help: "warn for certificates expiring within DURATION, a Go duration as spec.expiryWarning (720h = 30 days); default: each certificate's spec.expiryWarning",
       },
       {
         name: 'allowed-vault-hosts',
@@ -175,8 +175,11 @@ out and named on standard error. Exit 1 when an entry was left out (or Azure cou
 };
 
 function topUsage(): string {
-  const rows = Object.entries(commands).map(
-    ([name, c]) => `  ${name.padEnd(9)}${c.synopsis.split('\n')[0]!.replace(/^b2b \S+ ?/, '')}`,
+  // Every synopsis line: `status certificate NAME` is a command of its own to users.
+  const rows = Object.entries(commands).flatMap(([name, c]) =>
+    c.synopsis
+      .split('\n')
+      .map((line) => `  ${name.padEnd(9)}${line.trim().replace(/^b2b \S+ ?/, '')}`),
   );
   return `Usage: b2b COMMAND [flags]   (also as kubectl b2b COMMAND)
 

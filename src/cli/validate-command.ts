@@ -1,6 +1,6 @@
 // `b2b validate`: flags to options, files to objects, results to the chosen output.
 import { parseGoDuration } from '../certificates/duration.ts';
-import { UsageError, flag, has, parseCliDuration, type ParsedArgs } from './args.ts';
+import { UsageError, flag, has, type ParsedArgs } from './args.ts';
 import { loadCrds } from './crd-schema.ts';
 import { readManifests } from './input.ts';
 import { version, type Io } from './main.ts';
@@ -15,10 +15,12 @@ export function runValidate(io: Io, args: ParsedArgs): Promise<number> {
   if (!['human', 'json', 'sarif'].includes(format))
     throw new UsageError(`-o must be human, json or sarif, not ${format}`);
   const warnText = flag(args, 'warn-expiring');
-  const warnExpiringMs =
-    warnText === undefined ? undefined : parseCliDuration(warnText, parseGoDuration);
+  // The syntax of spec.expiryWarning, so a value copied between the two means the same.
+  const warnExpiringMs = warnText === undefined ? undefined : parseGoDuration(warnText);
   if (warnText !== undefined && warnExpiringMs === undefined)
-    throw new UsageError(`--warn-expiring must be a duration such as 30d or 720h, not ${warnText}`);
+    throw new UsageError(
+      `--warn-expiring must be a Go duration as spec.expiryWarning takes, such as 720h (30 days) or 1h30m, not ${warnText}`,
+    );
   const hosts = flag(args, 'allowed-vault-hosts') ?? io.env.B2B_ALLOWED_VAULT_HOSTS ?? '';
 
   const input = readManifests(paths, () => io.stdin().toString('utf8'));

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { envName, flags, type Flag } from './config.ts';
 
 const descriptions: Record<Flag, string> = {
-  kubeconfig: 'kubeconfig file; empty = $KUBECONFIG, in-cluster, or ~/.kube/config',
+  kubeconfig:
+    "kubeconfig file; empty = the files in $KUBECONFIG, else ~/.kube/config, else the pod's service account",
   'watch-namespace': 'watch only this namespace; empty = all namespaces',
   'leader-elect': 'hold a Lease before reconciling, so one of several replicas works at a time',
   'leader-election-namespace':

@@ -109,10 +109,10 @@ describe('b2b validate', () => {
     const plain = await run(['validate', file]);
     expect(plain).toMatchObject({ code: 0 });
     expect(plain.stdout).toMatch(/^OK/);
-    const warned = await run(['validate', file, '--warn-expiring', '30d']);
+    const warned = await run(['validate', file, '--warn-expiring', '720h']);
     expect(warned.code).toBe(0);
     expect(warned.stdout).toMatch(/^WARN\s+Certificate b2b\/soon\s+ExpiresSoon: /);
-    expect((await run(['validate', file, '--warn-expiring', '30d', '--strict'])).code).toBe(1);
+    expect((await run(['validate', file, '--warn-expiring', '720h', '--strict'])).code).toBe(1);
   });
 
   it('writes SARIF 2.1.0 with a result on the file and line of each failing object', async () => {
@@ -227,6 +227,16 @@ describe('b2b help and version', () => {
       expect(stdout).toContain('-h, --help');
     }
     expect((await run(['validate', '--help'])).stdout).toMatch(/--warn-expiring DURATION/);
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    for (const synopsis of [
+      /^ {2}validate /m,
+      /^ {2}inspect /m,
+      /^ {2}status +\[-n NS/m,
+      /^ {2}status +certificate NAME/m,
+      /^ {2}check +api /m,
+    ])
+      expect(top.stdout).toMatch(synopsis);
     expect(await run(['--version'])).toMatchObject({ code: 0, stdout: 'b2b 0.1.0\n' });
   });
 
