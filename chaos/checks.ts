@@ -68,7 +68,8 @@ const derOf = (tlsCrt: string | undefined) => {
 
 /**
  * One entry per certificate that has (or had, for a broken edit) a good version and is not
- * deleted with Delete; its content is that version's; Retain leaves the entry with no owner.
+ * deleted with Delete; its content is that version's; no entry has an ownerReference, and
+ * Retain also drops the certificate-uid label.
  */
 export function checkStore(planned: PlannedCertificate[], store: StoreSecret[]): Check[] {
   const entries = new Map<string, StoreSecret[]>();
@@ -103,8 +104,9 @@ export function checkStore(planned: PlannedCertificate[], store: StoreSecret[]):
       if (uidLabel || owned) problems.push(`${c.name}: retained entry still claims an owner`);
     } else {
       if (!uidLabel) problems.push(`${c.name}: entry without its certificate-uid label`);
-      if (owned !== (c.deletionPolicy === 'Delete'))
-        problems.push(`${c.name}: ownerReference ${owned}, policy ${c.deletionPolicy}`);
+      // No entry carries an ownerReference: uninstalling must never garbage-collect one.
+      if (owned)
+        problems.push(`${c.name}: ownerReference on the entry, policy ${c.deletionPolicy}`);
     }
     if (!derOf(s.data?.['tls.crt']).equals(c.storeDer)) halfWritten.push(`${c.name}: tls.crt`);
     if (!s.data?.['metadata.json'] || !s.metadata.annotations?.['integration.b2b.dev/content-hash'])

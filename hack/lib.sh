@@ -75,11 +75,22 @@ ATTEMPT=1
 # Runs a command detached in its own session, remembering its pid for `down` and its command
 # line for `start NAME` (the same flags and ports again).
 start_bg() {
-  local name="$1"; shift
+  local name="$1" pid i; shift
+  # With job control on, the child would lead its own process group and setsid would fork:
+  # the pid we keep would exit at once and the component run on unrecorded.
+  local -
+  set +m
   printf '%q ' "$@" >"$DIR/$name.cmd"
   echo "--- testenv: start $(date -u +%FT%TZ) ---" >>"$DIR/$name.log"
   setsid "$@" >>"$DIR/$name.log" 2>&1 < /dev/null &
-  echo $! >"$DIR/$name.pid"
+  pid=$!
+  echo "$pid" >"$DIR/$name.pid"
+  # Until it execs setsid, the child is a copy of this shell, which live_pid rightly refuses.
+  [[ -r "/proc/$pid/cmdline" && -r "/proc/$$/cmdline" ]] || return 0
+  for ((i = 0; i < 100; i++)); do
+    cmp -s "/proc/$pid/cmdline" "/proc/$$/cmdline" 2>/dev/null || return 0
+    sleep 0.05
+  done
 }
 
 # Remembers how to tell that a component is up, and the ports it must hold, for `start NAME`.
@@ -125,13 +136,29 @@ wait_healthy() { # name seconds
   [[ -f "$DIR/$name.ports" ]] && read -ra ports <"$DIR/$name.ports"
   local deadline=$((SECONDS + seconds))
   while ((SECONDS < deadline)); do
-    pid="$(live_pid "$DIR/$name.pid")" || return 1
+    pid="$(live_pid "$DIR/$name.pid")" || { why_not_running "$name"; return 1; }
     bind_failed "$name" && return 1
     # Asked only once it holds its ports: until then the answer would be another's, if any.
     if holds_ports "$pid" "${ports[@]}" && "${check[@]}" >/dev/null 2>&1; then return 0; fi
     sleep 0.2
   done
+  if holds_ports "$pid" "${ports[@]}"; then
+    log "$name (pid $pid) holds its ports ${ports[*]} but did not answer $(cat "$DIR/$name.health")within ${seconds} s"
+  else
+    log "$name (pid $pid) did not listen on its ports ${ports[*]} within ${seconds} s"
+  fi
   return 1
+}
+
+# Says why a component's pid is not the component (for a failed start's report).
+why_not_running() { # name
+  local pid
+  pid="$(cat "$DIR/$1.pid" 2>/dev/null)"
+  if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
+    log "$1 (pid ${pid:-none}) exited"
+  else
+    log "$1 (pid $pid) is not the component: it runs $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || ps -o args= -p "$pid")"
+  fi
 }
 
 last_lines() { echo "--- last lines of $DIR/$1.log ---" >&2; tail -20 "$DIR/$1.log" >&2 || true; }

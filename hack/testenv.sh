@@ -252,7 +252,7 @@ up() {
   # Whatever stops `up` (a failed command or die) stops what it started.
   trap '[[ -f "$DIR/env" ]] || { echo "testenv failed to start; stopping what was started" >&2; stop_all; }' EXIT
   make_pki
-  start_on_free_ports etcd 30 launch_etcd
+  start_on_free_ports etcd 60 launch_etcd
   start_on_free_ports kube-apiserver 90 launch_apiserver
   # The operator's user gets exactly the ClusterRole and leader-election Role shipped in deploy/.
   "$KUBECTL_DIR/kubectl" --kubeconfig "$DIR/admin.kubeconfig" apply -f "$ROOT/deploy/rbac.yaml" >/dev/null

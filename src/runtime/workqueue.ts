@@ -119,7 +119,11 @@ export class WorkQueue<K> {
     if (delayMs <= 0) return this.add(key, lane);
     const at = Date.now() + delayMs;
     const pending = this.timers.get(key);
-    if (pending && pending.at <= at) return;
+    if (pending && pending.at <= at) {
+      // The earlier add stays, and now it is a retry: an echo must not run the key before it.
+      pending.backoff ||= backoff;
+      return;
+    }
     if (pending) clearTimeout(pending.timer);
     this.bursts.delete(key); // a sooner add ends the burst's wait
     const timer = setTimeout(() => {

@@ -202,6 +202,19 @@ describe('silent Azure endpoints end at --azure-request-timeout (operator proces
       );
       return condition(a, 'Ready')?.status === 'True' ? a : undefined;
     }, `IntegrationAccount ${name} Ready`);
+  /** The certificate's Ready condition once its message says `message` (it may wait first). */
+  const readyOnceMessage = (name: string, message: RegExp) =>
+    eventually(
+      async () => {
+        const c = await admin.get<Certificate>(
+          resourcePath(CertificateResource, { namespace: ns, name }),
+        );
+        const ready = condition(c, 'Ready');
+        return ready && message.test(ready.message) ? ready : undefined;
+      },
+      `Certificate ${ns}/${name} Ready saying ${message}`,
+      30_000,
+    );
 
   beforeAll(async () => {
     admin = adminClient();
@@ -240,17 +253,10 @@ describe('silent Azure endpoints end at --azure-request-timeout (operator proces
     // The account controller runs one account at a time: the silent one must not hold it.
     await createAccount(admin, ns, 'inside');
     await accountReady('inside');
+    // The account was never read from ARM, so it is not Ready, and its certificates say why.
     for (const name of names) {
-      const c = await waitForCondition(
-        admin,
-        ns,
-        name,
-        'Ready',
-        'False',
-        Reason.StoreWriteFailed,
-        30_000,
-      );
-      expect(condition(c, 'Ready')?.message).toMatch(/no answer from Azure Resource Manager .*2 s/);
+      const ready = await readyOnceMessage(name, /no answer from Azure Resource Manager .*2 s/);
+      expect(ready.reason).toBe(Reason.IntegrationAccountNotReady);
     }
     // ARM answers again: nobody waits on a stuck slot or a stuck shared check.
     armProxy.thaw();
@@ -294,16 +300,8 @@ describe('silent Azure endpoints end at --azure-request-timeout (operator proces
       });
       expect(vaulted.status?.keyVaults?.[0]?.message).toMatch(/no answer from .* within 2 s/);
     }
-    const c = await waitForCondition(
-      admin,
-      ns,
-      'signin-cert',
-      'Ready',
-      'False',
-      Reason.StoreWriteFailed,
-      30_000,
-    );
-    expect(condition(c, 'Ready')?.message).toMatch(/no answer from .* within 2 s/);
+    const ready = await readyOnceMessage('signin-cert', /no answer from .* within 2 s/);
+    expect(ready).toMatchObject({ status: 'False', reason: Reason.IntegrationAccountNotReady });
     tokenProxy.thaw();
     await waitForCondition(admin, ns, 'signin-cert', 'Ready', 'True', 'Ready', 60_000);
   });

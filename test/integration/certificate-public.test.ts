@@ -114,7 +114,7 @@ describe('Public certificates', () => {
     expect(table.stdout).toMatch(/ACCOUNT\s+TYPE\s+READY\s+REASON\s+EXPIRES/);
     expect(table.stdout).toMatch(/waited\s+contoso\s+Public\s+True\s+Ready/);
     expect(table.stdout).toMatch(
-      /integrationaccount.integration.b2b.dev\/contoso\s+Standard\s+kubernetes\s+\d+\s+True/,
+      /integrationaccount.integration.b2b.dev\/contoso\s+Standard\s+kubernetes\s+\d+\s+\d+\s+True/,
     );
   });
 

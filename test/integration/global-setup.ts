@@ -1,7 +1,7 @@
 // Starts one control plane (etcd, kube-apiserver, and the Key Vault emulator when its jar is
 // available) for the whole integration run, installs the CRDs, and stops it all afterwards.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -37,6 +37,45 @@ function readEnvFile(file: string): Record<string, string> {
   return vars;
 }
 
+/**
+ * `testenv.sh up`, once more if the first start fails (a component that lost a race for its
+ * start on a loaded machine): what failed is kept in test-results/testenv-failure.log, which
+ * .ci/run prints last when the run fails.
+ */
+function startTestenv(env: NodeJS.ProcessEnv, dir: string): void {
+  const up = () => execFileSync(join(root, 'hack/testenv.sh'), ['up'], { env, stdio: 'inherit' });
+  try {
+    up();
+  } catch (err) {
+    recordFailure(dir, err);
+    execFileSync(join(root, 'hack/testenv.sh'), ['down'], { env, stdio: 'inherit' });
+    console.error('testenv did not start (see test-results/testenv-failure.log); trying once more');
+    up();
+  }
+}
+
+function recordFailure(dir: string, err: unknown): void {
+  const logs = readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map(
+      (f) =>
+        `--- ${f} (last 40 lines) ---\n${readFileSync(join(dir, f), 'utf8').split('\n').slice(-40).join('\n')}`,
+    );
+  const ps = spawnSync('ps', ['-eo', 'pid,ppid,pgid,stat,etime,args', '--sort=-pcpu'], {
+    encoding: 'utf8',
+  }).stdout;
+  mkdirSync(join(root, 'test-results'), { recursive: true });
+  writeFileSync(
+    join(root, 'test-results/testenv-failure.log'),
+    [
+      `${new Date().toISOString()} testenv up failed: ${String(err)}`,
+      ...logs,
+      '--- ps ---',
+      ps.split('\n').slice(0, 25).join('\n'),
+    ].join('\n') + '\n',
+  );
+}
+
 export default function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'b2b-testenv-'));
   const env = { ...process.env, TESTENV_DIR: dir };
@@ -48,7 +87,7 @@ export default function setup(project: TestProject) {
     }
   };
   try {
-    execFileSync(join(root, 'hack/testenv.sh'), ['up'], { env, stdio: 'inherit' });
+    startTestenv(env, dir);
     const vars = readEnvFile(join(dir, 'env'));
     const kubectl = join(vars.PATH!.split(':')[0]!, 'kubectl');
     const admin = vars.KUBECONFIG!;

@@ -21,6 +21,8 @@ export interface SeenRequest {
   path: string;
   operation: string;
   status: number | 'reset' | 'pending';
+  /** Sent with a token: a 401 to a request without one is Key Vault's challenge. */
+  authorized: boolean;
   at: number;
 }
 
@@ -128,6 +130,11 @@ export class VaultFaultProxy {
     return this.requests.filter((r) => operation === undefined || r.operation === operation).length;
   }
 
+  /** What b2b_keyvault_requests_total counts: every request but Key Vault's 401 challenge. */
+  countedByOperator(): number {
+    return this.requests.filter((r) => !(r.status === 401 && !r.authorized)).length;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = req.url ?? '/';
     const operation = operationOf(req.method ?? 'GET', `https://x${path}`);
@@ -136,6 +143,7 @@ export class VaultFaultProxy {
       path,
       operation,
       status: 'pending',
+      authorized: req.headers.authorization !== undefined,
       at: Date.now(),
     };
     this.requests.push(seen);

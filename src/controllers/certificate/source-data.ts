@@ -40,11 +40,15 @@ const NEVER_STORED_REASONS: ReadonlySet<string> = new Set([
   Reason.VaultHostNotAllowed,
 ]);
 
-/** Stalled, for its current spec, on a check before the store: it takes no quota place. */
+/**
+ * Stalled, for its current spec, on a check before the store, and nothing of it in the store:
+ * it takes no quota place. An expired certificate's last good version still takes one.
+ */
 export function neverStorable(c: Certificate): boolean {
   const stalled = c.status?.conditions?.find((x) => x.type === 'Stalled' && x.status === 'True');
   return (
     stalled !== undefined &&
+    !c.status?.store?.ref &&
     NEVER_STORED_REASONS.has(stalled.reason) &&
     c.status?.observedGeneration === (c.metadata.generation ?? 0)
   );

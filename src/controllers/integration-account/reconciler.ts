@@ -59,7 +59,13 @@ export class IntegrationAccountReconciler {
       : undefined;
     const nextMs = Math.min(nextCheckInMs ?? Infinity, recheck ?? Infinity);
     const next = Number.isFinite(nextMs) ? { requeueAfterMs: nextMs } : undefined;
-    if (sameStatus(account.status, status)) return next;
+    // ARM could not tell yet (a timeout, a refused sign-in): status says so, and the reconcile
+    // fails so that the controller tries again with backoff, not at the hourly recheck.
+    const retry = azureFailure && !azureFailure.terminal ? azureFailure.error : undefined;
+    if (sameStatus(account.status, status)) {
+      if (retry) throw retry;
+      return next;
+    }
     await this.deps.client.patch(
       resourcePath(IntegrationAccountResource, { namespace, name, subresource: 'status' }),
       // Conditional (resourceVersion): the conditions list is replaced whole.
@@ -69,13 +75,14 @@ export class IntegrationAccountReconciler {
       },
     );
     await this.recordTransitions(account, vaults);
+    if (retry) throw retry;
     return next;
   };
 
   /** When ARM cannot tell, Ready says why (the store's prerequisite reason) and so do certificates. */
   private async azureFacts(account: IntegrationAccount): Promise<{
     azure?: AzureAccountInfo;
-    azureFailure?: { reason: string; message: string; terminal: boolean };
+    azureFailure?: { reason: string; message: string; terminal: boolean; error: Error };
   }> {
     if (!account.spec.store?.azure || !this.deps.azureAccount) return {};
     try {
@@ -83,7 +90,12 @@ export class IntegrationAccountReconciler {
     } catch (err) {
       if (err instanceof StorePrerequisiteError)
         return {
-          azureFailure: { reason: err.reason, message: err.message, terminal: err.terminal },
+          azureFailure: {
+            reason: err.reason,
+            message: err.message,
+            terminal: err.terminal,
+            error: err,
+          },
         };
       const signIn = azureSignInFailure(err);
       const message =
@@ -93,6 +105,7 @@ export class IntegrationAccountReconciler {
           reason: signIn?.reason ?? Reason.StoreWriteFailed,
           message,
           terminal: false,
+          error: err instanceof Error ? err : new Error(message),
         },
       };
     }

@@ -3,7 +3,7 @@
 // so Key Vault's 401 challenge is answered once, not before every sign and decrypt. The SDK's
 // own retries are off (the controller retries with backoff and honours Retry-After), every
 // call has a deadline, requests in flight are bounded per vault, and every HTTP request that
-// really leaves (the challenge's too) is counted in b2b_keyvault_requests_total.
+// really leaves is counted in b2b_keyvault_requests_total, but for the 401 challenge.
 import { KeyClient, type CryptographyClient, type KeyClientOptions } from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
 import type { Metrics } from '../../operator/metrics.ts';
@@ -59,7 +59,7 @@ export function operationOf(method: string, url: string): string {
   return 'other';
 }
 
-/** Counts each request on the wire, after the auth policy: a 401 challenge is a request too. */
+/** Counts each request on the wire, after the auth policy; the 401 challenge is signing in. */
 export function requestCountingPolicy(
   count: (operation: string, code: string) => void,
 ): PipelinePolicy {

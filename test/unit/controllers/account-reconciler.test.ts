@@ -72,6 +72,46 @@ describe('IntegrationAccountReconciler', () => {
     expect(state.patches).toHaveLength(1);
   });
 
+  it('retries an Azure account ARM cannot tell about yet with backoff, not at the hourly recheck', async () => {
+    const { state, client, events } = accountApi({
+      apiVersion: 'integration.b2b.dev/v1alpha1',
+      kind: 'IntegrationAccount',
+      metadata: { name: 'acc', namespace: 'ns', generation: 1 },
+      spec: {
+        store: {
+          azure: {
+            subscriptionId: '00000000-0000-0000-0000-000000000000',
+            resourceGroup: 'rg',
+            name: 'ia',
+            auth: { managedIdentity: {} },
+          },
+        },
+      },
+    });
+    let arm: 'silent' | 'answers' = 'silent';
+    const reconciler = new IntegrationAccountReconciler({
+      client,
+      account: () => state.account,
+      certificatesOf: () => [],
+      events,
+      allowedVaultHosts: [],
+      now: () => now,
+      recheckIntervalMs: 3_600_000,
+      azureAccount: () =>
+        arm === 'silent'
+          ? Promise.reject(new Error('no answer from Azure Resource Manager within 2 s'))
+          : Promise.resolve({ id: 'id', location: 'westeurope', sku: 'Standard' }),
+    });
+    // The failure is in status, and the reconcile fails: the controller retries it with backoff.
+    await expect(reconciler.reconcile('ns/acc')).rejects.toThrow(/no answer from Azure/);
+    expect(state.account.status?.conditions?.[0]).toMatchObject({ status: 'False' });
+    expect(state.patches).toHaveLength(1);
+    await expect(reconciler.reconcile('ns/acc')).rejects.toThrow(); // same status: no write
+    expect(state.patches).toHaveLength(1);
+    arm = 'answers';
+    expect(await reconciler.reconcile('ns/acc')).toEqual({ requeueAfterMs: 3_600_000 });
+  });
+
   it("turns an unreadable service principal Secret into that vault's entry", async () => {
     const { state, client, events } = accountApi({
       apiVersion: 'integration.b2b.dev/v1alpha1',

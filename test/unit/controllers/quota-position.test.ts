@@ -82,6 +82,14 @@ describe('quotaPosition of certificates that can never be stored', () => {
     ];
     expect(quotaPosition(waiting[2]!, basic, waiting).rank).toBe(2);
   });
+
+  it('keeps the place of an expired certificate whose last good version is still in the store', () => {
+    // Its entry takes a real place in the account (Basic: 2), so a newcomer must wait.
+    const expired = stalled(at('expired', '2026-01-01T00:00:00Z', true), 'CertificateExpired');
+    expired.status = { ...expired.status, store: { ref: 'expired-b2bcert', syncedTime: '' } };
+    const siblings = [expired, at('good', '2026-01-02T00:00:00Z', true), at('new', '2026-01-03')];
+    expect(quotaPosition(siblings[2]!, basic, siblings).rank).toBe(2);
+  });
 });
 
 describe('quotaPlace', () => {

@@ -371,6 +371,15 @@ describe('echoes of our own status writes and backoff', () => {
     await done;
   });
 
+  it('keeps a backoff that falls after an earlier requeueAfter: the echo still waits', () => {
+    const q = noDelay();
+    q.addAfter('a', 1_000); // a recheck due first
+    q.addRateLimited('a', 5_000); // then the run failed: the earlier timer stays, as a backoff
+    q.addUnlessBackingOff('a'); // the echo of the failure's status write
+    expect(q.length).toBe(0);
+    q.shutDown();
+  });
+
   it('treats an echo as an ordinary add when the key is not backing off', async () => {
     const q = noDelay();
     q.addUnlessBackingOff('a');
