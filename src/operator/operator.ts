@@ -92,11 +92,18 @@ async function readSecretKey(
 /** The Certificate CRD's name: deleting it (an uninstall) deletes every Certificate. */
 export const CERTIFICATE_CRD = `${CertificateResource.plural}.${GROUP}`;
 
+const ACCOUNT_CRD = `${IntegrationAccountResource.plural}.${GROUP}`;
+
 /** Whether the Certificate CRD is being deleted or is gone: one GET (RBAC: get on this CRD). */
-export async function certificateCrdDeleting(client: KubeClient): Promise<boolean> {
+export function certificateCrdDeleting(client: KubeClient): Promise<boolean> {
+  return crdDeleting(client, CERTIFICATE_CRD);
+}
+
+/** Whether one of our CRDs is being deleted or is gone (RBAC: get on our two CRDs). */
+async function crdDeleting(client: KubeClient, name: string): Promise<boolean> {
   try {
     const crd = await client.get<{ metadata?: { deletionTimestamp?: string } }>(
-      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CERTIFICATE_CRD}`,
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
     );
     return Boolean(crd.metadata?.deletionTimestamp);
   } catch (err) {
@@ -135,14 +142,20 @@ export class Operator {
       name: string,
       path: string,
       metadataOnly = false,
-      emptyWhenNotServed = false,
+      /** Our CRD of this resource: its deletion (an uninstall) empties the cache. */
+      notServedCrd?: string,
     ) =>
       new Informer<T>({
         name,
         client: deps.client,
         path,
         metadataOnly,
-        emptyWhenNotServed,
+        ...(notServedCrd
+          ? {
+              emptyWhenNotServed: true,
+              confirmNotServed: () => crdDeleting(deps.client, notServedCrd),
+            }
+          : {}),
         log,
         // Of a Secret's or ConfigMap's annotations the operator reads only its own.
         ...(metadataOnly
@@ -160,7 +173,7 @@ export class Operator {
       'integrationaccounts',
       resourcePath(IntegrationAccountResource, { namespace: ns }),
       false,
-      true,
+      ACCOUNT_CRD,
     );
     this.secrets = informer<SecretMetadata>(
       'secrets',

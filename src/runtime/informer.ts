@@ -46,6 +46,12 @@ export interface InformerOptions<T extends KubeObject = KubeObject> {
    * list: what depends on this cache can still start (retried with backoff all the same).
    */
   emptyWhenNotServed?: boolean;
+  /**
+   * Once synced, a 404 empties the cache only when this confirms the resource is gone (its CRD
+   * deleted or being deleted): an API server that is starting up answers 404 for a CRD's
+   * resources for a moment, and emptying then would report every object deleted.
+   */
+  confirmNotServed?: () => Promise<boolean>;
   log: Logger;
 }
 
@@ -268,7 +274,8 @@ export class Informer<T extends KubeObject> {
           continue;
         }
         this.failures++;
-        if (isNotFound(err) && this.options.emptyWhenNotServed) this.notServed();
+        if (isNotFound(err) && this.options.emptyWhenNotServed && (await this.goneForSure()))
+          this.notServed();
         const delay =
           Math.min(30_000, 500 * 2 ** Math.min(this.failures, 6)) * (0.5 + Math.random());
         log.warn('watch failed; restarting', {
@@ -283,6 +290,16 @@ export class Informer<T extends KubeObject> {
         });
         await sleep(delay, signal);
       }
+    }
+  }
+
+  /** Before the first sync the cache is empty anyway; after it, only when confirmed. */
+  private async goneForSure(): Promise<boolean> {
+    if (!this.synced || !this.options.confirmNotServed) return true;
+    try {
+      return await this.options.confirmNotServed();
+    } catch {
+      return false;
     }
   }
 

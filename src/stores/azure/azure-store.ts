@@ -274,8 +274,13 @@ export class AzureStore {
     if (!ownedBy(current, certificate) && !(adopted && unchangedSinceAdoption(current, adopted)))
       return;
     try {
-      await this.requests.run(spec.subscriptionId, 'integrationAccountCertificates.delete', () =>
-        clients.logic.integrationAccountCertificates.delete(spec.resourceGroup, spec.name, name),
+      await this.requests.run(
+        spec.subscriptionId,
+        'integrationAccountCertificates.delete',
+        (abortSignal) =>
+          clients.logic.integrationAccountCertificates.delete(spec.resourceGroup, spec.name, name, {
+            abortSignal,
+          }),
       );
     } catch (err) {
       throw this.writeFailure(err, name);

@@ -189,3 +189,45 @@ describe('what the informer caches', () => {
     });
   });
 });
+
+describe('Informer with emptyWhenNotServed, on a 404 after its first sync', () => {
+  /** One list of `a`, a watch answered 404, the relist after it ends the run. */
+  async function notFoundAfterSync(confirmNotServed: () => Promise<boolean>) {
+    const abort = new AbortController();
+    let lists = 0;
+    const client = {
+      request: () => {
+        if (++lists > 1) abort.abort();
+        return Promise.resolve({ metadata: { resourceVersion: '10' }, items: [obj('a', '1')] });
+      },
+      watch: () =>
+        Promise.reject(
+          new KubeApiError(404, { reason: 'NotFound', message: 'not found' }, 'WATCH'),
+        ),
+    } as unknown as KubeClient;
+    const informer = new Informer<Obj>({
+      name: 't',
+      client,
+      path: '/x',
+      log: silentLogger,
+      emptyWhenNotServed: true,
+      confirmNotServed,
+    });
+    const deleted: string[] = [];
+    informer.on({ deleted: (o) => deleted.push(o.metadata.name) });
+    await informer.run(abort.signal);
+    return deleted;
+  }
+
+  it('keeps its objects when the CRD is still there (a 404 while the API server starts up)', async () => {
+    expect(await notFoundAfterSync(() => Promise.resolve(false))).toEqual([]);
+  });
+
+  it('keeps its objects when it cannot tell', async () => {
+    expect(await notFoundAfterSync(() => Promise.reject(new Error('no answer')))).toEqual([]);
+  });
+
+  it('empties when the CRD is gone or being deleted', async () => {
+    expect(await notFoundAfterSync(() => Promise.resolve(true))).toEqual(['a']);
+  });
+});
