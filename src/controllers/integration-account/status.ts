@@ -10,6 +10,7 @@ import {
   type IntegrationAccountStatus,
 } from '../../api/types.ts';
 import type { AzureAccountInfo } from '../../stores/azure/prerequisites.ts';
+import type { IdentityPolicy } from '../../identity/policy.ts';
 import { vaultConnection, type KeyVaultSpec } from '../../vaults/connection.ts';
 import { neverStorable, quotaSku } from '../certificate/source-data.ts';
 import type { VaultConnection } from '../../vaults/verifier.ts';
@@ -35,8 +36,9 @@ export function vaultFromSpec(
   namespace: string,
   allowedVaultHosts: readonly string[],
   now: Date,
+  identityPolicy?: IdentityPolicy,
 ): VaultHealth | { probe: VaultConnection } {
-  const connection = vaultConnection(spec, namespace, allowedVaultHosts);
+  const connection = vaultConnection(spec, namespace, allowedVaultHosts, identityPolicy);
   if (!connection.ok) {
     const { reason, message } = connection;
     return { name: spec.name, reachable: false, reason, message, checkedAt: now };
