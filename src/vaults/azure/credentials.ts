@@ -18,6 +18,7 @@ import {
 } from '../../identity/service-account.ts';
 import { Reason } from '../../api/reasons.ts';
 import { DEFAULT_AZURE_TIMEOUT_MS, withDeadline } from './deadline.ts';
+import { isSignInError } from './errors.ts';
 
 export interface AzureAuth {
   workloadIdentity?:
@@ -87,6 +88,7 @@ interface SignInError {
   statusCode?: number;
   message?: string;
   errorResponse?: { error?: string; errorDescription?: string };
+  cause?: { message?: string; errorCode?: string };
 }
 
 /**
@@ -109,15 +111,15 @@ export function serviceAccountCredential(
         return await inner.getToken(scopes, options);
       } catch (err) {
         const e = (err ?? {}) as SignInError;
-        const text = `${e.errorResponse?.errorDescription ?? ''} ${e.message ?? ''}`;
-        if (e.name !== 'AuthenticationError' || !NO_FEDERATED_RECORD.test(text)) throw err;
+        const text = `${e.errorResponse?.errorDescription ?? ''} ${e.message ?? ''} ${e.cause?.message ?? ''}`;
+        if (!isSignInError(err) || !NO_FEDERATED_RECORD.test(text)) throw err;
         const code = /AADSTS\d+/.exec(text)?.[0] ?? 'AADSTS70021';
         const description = `${code}: ${await identity.federatedCredentialHint()}.`;
         throw Object.assign(new Error(description), {
           name: 'AuthenticationError',
           statusCode: e.statusCode,
           errorResponse: {
-            error: e.errorResponse?.error ?? 'invalid_request',
+            error: e.errorResponse?.error ?? e.cause?.errorCode ?? 'invalid_request',
             errorDescription: description,
           },
         });
