@@ -128,6 +128,9 @@ export class AzureKeyVerifier implements KeyVerifier {
       version: key.version,
       certificateKey: certificate.publicKeyObject,
       now: (this.deps.now ?? (() => new Date()))(),
+      identity: identity
+        ? `the identity ${identity.clientId} of ServiceAccount ${identity.namespace}/${identity.name}`
+        : undefined,
     });
   }
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/operator/log.ts';
 import { ArmRequests } from '../../../src/stores/azure/arm-requests.ts';
 import { azureSignInFailure, classifyVaultError } from '../../../src/vaults/azure/errors.ts';
+import { accessDeniedMessage } from '../../../src/vaults/azure/probes.ts';
 
 const msalText =
   "invalid_request: Error(s): 70021 - Timestamp: 2026-12-03 07:40:35Z - Description: AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: 'https://127.0.0.1:6443/'. Assertion Subject: 'system:serviceaccount:team-a:b2b'. Assertion Audience: 'api://AzureADTokenExchange'.\r\nTrace ID: 684c4bf8\r\nCorrelation ID: 460440e5\r\nTimestamp: 2026-12-03 07:40:35Z - Correlation ID: 460440e5 - Trace ID: 684c4bf8";
@@ -55,5 +56,22 @@ describe('a refused federated sign-in', () => {
       .catch((e: unknown) => e);
     expect(calls).toBe(1);
     expect(azureSignInFailure(error)?.reason).toBe('AuthenticationFailed');
+  });
+});
+
+describe('AccessDenied names whose identity needs the grant', () => {
+  it('the operator’s by default, the ServiceAccount’s identity when the account names one', () => {
+    const denied = new Map([['sign', 'ForbiddenByRbac']] as const);
+    expect(accessDeniedMessage('k', 'https://kv.vault.azure.net', new Map(denied))).toContain(
+      "to the operator's identity; denied: sign (ForbiddenByRbac)",
+    );
+    expect(
+      accessDeniedMessage(
+        'k',
+        'https://kv.vault.azure.net',
+        new Map(denied),
+        'the identity c-1 of ServiceAccount team-a/b2b',
+      ),
+    ).toContain('to the identity c-1 of ServiceAccount team-a/b2b; denied: sign');
   });
 });
