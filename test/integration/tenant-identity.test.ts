@@ -333,6 +333,11 @@ describe.skipIf(!vaultUrl)(
       expect(message).toContain('AADSTS70021');
       for (const words of hint) expect(message).toContain(words);
       expect(condition(refused, 'Ready')?.reason).toBe('AuthenticationFailed');
+      const probed = await eventually(async () => {
+        const a = await getAccount(admin, teamA, 'borrow');
+        return a.status?.keyVaults?.[0]?.reason === 'AuthenticationFailed' ? a : undefined;
+      }, 'the vault of account borrow AuthenticationFailed');
+      for (const words of hint) expect(probed.status?.keyVaults?.[0]?.message).toContain(words);
       const store = await waitForAccount(
         admin,
         teamA,
@@ -493,6 +498,48 @@ describe.skipIf(!vaultUrl)(
       expect(verified.status?.key?.grants).toEqual(['list', 'get', 'decrypt', 'sign']);
       expect(teamOperator.child.pid).toBe(pid);
       expect(teamOperator.child.exitCode).toBeNull();
+    });
+
+    it('a ServiceAccount that names no identity is ServiceAccountNotAnnotated, and no token is requested for it', async () => {
+      await kubectlApply(teamA, serviceAccount('plain'));
+      await kubectlApply(
+        teamA,
+        account('plain', {
+          keyVaults: [{ name: 'main', azure: { vaultUrl: vaultUrl!, auth: bySa('plain') } }],
+        }),
+      );
+      await kubectlApply(
+        teamA,
+        certificate('plain-key', {
+          integrationAccount: { name: 'plain' },
+          type: 'Private',
+          certificate: { inline: privatePem },
+          key: { vault: 'main', name: keyName },
+        }),
+      );
+      const c = await waitForCondition(
+        admin,
+        teamA,
+        'plain-key',
+        'Ready',
+        'False',
+        'ServiceAccountNotAnnotated',
+        60_000,
+      );
+      expect(condition(c, 'KeyVaultAccessGranted')?.message).toMatch(
+        /annotate it with azure\.workload\.identity\/client-id .*azure\.workload\.identity\/tenant-id/,
+      );
+      const a = await eventually(async () => {
+        const got = await getAccount(admin, teamA, 'plain');
+        return got.status?.keyVaults?.length ? got : undefined;
+      }, 'status.keyVaults of account plain');
+      expect(a.status?.keyVaults?.[0]).toMatchObject({
+        reachable: false,
+        reason: 'ServiceAccountNotAnnotated',
+      });
+      expect(
+        entra.exchanges.some((e) => e.subject === `system:serviceaccount:${teamA}:plain`),
+      ).toBe(false);
     });
 
     it('keeps the last good store entry when the ServiceAccount is deleted, and says why', async () => {
