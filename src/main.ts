@@ -2,6 +2,7 @@
 // graceful shutdown on SIGTERM/SIGINT (in-flight reconciles finish, nothing is left half-done).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseGoDuration } from './certificates/duration.ts';
 import { KubeClient } from './kube/client.ts';
 import { ConfigError, parseConfig } from './operator/config.ts';
 import { helpOrVersion } from './operator/config-help.ts';
@@ -53,9 +54,12 @@ async function main(): Promise<number> {
         log,
       })
     : undefined;
+  // Tests only (not a flag): a ServiceAccount token lives 10 minutes at least, so the tests of
+  // its renewal shorten how long one is reused.
+  const maxReuse = parseGoDuration(process.env.B2B_TEST_SERVICE_ACCOUNT_TOKEN_MAX_REUSE ?? '');
   const operator = new Operator({
     client,
-    settings: config,
+    settings: { ...config, serviceAccountTokenMaxReuseMs: maxReuse },
     log,
     metrics,
     ...(elector ? { isLeader: () => elector.isLeading() } : {}),
@@ -102,6 +106,8 @@ async function main(): Promise<number> {
     metricsPort,
     probePort,
     allowedVaultHosts: config.allowedVaultHosts,
+    azureIdentityPolicy: config.azureIdentityPolicy,
+    operatorNamespace: config.operatorNamespace,
   });
   if (elector) {
     const result = await elector.run(stop.signal, (leading) => {

@@ -50,9 +50,13 @@ export interface IntegrationAccountSpec {
        */
       auth: {
         /**
-         * Azure AD workload identity (the AKS webhook's environment). Fields left empty come from the operator pod's environment.
+         * Azure AD workload identity. With serviceAccountName, the identity of that ServiceAccount of the account's namespace (its token exchanged at Entra ID); without it, the operator's own (the AKS webhook's environment), fields left empty coming from the operator pod's environment.
          */
         workloadIdentity?: {
+          /**
+           * A ServiceAccount of the account's own namespace (a DNS subdomain: no other namespace can be named). Its annotations azure.workload.identity/client-id and azure.workload.identity/tenant-id name the identity unless clientId and tenantId are set.
+           */
+          serviceAccountName?: string;
           /**
            * Client (application) ID of the identity.
            */
@@ -129,9 +133,13 @@ export interface IntegrationAccountSpec {
        */
       auth: {
         /**
-         * Azure AD workload identity (the AKS webhook's environment). Fields left empty come from the operator pod's environment.
+         * Azure AD workload identity. With serviceAccountName, the identity of that ServiceAccount of the account's namespace (its token exchanged at Entra ID); without it, the operator's own (the AKS webhook's environment), fields left empty coming from the operator pod's environment.
          */
         workloadIdentity?: {
+          /**
+           * A ServiceAccount of the account's own namespace (a DNS subdomain: no other namespace can be named). Its annotations azure.workload.identity/client-id and azure.workload.identity/tenant-id name the identity unless clientId and tenantId are set.
+           */
+          serviceAccountName?: string;
           /**
            * Client (application) ID of the identity.
            */
@@ -538,6 +546,10 @@ export interface CertificateStatus {
          * Workload identity, as the account named it.
          */
         workloadIdentity?: {
+          /**
+           * The ServiceAccount of the Certificate's namespace whose identity wrote the entry.
+           */
+          serviceAccountName?: string;
           /**
            * The application (client) ID.
            */

@@ -40,6 +40,13 @@ export const Reason = {
   AccessDenied: 'AccessDenied',
   VaultUnavailable: 'VaultUnavailable',
   AuthenticationFailed: 'AuthenticationFailed',
+  // KeyVaultAccessGranted, Synced and an account's Ready: whose Azure identity (API.md)
+  /** --azure-identity-policy=serviceAccount refuses the operator's own identity here. */
+  IdentityNotAllowed: 'IdentityNotAllowed',
+  /** workloadIdentity.serviceAccountName names no ServiceAccount of the namespace. */
+  ServiceAccountNotFound: 'ServiceAccountNotFound',
+  /** The ServiceAccount has no azure.workload.identity/client-id (or tenant-id) and the spec none. */
+  ServiceAccountNotAnnotated: 'ServiceAccountNotAnnotated',
   // Synced
   Synced: 'Synced',
   StoreWriteFailed: 'StoreWriteFailed',

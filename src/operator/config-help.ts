@@ -22,6 +22,8 @@ const descriptions: Record<Flag, string> = {
     "the azure store's Microsoft Graph URL instead of its cloud's (test servers); https only",
   'azure-request-timeout':
     'every request to Azure (Resource Manager, Microsoft Graph, Key Vault, a token from Microsoft Entra ID or the managed identity endpoint) ends within this',
+  'azure-identity-policy':
+    "operator or serviceAccount: under serviceAccount, objects outside the operator's namespace may not use its own managed or workload identity (IdentityNotAllowed, no token requested); they name a ServiceAccount of their namespace or a service principal",
   'metrics-bind-address': 'address of the Prometheus /metrics endpoint',
   'health-probe-bind-address': 'address of /healthz and /readyz',
   'log-level': 'debug, info, warn or error (JSON lines on stdout)',

@@ -1,5 +1,6 @@
 // Operator flags (API.md), each also settable as env B2B_<FLAG> (e.g. B2B_WATCH_NAMESPACE).
 import { parseGoDuration } from '../certificates/duration.ts';
+import { AZURE_IDENTITY_POLICIES, type AzureIdentityPolicy } from '../identity/policy.ts';
 import type { Level } from './log.ts';
 
 export interface OperatorConfig {
@@ -16,6 +17,10 @@ export interface OperatorConfig {
   azureGraphEndpoint: string;
   /** Every request to Azure (ARM, Graph, Key Vault, a token) ends by then. */
   azureRequestTimeoutMs: number;
+  /** Whether objects outside operatorNamespace may use the operator's own Azure identity. */
+  azureIdentityPolicy: AzureIdentityPolicy;
+  /** Where the operator runs: POD_NAMESPACE, its service account's, else the Lease's namespace. */
+  operatorNamespace: string;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   logLevel: Level;
@@ -34,6 +39,7 @@ export const flags = {
   'azure-arm-endpoint': '',
   'azure-graph-endpoint': '',
   'azure-request-timeout': '30s',
+  'azure-identity-policy': 'operator',
   'metrics-bind-address': ':8080',
   'health-probe-bind-address': ':8081',
   'log-level': 'info',
@@ -92,6 +98,11 @@ export function parseConfig(
   for (const flag of ['azure-arm-endpoint', 'azure-graph-endpoint'] as const)
     if (values[flag] && !/^https:\/\/[^/]+/.test(values[flag]))
       throw new ConfigError(`--${flag} must be an https:// URL`);
+  const identityPolicy = values['azure-identity-policy'] as AzureIdentityPolicy;
+  if (!AZURE_IDENTITY_POLICIES.includes(identityPolicy))
+    throw new ConfigError(
+      `--azure-identity-policy must be ${AZURE_IDENTITY_POLICIES.join(' or ')}`,
+    );
   const level = values['log-level'] as Level;
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new ConfigError('--log-level must be debug, info, warn or error');
@@ -109,6 +120,8 @@ export function parseConfig(
     azureArmEndpoint: values['azure-arm-endpoint']!,
     azureGraphEndpoint: values['azure-graph-endpoint']!,
     azureRequestTimeoutMs: azureTimeout,
+    azureIdentityPolicy: identityPolicy,
+    operatorNamespace: ownNamespace || values['leader-election-namespace']!,
     metricsBindAddress: values['metrics-bind-address']!,
     healthProbeBindAddress: values['health-probe-bind-address']!,
     logLevel: level,

@@ -30,6 +30,8 @@ import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
 import { CachingVerifier } from '../vaults/caching.ts';
 import { KubernetesKeyVerifier } from '../vaults/kubernetes-vault.ts';
 import { verifierByKind, type KeyVerifier } from '../vaults/verifier.ts';
+import type { AzureIdentityPolicy, IdentityPolicy } from '../identity/policy.ts';
+import { ServiceAccountTokens } from '../identity/service-account.ts';
 import { EventRecorder } from './events.ts';
 import { accountChangeLane, storeSecretLane } from './lanes.ts';
 import type { Logger } from './log.ts';
@@ -45,6 +47,11 @@ export interface OperatorSettings {
   azureGraphEndpoint?: string | undefined;
   /** Every request to Azure ends by then (default 30 s): ARM, Graph, Key Vault, tokens. */
   azureRequestTimeoutMs?: number | undefined;
+  /** --azure-identity-policy; the operator's own namespace may always use its identity. */
+  azureIdentityPolicy?: AzureIdentityPolicy | undefined;
+  operatorNamespace?: string | undefined;
+  /** Tests only: reuse a ServiceAccount token at most this long. */
+  serviceAccountTokenMaxReuseMs?: number | undefined;
 }
 
 export interface OperatorDeps {
@@ -202,6 +209,14 @@ export class Operator {
         this.configMaps.get(`${namespace}/${name}`) !== undefined,
     };
     const azureTimeoutMs = settings.azureRequestTimeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS;
+    const identityPolicy: IdentityPolicy = {
+      mode: settings.azureIdentityPolicy ?? 'operator',
+      operatorNamespace: settings.operatorNamespace ?? '',
+    };
+    const serviceAccounts = new ServiceAccountTokens({
+      client,
+      maxReuseMs: settings.serviceAccountTokenMaxReuseMs,
+    });
     const azureStore = (this.azureStore = new AzureStore({
       log: log.child({ store: 'azure' }),
       recheckIntervalMs: settings.recheckIntervalMs,
@@ -210,6 +225,8 @@ export class Operator {
       timeoutMs: azureTimeoutMs,
       // As the fenced client: cancelling the reconciles ends their ARM requests too.
       signal: () => this.cancelSignal,
+      identityPolicy,
+      serviceAccounts,
     }));
     const store = new StoreRouter(
       new KubernetesStore(client, (namespace, name) => this.secrets.get(`${namespace}/${name}`)),
@@ -237,6 +254,7 @@ export class Operator {
           azure: new CachingVerifier(
             new AzureKeyVerifier({
               readSecret,
+              serviceAccounts,
               metrics,
               now,
               timeoutMs: azureTimeoutMs,
@@ -251,6 +269,7 @@ export class Operator {
       log,
       now,
       allowedVaultHosts: settings.allowedVaultHosts,
+      identityPolicy,
       recheckIntervalMs: settings.recheckIntervalMs,
       certificateCrdDeleting: () => certificateCrdDeleting(client),
       deletedWithOrphan: (uid) => uid !== undefined && orphanDeletions.has(uid),
@@ -261,6 +280,7 @@ export class Operator {
       certificatesOf: (namespace, account) => this.certificatesOf(namespace, account),
       events,
       allowedVaultHosts: settings.allowedVaultHosts,
+      identityPolicy,
       vaultProbes: new VaultHealthSchedule({
         // The Azure SDKs (~45 MiB) are loaded when the first azure vault is probed.
         probe: async (namespace, vault) => {
@@ -268,6 +288,7 @@ export class Operator {
           return probeAccountVault(namespace, vault, readSecret, metrics, {
             timeoutMs: azureTimeoutMs,
             signal: this.cancelSignal,
+            serviceAccounts,
           });
         },
         recheckIntervalMs: settings.recheckIntervalMs,

@@ -2,6 +2,7 @@
 // it cannot be used. One answer for the account (status.keyVaults) and for its certificates.
 import { Reason } from '../api/reasons.ts';
 import type { IntegrationAccountSpec } from '../api/types.ts';
+import { checkIdentityAllowed, type IdentityPolicy } from '../identity/policy.ts';
 import { checkVaultHost } from './hosts.ts';
 import type { VaultConnection } from './verifier.ts';
 
@@ -14,6 +15,7 @@ export function vaultConnection(
   spec: KeyVaultSpec,
   namespace: string,
   allowedVaultHosts: readonly string[],
+  identityPolicy?: IdentityPolicy,
 ): ConnectionVerdict {
   if (spec.kubernetes) {
     return {
@@ -30,6 +32,8 @@ export function vaultConnection(
   const host = checkVaultHost(url, allowedVaultHosts);
   if (!host.allowed)
     return { ok: false, reason: Reason.VaultHostNotAllowed, message: host.message };
+  const identity = checkIdentityAllowed(spec.azure?.auth, namespace, identityPolicy);
+  if (!identity.ok) return identity;
   return {
     ok: true,
     vault: {

@@ -131,6 +131,35 @@ describe('kubectl apply -k deploy/', () => {
   });
 });
 
+describe('kubectl apply -k deploy/tenant-lockdown/', () => {
+  it('is deploy/operator/ with --azure-identity-policy=serviceAccount, and passes a server-side dry run', async () => {
+    const objects = parseAllDocuments(
+      succeeded(await kubectl(['kustomize', 'deploy/tenant-lockdown/'])),
+    ).map((d) => d.toJS() as Obj);
+    const operator = parseAllDocuments(
+      succeeded(await kubectl(['kustomize', 'deploy/operator/'])),
+    ).map((d) => d.toJS() as Obj);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(
+      operator.map((o) => `${o.kind}/${o.metadata.name}`),
+    );
+    const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as Deployment;
+    expect(operatorDeploymentProblems(deployment)).toEqual([]);
+    const env = deployment.spec.template.spec.containers[0]!.env ?? [];
+    expect(env.filter((e) => e.name === 'B2B_AZURE_IDENTITY_POLICY')).toEqual([
+      { name: 'B2B_AZURE_IDENTITY_POLICY', value: 'serviceAccount' },
+    ]);
+    succeeded(
+      await kubectl([
+        'apply',
+        '-k',
+        'deploy/tenant-lockdown/',
+        '--server-side',
+        '--dry-run=server',
+      ]),
+    );
+  });
+});
+
 describe('deploy/monitoring/', () => {
   it('applies server-side onto the Prometheus Operator CRDs (stand-ins)', async () => {
     await installPrometheusOperatorCrds();

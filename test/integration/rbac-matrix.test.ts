@@ -72,6 +72,10 @@ const needs: Check[] = [
     group: 'coordination.k8s.io',
     where: 'own',
   }),
+  // A team's own Azure identity (workloadIdentity.serviceAccountName): the ServiceAccount's
+  // annotations, and a token of it for Entra ID.
+  { verb: 'get', resource: 'serviceaccounts', where: 'watched' },
+  { verb: 'create', resource: 'serviceaccounts', subresource: 'token', where: 'watched' },
   // Before removing a store entry: is the Certificate CRD being deleted (an uninstall)?
   {
     verb: 'get',
@@ -106,7 +110,11 @@ const forbidden: Check[] = [
   ...all(['get', 'list', 'create'], { resource: 'pods', where: 'watched' }),
   { verb: 'create', resource: 'pods', subresource: 'exec', where: 'watched' },
   ...all(['get', 'create', 'update'], { resource: 'deployments', group: 'apps', where: 'own' }),
-  { verb: 'create', resource: 'serviceaccounts', subresource: 'token', where: 'own' },
+  // ServiceAccounts: read one by name and request its token, nothing more.
+  ...all(['list', 'watch', 'create', 'update', 'patch', 'delete'], {
+    resource: 'serviceaccounts',
+    where: 'watched',
+  }),
   ...all(['get', 'list'], { resource: 'namespaces', where: 'cluster' }),
   ...all(['get', 'list', 'create', 'update', 'delete'], {
     resource: 'customresourcedefinitions',
@@ -157,6 +165,9 @@ const outsideWatched: Check[] = [
   { verb: 'list', resource: 'certificates', group: b2b, where: 'cluster' },
   { verb: 'get', resource: 'integrationaccounts', group: b2b, where: 'other' },
   { verb: 'create', resource: 'events', where: 'other' },
+  // No other namespace's identity: neither its ServiceAccounts nor their tokens.
+  { verb: 'get', resource: 'serviceaccounts', where: 'other' },
+  { verb: 'create', resource: 'serviceaccounts', subresource: 'token', where: 'other' },
 ];
 
 /** Without one, the watched kinds are needed cluster-wide (list and watch across namespaces). */

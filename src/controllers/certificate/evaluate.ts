@@ -15,6 +15,7 @@ import {
 import { parseGoDuration } from '../../certificates/duration.ts';
 import { quotaSku } from './source-data.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
+import type { IdentityPolicy } from '../../identity/policy.ts';
 import { vaultConnection } from '../../vaults/connection.ts';
 import type { VaultConnection } from '../../vaults/verifier.ts';
 
@@ -29,6 +30,8 @@ export interface CertificateFacts {
   source: SourceState;
   now: Date;
   allowedVaultHosts: readonly string[];
+  /** --azure-identity-policy (none: every method allowed). */
+  identityPolicy?: IdentityPolicy | undefined;
 }
 
 export type FailedCondition = 'Ready' | 'CertificateValid' | 'KeyVaultAccessGranted';
@@ -149,7 +152,7 @@ const certificateValid = on('CertificateValid', ({ verdict }) =>
 );
 
 export function vaultOf(
-  facts: Pick<CertificateFacts, 'certificate' | 'account' | 'allowedVaultHosts'>,
+  facts: Pick<CertificateFacts, 'certificate' | 'account' | 'allowedVaultHosts' | 'identityPolicy'>,
 ): { ok: true; vault: VaultConnection } | { ok: false; failure: CheckFailure } | undefined {
   const { certificate, account } = facts;
   const key = certificate.spec.key;
@@ -170,6 +173,7 @@ export function vaultOf(
     vault,
     certificate.metadata.namespace,
     facts.allowedVaultHosts,
+    facts.identityPolicy,
   );
   if (!connection.ok) {
     const { reason, message } = connection;

@@ -23,6 +23,7 @@ import {
 } from '../../stores/store.ts';
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
 import { errorMessage } from '../../operator/log.ts';
+import type { IdentityPolicy } from '../../identity/policy.ts';
 import { azureSignInFailure } from '../../vaults/azure/errors.ts';
 import { evaluateCertificate, expiryWarningMs, type Evaluation } from './evaluate.ts';
 import { quotaPlace, readSource, type Lookups } from './gather.ts';
@@ -44,6 +45,8 @@ export interface CertificateReconcilerDeps {
   log: Logger;
   now: () => Date;
   allowedVaultHosts: readonly string[];
+  /** --azure-identity-policy (none: every method allowed). */
+  identityPolicy?: IdentityPolicy | undefined;
   recheckIntervalMs: number;
   /**
    * Whether the Certificate CRD is being deleted (or is gone): an uninstall, which deletes every
@@ -140,6 +143,7 @@ export class CertificateReconciler {
       source: await readSource(this.deps.client, lookups, certificate),
       now,
       allowedVaultHosts: this.deps.allowedVaultHosts,
+      identityPolicy: this.deps.identityPolicy,
     });
     const keyVerdict = await this.verifyKey(certificate, evaluation);
     if (mayStore(evaluation, keyVerdict)) {

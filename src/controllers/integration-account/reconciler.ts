@@ -9,6 +9,7 @@ import {
   type IntegrationAccount,
 } from '../../api/types.ts';
 import { resourcePath, type KubeClient } from '../../kube/client.ts';
+import type { IdentityPolicy } from '../../identity/policy.ts';
 import type { EventRecorder } from '../../operator/events.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { AzureAccountInfo } from '../../stores/azure/prerequisites.ts';
@@ -24,6 +25,8 @@ export interface AccountReconcilerDeps {
   certificatesOf(namespace: string, account: string): Certificate[];
   events: EventRecorder;
   allowedVaultHosts: readonly string[];
+  /** --azure-identity-policy (none: every method allowed). */
+  identityPolicy?: IdentityPolicy | undefined;
   /** Azure vaults are left out of status.keyVaults without it. */
   vaultProbes?: VaultProbes | undefined;
   now: () => Date;
@@ -119,7 +122,13 @@ export class IntegrationAccountReconciler {
     const vaults: VaultHealth[] = [];
     let nextCheckInMs: number | undefined;
     for (const spec of account.spec.keyVaults ?? []) {
-      const known = vaultFromSpec(spec, namespace, this.deps.allowedVaultHosts, this.deps.now());
+      const known = vaultFromSpec(
+        spec,
+        namespace,
+        this.deps.allowedVaultHosts,
+        this.deps.now(),
+        this.deps.identityPolicy,
+      );
       if (!('probe' in known)) vaults.push(known);
       else if (this.deps.vaultProbes) {
         const probed = await this.deps.vaultProbes.health(namespace, known.probe);

@@ -10,9 +10,16 @@ import {
   type IntegrationAccountStatus,
 } from '../../api/types.ts';
 import type { AzureAccountInfo } from '../../stores/azure/prerequisites.ts';
+import type { IdentityPolicy } from '../../identity/policy.ts';
 import { vaultConnection, type KeyVaultSpec } from '../../vaults/connection.ts';
 import { neverStorable, quotaSku } from '../certificate/source-data.ts';
 import type { VaultConnection } from '../../vaults/verifier.ts';
+
+/** Failures of the account's identity that only a change fixes: no passing outage. */
+const IDENTITY_GONE: readonly string[] = [
+  Reason.ServiceAccountNotFound,
+  Reason.ServiceAccountNotAnnotated,
+];
 
 export type KeyVaultStatus = NonNullable<IntegrationAccountStatus['keyVaults']>[number];
 
@@ -35,8 +42,9 @@ export function vaultFromSpec(
   namespace: string,
   allowedVaultHosts: readonly string[],
   now: Date,
+  identityPolicy?: IdentityPolicy,
 ): VaultHealth | { probe: VaultConnection } {
-  const connection = vaultConnection(spec, namespace, allowedVaultHosts);
+  const connection = vaultConnection(spec, namespace, allowedVaultHosts, identityPolicy);
   if (!connection.ok) {
     const { reason, message } = connection;
     return { name: spec.name, reachable: false, reason, message, checkedAt: now };
@@ -124,10 +132,15 @@ export function buildAccountStatus({
   const vaultNote = unusable.length
     ? `; not usable: ${unusable.join(', ')}, see status.keyVaults; certificates using other vaults are not affected`
     : '';
-  // The azure store's account not seen (never, or gone: a terminal answer): nothing can be
-  // stored there. A blip after it was seen keeps what was known.
+  // The azure store's account not seen (never, or gone: a terminal answer), or its identity
+  // gone (a ServiceAccount deleted or without its annotations): nothing can be stored there.
+  // A blip after it was seen keeps what was known.
   const unreadable =
-    account.spec.store?.azure && azureFailure && (azureFailure.terminal || !account.status?.azure);
+    account.spec.store?.azure &&
+    azureFailure &&
+    (azureFailure.terminal ||
+      !account.status?.azure ||
+      IDENTITY_GONE.includes(azureFailure.reason));
   const desired: DesiredCondition[] = [
     unreadable
       ? {

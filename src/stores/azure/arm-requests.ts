@@ -12,6 +12,7 @@ import {
   DeadlineExceeded,
   withDeadline,
 } from '../../vaults/azure/deadline.ts';
+import { isSignInError } from '../../vaults/azure/errors.ts';
 
 export interface ArmFailure {
   status: number | undefined;
@@ -158,6 +159,9 @@ export class ArmRequests {
         });
       } catch (err) {
         if (signal?.aborted) throw err; // cancelled: no retry, no failure to report
+        // No token: nothing reached ARM, and trying again at once changes nothing. The caller
+        // reports it as the sign-in failure it is (AuthenticationFailed).
+        if (isSignInError(err)) throw err;
         failure = failureOf(err);
       } finally {
         this.release(sub);

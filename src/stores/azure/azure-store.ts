@@ -7,6 +7,9 @@
 // restored (drift). The marker is in properties.metadata: namespace/name and uid.
 import { Reason } from '../../api/reasons.ts';
 import type { Certificate, IntegrationAccount } from '../../api/types.ts';
+import { checkIdentityAllowed, type IdentityPolicy } from '../../identity/policy.ts';
+import { IdentityError, type ServiceAccountIdentities } from '../../identity/service-account.ts';
+import { resolveServiceAccount } from '../../vaults/azure/credentials.ts';
 import type { Logger } from '../../operator/log.ts';
 import {
   StoreConflictError,
@@ -50,6 +53,10 @@ export interface AzureStoreOptions {
   /** Aborts when the operator cancels its reconciles (drain deadline, leadership lost). */
   signal?: () => AbortSignal | undefined;
   requests?: ArmRequests;
+  /** --azure-identity-policy: whose identity an account may use (none: every method). */
+  identityPolicy?: IdentityPolicy | undefined;
+  /** A workloadIdentity with serviceAccountName: the ServiceAccount's token and annotations. */
+  serviceAccounts?: ServiceAccountIdentities | undefined;
 }
 
 export const azureNameOf = (certificate: Certificate): string =>
@@ -329,7 +336,23 @@ export class AzureStore {
     id = `${account.metadata.namespace}/${account.metadata.name}`,
   ): Promise<Connection> {
     const spec = specOf(account);
-    const key = connectionKeyOf(spec, account.metadata.namespace);
+    const { namespace } = account.metadata;
+    // Before any credential: a refused identity costs no token request.
+    const allowed = checkIdentityAllowed(spec.auth, namespace, this.options.identityPolicy);
+    if (!allowed.ok) throw new StorePrerequisiteError(allowed.reason, allowed.message, true);
+    // A ServiceAccount is read at every use: deleting it stops the identity's use, and new
+    // annotations (another client ID) make new clients.
+    let identity;
+    try {
+      identity = await resolveServiceAccount(namespace, spec.auth, this.options.serviceAccounts);
+    } catch (err) {
+      if (err instanceof IdentityError)
+        throw new StorePrerequisiteError(err.reason, err.message, false);
+      throw err;
+    }
+    const key = `${connectionKeyOf(spec, namespace)}${
+      identity ? `|${identity.uid}|${identity.clientId}|${identity.tenantId}` : ''
+    }`;
     this.sweepIdle();
     let connection = this.connections.get(id);
     if (connection && connection.key !== key) {
@@ -355,7 +378,7 @@ export class AzureStore {
       // The Azure SDKs (~45 MiB) are loaded when the first azure store is used.
       const { AzureClients } = await import('./clients.ts');
       connection = {
-        clients: new AzureClients(spec, this.options.endpoints, secret, this.timeoutMs),
+        clients: new AzureClients(spec, this.options.endpoints, secret, this.timeoutMs, identity),
         key,
         usedAt: 0,
       };

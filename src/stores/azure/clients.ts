@@ -9,6 +9,7 @@ import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { KeyVaultManagementClient } from '@azure/arm-keyvault';
 import { LogicManagementClient } from '@azure/arm-logic';
 import type { TokenCredential } from '@azure/identity';
+import type { ServiceAccountIdentity } from '../../identity/service-account.ts';
 import { createCredential, withTokenDeadline } from '../../vaults/azure/credentials.ts';
 import { cloudEndpoints, type AzureStoreSpec, type CloudEndpoints } from './arm-ids.ts';
 
@@ -32,6 +33,7 @@ export class AzureClients {
     overrides: EndpointOverrides,
     clientSecret: string | undefined,
     timeoutMs: number,
+    identity?: ServiceAccountIdentity,
   ) {
     this.spec = spec;
     this.cloud = cloudEndpoints[spec.cloud ?? 'AzurePublic'];
@@ -39,7 +41,7 @@ export class AzureClients {
     this.graphEndpoint = (overrides.graph || this.cloud.graph).replace(/\/$/, '');
     // The sign-in authority follows the cloud, as for a vault of that cloud.
     this.credential = withTokenDeadline(
-      createCredential(spec.auth, this.cloud.keyVaultUrl, clientSecret),
+      createCredential(spec.auth, this.cloud.keyVaultUrl, clientSecret, identity),
       timeoutMs,
     );
     this.logic = new LogicManagementClient(this.credential, spec.subscriptionId, this.options());

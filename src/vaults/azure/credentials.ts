@@ -1,19 +1,33 @@
-// The operator's Azure identity for one vault connection, from the account's spec: workload
-// identity (the AKS webhook's environment), managed identity, or a service principal whose
-// secret is in a Secret. The authority follows the vault's cloud (public, China, US Gov).
-// Every token request ends by a deadline (see deadline.ts).
+// The Azure identity for one vault connection, from the account's spec: workload identity
+// (the AKS webhook's environment, or a ServiceAccount of the account's namespace), managed
+// identity, or a service principal whose secret is in a Secret. The authority follows the
+// vault's cloud (public, China, US Gov). Every token request ends by a deadline (deadline.ts).
 import { createHash } from 'node:crypto';
 import {
   AzureAuthorityHosts,
+  ClientAssertionCredential,
   ClientSecretCredential,
   ManagedIdentityCredential,
   WorkloadIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
+import {
+  IdentityError,
+  type ServiceAccountIdentities,
+  type ServiceAccountIdentity,
+} from '../../identity/service-account.ts';
+import { Reason } from '../../api/reasons.ts';
 import { DEFAULT_AZURE_TIMEOUT_MS, withDeadline } from './deadline.ts';
+import { isSignInError } from './errors.ts';
 
 export interface AzureAuth {
-  workloadIdentity?: { clientId?: string | undefined; tenantId?: string | undefined } | undefined;
+  workloadIdentity?:
+    | {
+        serviceAccountName?: string | undefined;
+        clientId?: string | undefined;
+        tenantId?: string | undefined;
+      }
+    | undefined;
   managedIdentity?: { clientId?: string | undefined } | undefined;
   servicePrincipal?:
     | { tenantId: string; clientId: string; clientSecretRef: { name: string; key: string } }
@@ -65,15 +79,70 @@ export function withTokenDeadline(credential: TokenCredential, timeoutMs: number
   };
 }
 
+// Entra ID's answers when no federated credential matches the assertion: AADSTS70021 and its
+// issuer / subject / audience variants (AADSTS700211, AADSTS700212, AADSTS700213, ...).
+const NO_FEDERATED_RECORD = /AADSTS7002\d*|No matching federated identity record/i;
+
+interface SignInError {
+  name?: string;
+  statusCode?: number;
+  message?: string;
+  errorResponse?: { error?: string; errorDescription?: string };
+  cause?: { message?: string; errorCode?: string };
+}
+
 /**
- * `clientSecret` is read by the caller from the Secret named in servicePrincipal. Callers wrap
- * it in withTokenDeadline.
+ * A ServiceAccount's token exchanged at Entra ID (ClientAssertionCredential). A refusal for want
+ * of a federated credential says which one to create; nothing of the token is in any message.
+ */
+export function serviceAccountCredential(
+  identity: ServiceAccountIdentity,
+  vaultUrl: string,
+): TokenCredential {
+  const inner = new ClientAssertionCredential(
+    identity.tenantId,
+    identity.clientId,
+    () => identity.assertion(),
+    authorityOptions(authorityHostFor(vaultUrl)),
+  );
+  return {
+    getToken: async (scopes, options) => {
+      try {
+        return await inner.getToken(scopes, options);
+      } catch (err) {
+        const e = (err ?? {}) as SignInError;
+        const text = `${e.errorResponse?.errorDescription ?? ''} ${e.message ?? ''} ${e.cause?.message ?? ''}`;
+        if (!isSignInError(err) || !NO_FEDERATED_RECORD.test(text)) throw err;
+        const code = /AADSTS\d+/.exec(text)?.[0] ?? 'AADSTS70021';
+        const description = `${code}: ${await identity.federatedCredentialHint()}.`;
+        throw Object.assign(new Error(description), {
+          name: 'AuthenticationError',
+          statusCode: e.statusCode,
+          errorResponse: {
+            error: e.errorResponse?.error ?? e.cause?.errorCode ?? 'invalid_request',
+            errorDescription: description,
+          },
+        });
+      }
+    },
+  };
+}
+
+/**
+ * `clientSecret` is read by the caller from the Secret named in servicePrincipal; `identity` is
+ * the ServiceAccount's of a workloadIdentity with serviceAccountName. Callers wrap it in
+ * withTokenDeadline.
  */
 export function createCredential(
   auth: AzureAuth,
   vaultUrl: string,
   clientSecret?: string,
+  identity?: ServiceAccountIdentity,
 ): TokenCredential {
+  if (auth.workloadIdentity?.serviceAccountName) {
+    if (!identity) throw new Error('the ServiceAccount identity was not resolved');
+    return serviceAccountCredential(identity, vaultUrl);
+  }
   const authority = authorityOptions(authorityHostFor(vaultUrl));
   if (auth.servicePrincipal) {
     if (!clientSecret) throw new Error('the service principal needs its client secret');
@@ -103,7 +172,44 @@ export type ReadSecret = (
 ) => Promise<string | undefined>;
 
 export type CredentialOutcome =
-  { ok: true; credential: TokenCredential; id: string } | { ok: false; message: string };
+  | { ok: true; credential: TokenCredential; id: string }
+  | { ok: false; message: string; reason?: Reason | undefined };
+
+/**
+ * The ServiceAccount's identity of a workloadIdentity with serviceAccountName (undefined for
+ * the other methods). Rejects with an IdentityError.
+ */
+export async function resolveServiceAccount(
+  namespace: string,
+  auth: AzureAuth,
+  serviceAccounts: ServiceAccountIdentities | undefined,
+): Promise<ServiceAccountIdentity | undefined> {
+  const wi = auth.workloadIdentity;
+  if (!wi?.serviceAccountName) return undefined;
+  if (!serviceAccounts)
+    throw new IdentityError(
+      Reason.AuthenticationFailed,
+      'this process cannot request ServiceAccount tokens',
+    );
+  return serviceAccounts.identity(namespace, wi.serviceAccountName, {
+    clientId: wi.clientId,
+    tenantId: wi.tenantId,
+  });
+}
+
+/** What makes two credentials the same identity (never a secret: a digest of it). */
+export function identityKey(
+  vaultUrl: string,
+  auth: AzureAuth,
+  clientSecret: string | undefined,
+  identity: ServiceAccountIdentity | undefined,
+): string {
+  const secretDigest = clientSecret ? createHash('sha256').update(clientSecret).digest('hex') : '';
+  const sa = identity
+    ? [identity.namespace, identity.name, identity.uid, identity.clientId, identity.tenantId]
+    : [];
+  return JSON.stringify([vaultUrl, auth, secretDigest, ...sa]);
+}
 
 /**
  * The credential of one vault connection, reading a service principal's secret from the
@@ -117,8 +223,17 @@ export async function credentialFor(
   auth: AzureAuth | undefined,
   readSecret: ReadSecret,
   timeoutMs: number = DEFAULT_AZURE_TIMEOUT_MS,
+  serviceAccounts?: ServiceAccountIdentities,
 ): Promise<CredentialOutcome> {
   if (!auth) return { ok: false, message: `key vault ${vaultName} has no auth` };
+  let identity: ServiceAccountIdentity | undefined;
+  try {
+    identity = await resolveServiceAccount(namespace, auth, serviceAccounts);
+  } catch (err) {
+    if (err instanceof IdentityError)
+      return { ok: false, reason: err.reason, message: `key vault ${vaultName}: ${err.message}` };
+    throw err;
+  }
   let clientSecret: string | undefined;
   if (auth.servicePrincipal) {
     const ref = auth.servicePrincipal.clientSecretRef;
@@ -130,12 +245,14 @@ export async function credentialFor(
       };
     }
   }
-  const secretDigest = clientSecret ? createHash('sha256').update(clientSecret).digest('hex') : '';
   try {
     return {
       ok: true,
-      credential: withTokenDeadline(createCredential(auth, vaultUrl, clientSecret), timeoutMs),
-      id: JSON.stringify([vaultUrl, auth, secretDigest]),
+      credential: withTokenDeadline(
+        createCredential(auth, vaultUrl, clientSecret, identity),
+        timeoutMs,
+      ),
+      id: identityKey(vaultUrl, auth, clientSecret, identity),
     };
   } catch (err) {
     // e.g. workload identity without the webhook's AZURE_FEDERATED_TOKEN_FILE in the pod

@@ -91,13 +91,25 @@ export function stableSignInMessage(message: string): string {
   return lines[0] ?? message.trim();
 }
 
+// The identity SDK's errors for a token it could not get. MSAL's ServerError (Entra ID's
+// 400/401, e.g. AADSTS70021 for a client assertion) comes out as AuthenticationRequiredError.
+const SIGN_IN_ERRORS = [
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+];
+
+/** Whether `error` is the identity SDK's: no token, so nothing reached Azure. */
+export function isSignInError(error: unknown): boolean {
+  return SIGN_IN_ERRORS.includes((error as ErrorLike | undefined)?.name ?? '');
+}
+
 /** The identity SDK could not get a token (the azure store's sign-in): one line, retried. */
 export function azureSignInFailure(
   error: unknown,
 ): { reason: typeof Reason.AuthenticationFailed; message: string } | undefined {
   const err = (error ?? {}) as ErrorLike;
-  if (err.name !== 'CredentialUnavailableError' && err.name !== 'AuthenticationError')
-    return undefined;
+  if (!isSignInError(err)) return undefined;
   const text = err.errorResponse?.errorDescription ?? err.message ?? '';
   return {
     reason: Reason.AuthenticationFailed,
@@ -114,7 +126,7 @@ export function classifyVaultError(error: unknown): VaultErrorClass {
   const message = body?.message ?? err.message ?? '';
   const detail = `${status ? `${status} ` : ''}${code}`;
   // Azure AD's answers first: their text ("Application '…' is disabled") is not Key Vault's.
-  if (err.name === 'CredentialUnavailableError' || err.name === 'AuthenticationError') {
+  if (isSignInError(err)) {
     const signIn = stableSignInMessage(err.errorResponse?.errorDescription ?? err.message ?? '');
     const aadError = err.errorResponse?.error ?? code;
     return {

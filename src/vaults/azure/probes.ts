@@ -46,6 +46,8 @@ export interface ProbeInput {
   version: string | undefined;
   certificateKey: KeyObject;
   now: Date;
+  /** Who must be granted access, in words; default the operator's identity. */
+  identity?: string | undefined;
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: VaultErrorClass };
@@ -64,10 +66,11 @@ export function accessDeniedMessage(
   name: string,
   vaultUrl: string,
   denied: Map<Operation, string>,
+  identity = "the operator's identity",
 ): string {
   const codes = [...new Set(denied.values())];
   const operations = [...denied.keys()].join(', ');
-  const base = `grant 'list', 'get', 'decrypt' and 'sign' on key ${name} in ${vaultUrl} to the operator's identity; denied: ${operations} (${codes.join(', ')})`;
+  const base = `grant 'list', 'get', 'decrypt' and 'sign' on key ${name} in ${vaultUrl} to ${identity}; denied: ${operations} (${codes.join(', ')})`;
   if (codes.length === 1 && codes[0] === 'ForbiddenByFirewall')
     return `the vault's firewall refused the operator's address for ${operations} on key ${name} in ${vaultUrl} (ForbiddenByFirewall): allow the operator's network or a private endpoint in the vault's networking settings`;
   return `${base}: assign the role "Key Vault Crypto User" on the key or the vault (Azure RBAC), or add an access-policy entry with the key permissions list, get, decrypt and sign (vault access policy)`;
@@ -174,7 +177,8 @@ export async function probeAzureKey(ops: KeyOperations, input: ProbeInput): Prom
   for (const [op, outcome] of outcomes)
     if (!outcome.ok && outcome.error.reason === Reason.AccessDenied)
       denied.set(op, outcome.error.code);
-  if (denied.size) return fail(Reason.AccessDenied, accessDeniedMessage(name, vaultUrl, denied));
+  if (denied.size)
+    return fail(Reason.AccessDenied, accessDeniedMessage(name, vaultUrl, denied, input.identity));
   for (const [, outcome] of outcomes)
     if (!outcome.ok && KEY_STATE_REASONS.has(outcome.error.reason))
       return keyStateFailure(outcome.error, name, version, vaultUrl);

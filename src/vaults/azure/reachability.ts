@@ -10,6 +10,7 @@ import { Reason } from '../../api/reasons.ts';
 import { KubeApiError } from '../../kube/client.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { VaultConnection } from '../verifier.ts';
+import type { ServiceAccountIdentities } from '../../identity/service-account.ts';
 import { credentialFor, type ReadSecret } from './credentials.ts';
 import { requestCountingPolicy } from './client.ts';
 import { DEFAULT_AZURE_TIMEOUT_MS, DeadlineExceeded, withDeadline } from './deadline.ts';
@@ -26,6 +27,8 @@ export interface ProbeLimits {
   timeoutMs?: number | undefined;
   /** Aborts when the operator cancels its reconciles. */
   signal?: AbortSignal | undefined;
+  /** A workloadIdentity with serviceAccountName: the ServiceAccount's token and annotations. */
+  serviceAccounts?: ServiceAccountIdentities | undefined;
 }
 
 export async function probeVaultReachable(
@@ -97,6 +100,7 @@ export async function probeAccountVault(
       vault.azureAuth,
       readSecret,
       limits.timeoutMs,
+      limits.serviceAccounts,
     );
   } catch (err) {
     // The service principal's Secret could not be read (RBAC, the API server): this vault's
@@ -117,6 +121,10 @@ export async function probeAccountVault(
     };
   }
   if (!credential.ok)
-    return { reachable: false, reason: Reason.AuthenticationFailed, message: credential.message };
+    return {
+      reachable: false,
+      reason: credential.reason ?? Reason.AuthenticationFailed,
+      message: credential.message,
+    };
   return probeVaultReachable(vault, credential.credential, metrics, limits);
 }

@@ -1,7 +1,11 @@
 // Azure Key Vault verification: one client per (vault, identity), reused; the grant probes of
 // probes.ts; sovereign clouds by vault host. Wrapped in CachingVerifier by the operator.
-import { createHash } from 'node:crypto';
 import { Reason } from '../../api/reasons.ts';
+import {
+  IdentityError,
+  type ServiceAccountIdentities,
+  type ServiceAccountIdentity,
+} from '../../identity/service-account.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { KeyVerdict, KeyVerificationRequest, KeyVerifier } from '../verifier.ts';
 import type { AzureKeyOperationsOptions } from './client.ts';
@@ -11,6 +15,8 @@ import { probeAzureKey, type KeyOperations } from './probes.ts';
 export interface AzureKeyVerifierDeps {
   /** Reads one key of a Secret in the account's namespace (the service principal's secret). */
   readSecret(namespace: string, name: string, key: string): Promise<string | undefined>;
+  /** A workloadIdentity with serviceAccountName: the ServiceAccount's token and annotations. */
+  serviceAccounts?: ServiceAccountIdentities;
   metrics?: Metrics;
   now?: () => Date;
   /** Each Key Vault call ends by then (default DEFAULT_VAULT_TIMEOUT_MS). */
@@ -62,22 +68,37 @@ export class AzureKeyVerifier implements KeyVerifier {
         };
       }
     }
-    const secretDigest = clientSecret
-      ? createHash('sha256').update(clientSecret).digest('hex')
-      : '';
-    const id = JSON.stringify([vault.vaultUrl, auth, secretDigest]);
+    // The Azure SDKs (~45 MiB) are loaded when the first azure vault is used.
+    const [{ AzureKeyOperations }, credentials] = await Promise.all([
+      import('./client.ts'),
+      import('./credentials.ts'),
+    ]);
+    // A ServiceAccount is read at every verification: deleting it stops the identity's use.
+    let identity: ServiceAccountIdentity | undefined;
+    try {
+      identity = await credentials.resolveServiceAccount(
+        namespace,
+        auth,
+        this.deps.serviceAccounts,
+      );
+    } catch (err) {
+      if (!(err instanceof IdentityError)) throw err;
+      return {
+        ok: false,
+        reason: err.reason,
+        message: `key vault ${vault.name}: ${err.message}`,
+        terminal: false,
+      };
+    }
+    const id = credentials.identityKey(vault.vaultUrl, auth, clientSecret, identity);
     this.sweep();
     let ops = this.clients.get(id)?.ops;
     if (!ops) {
-      // The Azure SDKs (~45 MiB) are loaded when the first azure vault is used.
-      const [{ AzureKeyOperations }, { createCredential, withTokenDeadline }] = await Promise.all([
-        import('./client.ts'),
-        import('./credentials.ts'),
-      ]);
+      const { createCredential, withTokenDeadline } = credentials;
       let credential;
       try {
         credential = withTokenDeadline(
-          createCredential(auth, vault.vaultUrl, clientSecret),
+          createCredential(auth, vault.vaultUrl, clientSecret, identity),
           this.deps.timeoutMs ?? DEFAULT_AZURE_TIMEOUT_MS,
         );
       } catch (err) {
@@ -107,6 +128,9 @@ export class AzureKeyVerifier implements KeyVerifier {
       version: key.version,
       certificateKey: certificate.publicKeyObject,
       now: (this.deps.now ?? (() => new Date()))(),
+      identity: identity
+        ? `the identity ${identity.clientId} of ServiceAccount ${identity.namespace}/${identity.name}`
+        : undefined,
     });
   }
 

@@ -133,6 +133,21 @@ describe('buildAccountStatus', () => {
     expect(status.azure).toEqual(seen);
   });
 
+  it('is not Ready once its ServiceAccount identity is gone, though the Azure account was seen', () => {
+    const seen = { id: '/subscriptions/x', location: 'westeurope', sku: 'Standard' };
+    const before = account({ observedGeneration: 2, azure: seen });
+    for (const reason of ['ServiceAccountNotFound', 'ServiceAccountNotAnnotated']) {
+      const status = buildAccountStatus({
+        account: { ...before, spec: { store: { azure: {} as never } } },
+        certificates: [],
+        vaults: [],
+        now: t0,
+        azureFailure: { reason, message: `ServiceAccount b2b: ${reason}`, terminal: false },
+      });
+      expect(status.conditions?.[0]).toMatchObject({ status: 'False', reason });
+    }
+  });
+
   it('keeps lastCheckedTime while the result is the same, and moves it when the result changes', () => {
     const first = buildAccountStatus({
       account: account(),
