@@ -16,12 +16,16 @@ export interface IdentityPolicy {
 export type IdentityVerdict =
   { ok: true } | { ok: false; reason: typeof Reason.IdentityNotAllowed; message: string };
 
-/** The operator's own identity, as opposed to one the object's namespace holds. */
+/**
+ * What an auth signs in as, unless it is an identity the object's namespace holds (a
+ * ServiceAccount of it, or a service principal whose secret is in it). Deny by default: an auth
+ * naming no method (a status record someone emptied) is refused too.
+ */
 function operatorIdentityMethod(auth: AzureAuth): string | undefined {
+  if (auth.servicePrincipal || auth.workloadIdentity?.serviceAccountName) return undefined;
   if (auth.managedIdentity) return 'managedIdentity';
-  if (auth.workloadIdentity && !auth.workloadIdentity.serviceAccountName)
-    return 'workloadIdentity without serviceAccountName';
-  return undefined;
+  if (auth.workloadIdentity) return 'workloadIdentity without serviceAccountName';
+  return 'no sign-in method (the operator would fall back to its own)';
 }
 
 export function checkIdentityAllowed(

@@ -234,11 +234,19 @@ export class ServiceAccountTokens implements ServiceAccountIdentities {
     return cached ? issuerClaim(cached.token) : undefined;
   }
 
-  private failure(err: unknown, namespace: string, name: string, verb: string): IdentityError {
+  /** IdentityError when the ServiceAccount itself is the problem; a plain Error for an outage. */
+  private failure(err: unknown, namespace: string, name: string, verb: string): Error {
     if (isNotFound(err))
       return new IdentityError(
         Reason.ServiceAccountNotFound,
         `ServiceAccount ${name} was not found in namespace ${namespace}: create it (kubectl create serviceaccount ${name} -n ${namespace}) and annotate it with ${CLIENT_ID_ANNOTATION} and ${TENANT_ID_ANNOTATION}`,
+      );
+    // The NamespaceLifecycle admission refuses every create in a namespace being deleted,
+    // a token request included: no RBAC change helps.
+    if (err instanceof KubeApiError && err.status === 403 && /being terminated/.test(err.message))
+      return new IdentityError(
+        Reason.AuthenticationFailed,
+        `namespace ${namespace} is being deleted, and the API server issues no token for ServiceAccount ${name} in it: remove the finalizer of what still waits, and delete its Azure entry yourself (docs/API.md, "The azure store")`,
       );
     if (err instanceof KubeApiError && err.status === 403)
       return new IdentityError(
@@ -246,6 +254,9 @@ export class ServiceAccountTokens implements ServiceAccountIdentities {
         `the operator may not ${verb} for ServiceAccount ${namespace}/${name}: grant it (deploy/rbac.yaml)`,
       );
     const detail = err instanceof Error ? err.message : String(err);
+    // The API server's 5xx, 429 or no answer: an outage, retried as one (not a refused identity).
+    if (!(err instanceof KubeApiError) || err.status >= 500 || err.status === 429)
+      return new Error(`the ServiceAccount ${namespace}/${name} could not be used: ${detail}`);
     return new IdentityError(
       Reason.AuthenticationFailed,
       `the ServiceAccount ${namespace}/${name} could not be used: ${detail}`,

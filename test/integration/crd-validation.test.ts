@@ -220,6 +220,26 @@ describe('CRD validation by the API server', () => {
     expect(await rejection(accounts(), account(spec))).toMatch(message);
   });
 
+  it('refuses a status.store.azure.auth that names no sign-in method, or another namespace', async () => {
+    await client.create(certs(), certificate(publicSpec, 'recorded-auth'));
+    const statusPath = resourcePath(CertificateResource, {
+      namespace: ns,
+      name: 'recorded-auth',
+      subresource: 'status',
+    });
+    const withAuth = (auth: object) =>
+      client
+        .patch(statusPath, { status: { store: { ref: '/subscriptions/s/x', azure: { auth } } } })
+        .catch((e: unknown) => e);
+    expect(String(await withAuth({}))).toMatch(/auth must set exactly one of/);
+    expect(
+      String(await withAuth({ workloadIdentity: { serviceAccountName: 'team-b/b2b' } })),
+    ).toMatch(/serviceAccountName/);
+    expect(await withAuth({ workloadIdentity: { serviceAccountName: 'b2b' } })).not.toBeInstanceOf(
+      KubeApiError,
+    );
+  });
+
   it('refuses changing integrationAccount.name', async () => {
     await client.create(certs(), certificate(publicSpec, 'immutable'));
     const err = await client

@@ -95,7 +95,8 @@ const accountReady = on('Ready', ({ account }) => {
     return {
       reason: ready.reason as Reason,
       message: `IntegrationAccount ${account?.metadata.name ?? ''}: ${ready.message}; waiting for it`,
-      terminal: false,
+      // Only a change of the account's spec (or of the operator's policy) lifts it: Stalled.
+      terminal: ready.reason === Reason.IdentityNotAllowed,
       waiting: true,
     };
   const why = `${ready.reason}: ${ready.message}`;
@@ -113,6 +114,9 @@ const AZURE_ACCOUNT_REASONS: ReadonlySet<string> = new Set([
   Reason.AzureAccountNotFound,
   Reason.AzureAuthorizationFailed,
   Reason.AuthenticationFailed,
+  Reason.IdentityNotAllowed,
+  Reason.ServiceAccountNotFound,
+  Reason.ServiceAccountNotAnnotated,
 ]);
 
 const underQuota = on('Ready', (ctx) => {

@@ -161,7 +161,9 @@ export function createCredential(
       ...(tenantId ? { tenantId } : {}),
     });
   }
-  const clientId = auth.managedIdentity?.clientId;
+  // Only when asked for: an auth naming nothing must not become the operator's own identity.
+  if (!auth.managedIdentity) throw new Error('auth names no sign-in method');
+  const { clientId } = auth.managedIdentity;
   return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
 }
 

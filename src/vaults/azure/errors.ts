@@ -91,25 +91,52 @@ export function stableSignInMessage(message: string): string {
   return lines[0] ?? message.trim();
 }
 
-// The identity SDK's errors for a token it could not get. MSAL's ServerError (Entra ID's
-// 400/401, e.g. AADSTS70021 for a client assertion) comes out as AuthenticationRequiredError.
-const SIGN_IN_ERRORS = [
-  'CredentialUnavailableError',
-  'AuthenticationError',
-  'AuthenticationRequiredError',
-];
+// The identity SDK's errors for a token it could not get.
+const SIGN_IN_ERRORS = ['CredentialUnavailableError', 'AuthenticationError'];
 
-/** Whether `error` is the identity SDK's: no token, so nothing reached Azure. */
+/** MSAL's error inside an AuthenticationRequiredError (its `cause`). */
+interface MsalCause {
+  name?: string;
+  errorCode?: string;
+  status?: number;
+  reason?: string;
+  message?: string;
+}
+
+/**
+ * Every MSAL failure comes out of @azure/identity as AuthenticationRequiredError: Entra ID's
+ * refusal (a ServerError with a 4xx, e.g. AADSTS70021 for a client assertion) as well as a
+ * dropped connection, a 5xx or a 429. Only a refusal, or our own ServiceAccount's failure
+ * (IdentityError), is a sign-in failure; the rest is an outage, retried as one.
+ */
+function refusedSignIn(error: ErrorLike & { cause?: MsalCause }): boolean {
+  const cause = error.cause;
+  if (!cause) return false;
+  if (cause.name === 'IdentityError') return true;
+  if (cause.name !== 'ServerError') return false;
+  if (typeof cause.status === 'number')
+    return cause.status >= 400 && cause.status < 500 && cause.status !== 429;
+  return /^(invalid_request|invalid_client|invalid_grant|unauthorized_client|invalid_scope)$/.test(
+    cause.errorCode ?? '',
+  );
+}
+
+/** Whether `error` is a sign-in that failed for good: no token, so nothing reached Azure. */
 export function isSignInError(error: unknown): boolean {
-  return SIGN_IN_ERRORS.includes((error as ErrorLike | undefined)?.name ?? '');
+  const err = (error ?? {}) as ErrorLike & { cause?: MsalCause };
+  if (SIGN_IN_ERRORS.includes(err.name ?? '')) return true;
+  return err.name === 'AuthenticationRequiredError' && refusedSignIn(err);
 }
 
 /** The identity SDK could not get a token (the azure store's sign-in): one line, retried. */
 export function azureSignInFailure(
   error: unknown,
-): { reason: typeof Reason.AuthenticationFailed; message: string } | undefined {
-  const err = (error ?? {}) as ErrorLike;
+): { reason: Reason; message: string } | undefined {
+  const err = (error ?? {}) as ErrorLike & { cause?: MsalCause };
   if (!isSignInError(err)) return undefined;
+  // A ServiceAccount that failed while a token was renewed says why itself.
+  if (err.cause?.name === 'IdentityError' && err.cause.reason)
+    return { reason: err.cause.reason as Reason, message: err.cause.message ?? '' };
   const text = err.errorResponse?.errorDescription ?? err.message ?? '';
   return {
     reason: Reason.AuthenticationFailed,

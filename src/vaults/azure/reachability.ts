@@ -67,7 +67,7 @@ export async function probeVaultReachable(
       return {
         reachable: true,
         reason: Reason.Reachable,
-        message: `the operator's identity may not list keys in ${vault.vaultUrl} (${error.code}); certificates check the grants on their own key`,
+        message: `the identity signed in may not list keys in ${vault.vaultUrl} (${error.code}); certificates check the grants on their own key`,
       };
     }
     if (status === 404) {

@@ -116,6 +116,23 @@ describe('evaluateCertificate rows', () => {
   });
 
   it.each([
+    ['IdentityNotAllowed', true],
+    ['ServiceAccountNotFound', false],
+    ['ServiceAccountNotAnnotated', false],
+  ])(
+    "account Ready: the account identity reason %s is the certificate's own",
+    (reason, terminal) => {
+      const notReady = account({ ready: 'False' });
+      notReady.status!.conditions![0]!.reason = reason;
+      expect(failureOf({ account: notReady })).toMatchObject({
+        reason,
+        terminal,
+        condition: 'Ready',
+      });
+    },
+  );
+
+  it.each([
     ['no Ready condition', account()],
     ['no status', { ...account(), status: undefined }],
   ])('account Ready: waits, Progressing (no warning), when the account has %s', (_, a) => {

@@ -16,6 +16,8 @@ describe('checkIdentityAllowed', () => {
     ['a user-assigned managedIdentity', { managedIdentity: { clientId: 'x' } }],
     ['workloadIdentity without serviceAccountName', { workloadIdentity: {} }],
     ['workloadIdentity with only IDs', { workloadIdentity: { clientId: 'x', tenantId: 'y' } }],
+    // No method at all (a status.store.azure.auth someone emptied): never the operator's default.
+    ['an auth naming no method', {}],
   ])('refuses %s outside the operator’s namespace under serviceAccount', (_, auth) => {
     const verdict = checkIdentityAllowed(auth, 'team-a', lockdown);
     expect(verdict.ok).toBe(false);
@@ -25,6 +27,11 @@ describe('checkIdentityAllowed', () => {
       expect(verdict.message).toMatch(/serviceAccountName/);
       expect(verdict.message).toMatch(/namespace team-a/);
     }
+  });
+
+  it('makes no credential for an auth that names no method (no managed identity by default)', async () => {
+    const { createCredential } = await import('../../../src/vaults/azure/credentials.ts');
+    expect(() => createCredential({}, 'https://kv.vault.azure.net')).toThrow(/no sign-in method/);
   });
 
   it.each([

@@ -18,7 +18,14 @@ interface Call {
 
 function fakeApi(
   accounts: Record<string, { uid: string; annotations?: Record<string, string> }>,
-  options: { issuer?: string; tokenLifetimeMs?: number; now: () => number; deny?: boolean },
+  options: {
+    issuer?: string;
+    tokenLifetimeMs?: number;
+    now: () => number;
+    deny?: boolean;
+    /** The token request's answer instead of a token. */
+    refuse?: KubeApiError;
+  },
 ) {
   const calls: Call[] = [];
   let issued = 0;
@@ -39,6 +46,7 @@ function fakeApi(
       await Promise.resolve();
       calls.push({ method: 'POST', path, body });
       if (options.deny) throw new KubeApiError(403, { reason: 'Forbidden' }, `POST ${path}`);
+      if (options.refuse) throw options.refuse;
       issued++;
       const payload = Buffer.from(JSON.stringify({ iss: 'https://issuer.from.token/' })).toString(
         'base64url',
@@ -168,6 +176,36 @@ describe('ServiceAccountTokens', () => {
     expect(error).toMatchObject({ reason: 'AuthenticationFailed' });
     expect((error as Error).message).toMatch(/create serviceaccounts\/token/);
   });
+
+  it('a namespace being deleted is said as such, not as missing RBAC', async () => {
+    const refuse = new KubeApiError(
+      403,
+      {
+        reason: 'Forbidden',
+        message:
+          'serviceaccounts "a" is forbidden: unable to create new content in namespace team-a because it is being terminated',
+      },
+      'POST token',
+    );
+    const { client } = fakeApi({ 'team-a': annotated }, { now: () => 0, refuse });
+    const identity = await new ServiceAccountTokens({ client }).identity('a', 'team-a');
+    const error = await identity.assertion().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IdentityError);
+    expect((error as Error).message).toMatch(/namespace a is being deleted/);
+    expect((error as Error).message).not.toMatch(/grant it/);
+  });
+
+  it.each([503, 429])(
+    'an API server answering %i is an outage, not a refused identity',
+    async (status) => {
+      const refuse = new KubeApiError(status, { reason: 'ServiceUnavailable' }, 'POST token');
+      const { client } = fakeApi({ 'team-a': annotated }, { now: () => 0, refuse });
+      const identity = await new ServiceAccountTokens({ client }).identity('a', 'team-a');
+      const error = await identity.assertion().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(IdentityError);
+    },
+  );
 
   it('names the issuer from the discovery document, else from the token, never the token', async () => {
     const withDiscovery = fakeApi(

@@ -59,6 +59,74 @@ describe('a refused federated sign-in', () => {
   });
 });
 
+/** What @azure/identity throws when Entra ID could not be reached or did not answer yes or no. */
+const wrapped = (cause: Error) =>
+  new AuthenticationRequiredError({
+    scopes: ['https://vault.azure.net/.default'],
+    message: cause.message,
+    cause,
+  });
+const outages: [string, Error][] = [
+  [
+    'a dropped connection',
+    Object.assign(new Error('network_error: Network request failed'), {
+      name: 'ClientAuthError',
+      errorCode: 'network_error',
+    }),
+  ],
+  [
+    'a 503 (AADSTS90033)',
+    Object.assign(
+      new Error('temporarily_unavailable: AADSTS90033: A transient error has occurred.'),
+      { name: 'ServerError', errorCode: 'temporarily_unavailable', status: 503 },
+    ),
+  ],
+  [
+    'a 429',
+    Object.assign(new Error('AADSTS50196: too many requests'), {
+      name: 'ServerError',
+      errorCode: 'temporarily_unavailable',
+      status: 429,
+    }),
+  ],
+  [
+    'our assertion callback failing (the token API answered 503)',
+    new Error('the ServiceAccount team-a/b2b could not be used: 503 Service Unavailable'),
+  ],
+];
+
+describe('Entra ID unreachable or overloaded is an outage, not a refusal', () => {
+  it.each(outages)('%s: VaultUnavailable for a vault, not a sign-in failure', (_, cause) => {
+    expect(classifyVaultError(wrapped(cause)).reason).toBe('VaultUnavailable');
+    expect(azureSignInFailure(wrapped(cause))).toBeUndefined();
+  });
+
+  it('a refusal with its status (400) is still AuthenticationFailed', () => {
+    const cause = Object.assign(new Error(msalText), {
+      name: 'ServerError',
+      errorCode: 'invalid_request',
+      status: 400,
+    });
+    expect(classifyVaultError(wrapped(cause)).reason).toBe('AuthenticationFailed');
+  });
+
+  it('is retried by the ARM request loop', async () => {
+    let calls = 0;
+    const requests = new ArmRequests({
+      log: createLogger('error', {}, () => undefined),
+      sleep: () => Promise.resolve(),
+      backoffBaseMs: 1,
+    });
+    await requests
+      .run('sub', 'integrationAccounts.get', () => {
+        calls++;
+        return Promise.reject(wrapped(outages[1]![1]));
+      })
+      .catch(() => undefined);
+    expect(calls).toBeGreaterThan(1);
+  });
+});
+
 describe('AccessDenied names whose identity needs the grant', () => {
   it('the operator’s by default, the ServiceAccount’s identity when the account names one', () => {
     const denied = new Map([['sign', 'ForbiddenByRbac']] as const);
