@@ -13,6 +13,7 @@ import {
   repoRoot,
   succeeded,
 } from '../support/kubectl.ts';
+import { adminClient, createNamespace, eventually, operatorClient } from '../support/cluster.ts';
 import {
   crdKeepAnnotations,
   operatorDeploymentProblems,
@@ -139,8 +140,12 @@ describe('kubectl apply -k deploy/tenant-lockdown/', () => {
     const operator = parseAllDocuments(
       succeeded(await kubectl(['kustomize', 'deploy/operator/'])),
     ).map((d) => d.toJS() as Obj);
-    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(
-      operator.map((o) => `${o.kind}/${o.metadata.name}`),
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      [
+        ...operator.map((o) => `${o.kind}/${o.metadata.name}`),
+        'ValidatingAdmissionPolicy/b2b-operator-token-audience',
+        'ValidatingAdmissionPolicyBinding/b2b-operator-token-audience',
+      ].sort(),
     );
     const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as Deployment;
     expect(operatorDeploymentProblems(deployment)).toEqual([]);
@@ -157,6 +162,72 @@ describe('kubectl apply -k deploy/tenant-lockdown/', () => {
         '--dry-run=server',
       ]),
     );
+  });
+});
+
+describe('deploy/tenant-lockdown/ token audience policy (real admission)', () => {
+  it("lets the operator's user request tokens only for Entra ID's exchange, and none in kube-system", async () => {
+    const admin = adminClient();
+    const operator = operatorClient();
+    // The policy as shipped, for the test environment's operator user (a client certificate).
+    const policy = readFileSync(
+      join(repoRoot, 'deploy/tenant-lockdown/token-audience-policy.yaml'),
+      'utf8',
+    ).replace('system:serviceaccount:b2b-system:b2b-operator', 'b2b-operator');
+    for (const doc of parseAllDocuments(policy)) {
+      const obj = doc.toJS() as Obj & Record<string, unknown>;
+      const path = `/apis/admissionregistration.k8s.io/v1/${obj.kind === 'ValidatingAdmissionPolicy' ? 'validatingadmissionpolicies' : 'validatingadmissionpolicybindings'}`;
+      await admin.create(path, obj);
+    }
+    const ns = await createNamespace(admin, 'vap');
+    await admin.create(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'team' } });
+    await admin
+      .create('/api/v1/namespaces/kube-system/serviceaccounts', { metadata: { name: 'vap-probe' } })
+      .catch(() => undefined); // there from an earlier run
+    const request = (namespace: string, name: string, audiences: string[]) =>
+      operator
+        .create(`/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { audiences, expirationSeconds: 600 },
+        })
+        .then(
+          () => 'issued',
+          (e: unknown) => String(e),
+        );
+    try {
+      // The policy takes effect once the API server has loaded it.
+      await eventually(
+        async () =>
+          /only for the audience api:\/\/AzureADTokenExchange/.test(
+            await request(ns, 'team', ['https://kubernetes.default.svc']),
+          )
+            ? true
+            : undefined,
+        'the admission policy refusing another audience',
+      );
+      expect(await request(ns, 'team', ['api://AzureADTokenExchange'])).toBe('issued');
+      expect(await request('kube-system', 'vap-probe', ['api://AzureADTokenExchange'])).toMatch(
+        /not request ServiceAccount tokens in the cluster's own namespaces/,
+      );
+      // Anyone else (the admin) is not this policy's business.
+      expect(
+        await admin
+          .create(`/api/v1/namespaces/${ns}/serviceaccounts/team/token`, {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: { audiences: ['https://kubernetes.default.svc'] },
+          })
+          .then(() => 'issued'),
+      ).toBe('issued');
+    } finally {
+      await admin.delete(
+        '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/b2b-operator-token-audience',
+      );
+      await admin.delete(
+        '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/b2b-operator-token-audience',
+      );
+    }
   });
 });
 
