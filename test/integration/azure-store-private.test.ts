@@ -228,7 +228,7 @@ describe.skipIf(!vaultUrl)(
         const c = await setUp({ rbac: true, role: CRYPTO_USER });
         const cert = await refusedWith(c.name, 'LogicAppsAccessUnverifiable');
         expect(condition(cert, 'Ready')?.message).toMatch(
-          /operator's identity lacks Microsoft\.Authorization\/roleAssignments\/read on \/subscriptions\/.*\/keys\//,
+          /identity the account signs in with lacks Microsoft\.Authorization\/roleAssignments\/read on \/subscriptions\/.*\/keys\//,
         );
       } finally {
         arm.denied.delete('Microsoft.Authorization/roleAssignments/read');

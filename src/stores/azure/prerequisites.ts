@@ -46,7 +46,7 @@ function transientFailure(err: ArmError): StorePrerequisiteError {
 function unverifiable(err: ArmError, permission: string, scope: string): StorePrerequisiteError {
   return new StorePrerequisiteError(
     Reason.LogicAppsAccessUnverifiable,
-    `cannot check whether the Azure Logic Apps service principal may use the key: the operator's identity lacks ${deniedAction(err) ?? permission} on ${scope} (ARM ${err.failure.status ?? ''} ${err.failure.code ?? ''}); grant it ${permission} there (docs/operations.md lists the roles)`,
+    `cannot check whether the Azure Logic Apps service principal may use the key: the identity the account signs in with lacks ${deniedAction(err) ?? permission} on ${scope} (ARM ${err.failure.status ?? ''} ${err.failure.code ?? ''}); grant it ${permission} there (docs/operations.md lists the roles)`,
     true,
   );
 }
@@ -164,7 +164,7 @@ export class Prerequisites {
         if (err.transient) throw transientFailure(err);
         throw new StorePrerequisiteError(
           Reason.LogicAppsAccessUnverifiable,
-          `cannot look up the Azure Logic Apps service principal (application ID ${LOGIC_APPS_APP_ID}) in Microsoft Graph: ${err.failure.status ?? ''} ${err.failure.code ?? ''} ${err.failure.message}; set spec.store.azure.logicAppsPrincipalId to its object ID (az ad sp show --id ${LOGIC_APPS_APP_ID} --query id -o tsv), or grant the operator's identity the Microsoft Graph permission Application.Read.All`,
+          `cannot look up the Azure Logic Apps service principal (application ID ${LOGIC_APPS_APP_ID}) in Microsoft Graph: ${err.failure.status ?? ''} ${err.failure.code ?? ''} ${err.failure.message}; set spec.store.azure.logicAppsPrincipalId to its object ID (az ad sp show --id ${LOGIC_APPS_APP_ID} --query id -o tsv), or grant the identity the account signs in with the Microsoft Graph permission Application.Read.All`,
           true,
         );
       }
@@ -342,7 +342,7 @@ export function authorizationFailed(err: ArmError, what: string): StorePrerequis
   const action = deniedAction(err);
   return new StorePrerequisiteError(
     Reason.AzureAuthorizationFailed,
-    `the operator's identity may not ${action ? `perform ${action}` : 'access'} on the Azure ${what} (ARM 403 ${err.failure.code ?? ''}); grant it that action, e.g. the Logic App Contributor role on the integration account (docs/operations.md)`,
+    `the identity the account signs in with may not ${action ? `perform ${action}` : 'access'} on the Azure ${what} (ARM 403 ${err.failure.code ?? ''}); grant it that action, e.g. the Logic App Contributor role on the integration account (docs/operations.md)`,
     true,
   );
 }
