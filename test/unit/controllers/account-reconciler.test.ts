@@ -4,7 +4,10 @@
 // a reconcile that writes no status at all.
 import { describe, expect, it } from 'vitest';
 import type { IntegrationAccount } from '../../../src/api/types.ts';
-import { IntegrationAccountReconciler } from '../../../src/controllers/integration-account/reconciler.ts';
+import {
+  IntegrationAccountReconciler,
+  type AccountReconcilerDeps,
+} from '../../../src/controllers/integration-account/reconciler.ts';
 import { VaultHealthSchedule } from '../../../src/controllers/integration-account/vault-health.ts';
 import { KubeApiError, type KubeClient } from '../../../src/kube/client.ts';
 import type { EventRecorder } from '../../../src/operator/events.ts';
@@ -25,6 +28,22 @@ function accountApi(initial: IntegrationAccount) {
   } as unknown as KubeClient;
   const events = { record: () => Promise.resolve() } as unknown as EventRecorder;
   return { state, client, events };
+}
+
+/** The reconciler over `accountApi`'s account, no certificates, no vault hosts; `deps` adds more. */
+function reconcilerOf(
+  api: Pick<ReturnType<typeof accountApi>, 'state' | 'client' | 'events'>,
+  deps: Partial<AccountReconcilerDeps> = {},
+) {
+  return new IntegrationAccountReconciler({
+    client: api.client,
+    account: () => api.state.account,
+    certificatesOf: () => [],
+    events: api.events,
+    allowedVaultHosts: [],
+    now: () => now,
+    ...deps,
+  });
 }
 
 describe('IntegrationAccountReconciler', () => {
@@ -59,14 +78,7 @@ describe('IntegrationAccountReconciler', () => {
         ],
       },
     });
-    const reconciler = new IntegrationAccountReconciler({
-      client,
-      account: () => state.account,
-      certificatesOf: () => [],
-      events,
-      allowedVaultHosts: [],
-      now: () => now,
-    });
+    const reconciler = reconcilerOf({ state, client, events });
     for (let i = 0; i < 3; i++) await reconciler.reconcile('ns/acc');
     expect(state.account.status?.keyVaults).toBeUndefined();
     expect(state.patches).toHaveLength(1);
@@ -89,19 +101,16 @@ describe('IntegrationAccountReconciler', () => {
       },
     });
     let arm: 'silent' | 'answers' = 'silent';
-    const reconciler = new IntegrationAccountReconciler({
-      client,
-      account: () => state.account,
-      certificatesOf: () => [],
-      events,
-      allowedVaultHosts: [],
-      now: () => now,
-      recheckIntervalMs: 3_600_000,
-      azureAccount: () =>
-        arm === 'silent'
-          ? Promise.reject(new Error('no answer from Azure Resource Manager within 2 s'))
-          : Promise.resolve({ id: 'id', location: 'westeurope', sku: 'Standard' }),
-    });
+    const reconciler = reconcilerOf(
+      { state, client, events },
+      {
+        recheckIntervalMs: 3_600_000,
+        azureAccount: () =>
+          arm === 'silent'
+            ? Promise.reject(new Error('no answer from Azure Resource Manager within 2 s'))
+            : Promise.resolve({ id: 'id', location: 'westeurope', sku: 'Standard' }),
+      },
+    );
     // The failure is in status, and the reconcile fails: the controller retries it with backoff.
     await expect(reconciler.reconcile('ns/acc')).rejects.toThrow(/no answer from Azure/);
     expect(state.account.status?.conditions?.[0]).toMatchObject({ status: 'False' });
@@ -136,28 +145,25 @@ describe('IntegrationAccountReconciler', () => {
         ],
       },
     });
-    const reconciler = new IntegrationAccountReconciler({
-      client,
-      account: () => state.account,
-      certificatesOf: () => [],
-      events,
-      allowedVaultHosts: [],
-      vaultProbes: new VaultHealthSchedule({
-        probe: (namespace, vault) =>
-          probeAccountVault(namespace, vault, () =>
-            Promise.reject(
-              new KubeApiError(
-                403,
-                { reason: 'Forbidden', message: 'secrets "sp" is forbidden' },
-                'GET secret sp',
+    const reconciler = reconcilerOf(
+      { state, client, events },
+      {
+        vaultProbes: new VaultHealthSchedule({
+          probe: (namespace, vault) =>
+            probeAccountVault(namespace, vault, () =>
+              Promise.reject(
+                new KubeApiError(
+                  403,
+                  { reason: 'Forbidden', message: 'secrets "sp" is forbidden' },
+                  'GET secret sp',
+                ),
               ),
             ),
-          ),
-        recheckIntervalMs: 3_600_000,
-        now: () => now,
-      }),
-      now: () => now,
-    });
+          recheckIntervalMs: 3_600_000,
+          now: () => now,
+        }),
+      },
+    );
     await reconciler.reconcile('ns/acc');
     expect(state.patches).toHaveLength(1);
     const vaults = state.account.status?.keyVaults ?? [];
