@@ -191,7 +191,13 @@ live_pid() { # pid-file
   name="$(basename "$f" .pid)"
   [[ -f "$DIR/$name.cmd" ]] || return 1
   if [[ -r "/proc/$pid/cmdline" ]]; then
-    argv="$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -2)"
+    # While a process execs (setsid becoming the component) its cmdline reads empty for a moment.
+    local i
+    for ((i = 0; i < 20; i++)); do
+      argv="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -2)"
+      [[ -n "$argv" ]] && break
+      sleep 0.05
+    done
   else
     argv="$(ps -o args= -p "$pid" | awk '{print $1; print $2}')"
   fi
