@@ -138,6 +138,27 @@ describe.skipIf(!emulatorUrl)(
       await proxy?.stop();
     });
 
+    // First, while no other Certificate polls: the request count is this name's alone.
+    it('Certificates naming the same Key Vault certificate (a Public one too) share one request per poll interval', async () => {
+      const shared = await importPem('shared', 70);
+      await kubectlApply(ns, keyVaultCertificate('shared-private', 'shared'));
+      await kubectlApply(ns, keyVaultCertificate('shared-public', 'shared', 'Public'));
+      for (const name of ['shared-private', 'shared-public']) {
+        const c = await waitForCondition(admin, ns, name, 'Ready', 'True', undefined, WAIT_MS);
+        expect(c.status?.keyVaultCertificate?.version).toBe(shared.properties.version);
+      }
+      const before = await operator.keyVaultRequests('getCertificate');
+      const intervals = 5;
+      await new Promise((resolve) => setTimeout(resolve, intervals * POLL_S * 1000));
+      const requests = (await operator.keyVaultRequests('getCertificate')) - before;
+      // Each Certificate comes back every interval; the second finds the first one's answer.
+      expect(requests).toBeGreaterThanOrEqual(intervals - 2);
+      expect(requests).toBeLessThanOrEqual(intervals + 1);
+      const pub = await getCertificate(admin, ns, 'shared-public');
+      expect(pub?.status?.key).toBeUndefined();
+      expect((await storedKey('shared-private')).key.version).toBe(keyVersionOf(shared.keyId));
+    });
+
     it('an imported PEM certificate is Ready with its own key, the key version of that certificate version', async () => {
       const imported = await importPem('imported', 71);
       await kubectlApply(ns, keyVaultCertificate('imported', 'imported'));
