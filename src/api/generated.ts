@@ -407,6 +407,15 @@ export interface CertificateSpec {
    * How long before notAfter the Expiring condition turns True, as a Go duration (e.g. 720h, the default, is 30 days).
    */
   expiryWarning?: string;
+  /**
+   * A staged switch-over for certificate.keyVault: a valid new version waits before it replaces the synced one, so partners can be sent the new public certificate first (status.pending shows it). The annotation integration.b2b.dev/rollover-now switches at once.
+   */
+  rollover?: {
+    /**
+     * How long a valid new version waits, from when the operator first saw it (or its notBefore if later), as a Go duration (e.g. 168h).
+     */
+    delay: string;
+  };
 }
 
 /**
@@ -521,6 +530,35 @@ export interface CertificateStatus {
      * When the grants were last verified.
      */
     lastVerifiedTime?: string;
+  };
+  /**
+   * spec.rollover only; the new Key Vault certificate version waiting for its switch time.
+   */
+  pending?: {
+    /**
+     * The Key Vault certificate version waiting.
+     */
+    version?: string;
+    /**
+     * SHA-1 of its DER, upper-case hex, as Azure shows it: to send to the partners.
+     */
+    thumbprint?: string;
+    /**
+     * Its notBefore.
+     */
+    notBefore?: string;
+    /**
+     * Its notAfter.
+     */
+    notAfter?: string;
+    /**
+     * When the operator first saw it.
+     */
+    seenTime?: string;
+    /**
+     * When it replaces the synced version.
+     */
+    switchTime?: string;
   };
   /**
    * Source keyVault only; the Key Vault certificate version the store holds (the last good version).

@@ -79,6 +79,8 @@ export const Reason = {
   Renewed: 'Renewed',
   /** Event only: a new Key Vault certificate version failed a check; the last good one stays. */
   RenewalRejected: 'RenewalRejected',
+  /** RenewalReady=False and an event: a valid new version waits for spec.rollover.delay. */
+  RolloverScheduled: 'RolloverScheduled',
   // Reconciling / Stalled / account
   Progressing: 'Progressing',
   // an account's status.keyVaults entry (else the KeyVaultAccessGranted reason of the failure)

@@ -11,6 +11,7 @@ import { privateUsable } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
 import { waitForEvent } from '../support/events.ts';
 import { keyPair } from '../support/keys.ts';
+import { kstatus, kubectl, succeeded } from '../support/kubectl.ts';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.ts';
 import { condition, getCertificate, kubectlApply, waitForCondition } from '../support/resources.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
@@ -236,6 +237,7 @@ describe.skipIf(!emulatorUrl)(
       );
       expect(condition(rejected, 'RenewalReady')?.message).toContain(v3.properties.version!);
       expect(condition(rejected, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+      expect(kstatus(rejected)).toBe('Current'); // kstatus (Flux) reads Ready, Reconciling, Stalled
       expect(rejected.status?.keyVaultCertificate?.version).toBe(v2.properties.version);
       expect(rejected.status?.key?.version).toBe(keyVersionOf(v2.keyId));
       expect((await storedKey('auto')).key.version).toBe(keyVersionOf(v2.keyId));
@@ -265,6 +267,68 @@ describe.skipIf(!emulatorUrl)(
       const stored = await storedKey('rolling');
       expect(stored.key.version).toBe(keyVersionOf(v1.keyId));
       expect(der(stored.pem)).toBe(der(v1.pem));
+    });
+
+    it('spec.rollover.delay: a valid new version is pending (status.pending, RolloverScheduled), then switched at its time; rollover-now switches at once', async () => {
+      const staged = (name: string, delay: string) => ({
+        ...keyVaultCertificate(name, 'staged'),
+        spec: { ...keyVaultCertificate(name, 'staged').spec, rollover: { delay } },
+      });
+      const v1 = await importPem('staged', 74);
+      await kubectlApply(ns, staged('staged-short', '8s'));
+      await kubectlApply(ns, staged('staged-long', '1h'));
+      await waitForVersion('staged-short', v1.properties.version!);
+      await waitForVersion('staged-long', v1.properties.version!);
+
+      const v2 = await importPem('staged', 75);
+      const importedAt = Date.now();
+      const pending = await eventually(
+        async () => {
+          const c = await getCertificate(admin, ns, 'staged-short');
+          return c?.status?.pending?.version === v2.properties.version ? c : undefined;
+        },
+        'staged-short pending v2',
+        WAIT_MS,
+      );
+      expect(condition(pending, 'Ready')?.status).toBe('True');
+      expect(condition(pending, 'RenewalReady')).toMatchObject({
+        status: 'False',
+        reason: 'RolloverScheduled',
+      });
+      expect(pending.status?.pending?.thumbprint).toMatch(/^[0-9A-F]{40}$/);
+      expect(
+        Date.parse(pending.status!.pending!.switchTime!) -
+          Date.parse(pending.status!.pending!.seenTime!),
+      ).toBe(8000);
+      expect((await storedKey('staged-short')).key.version).toBe(keyVersionOf(v1.keyId));
+      await waitForEvent(admin, ns, {
+        kind: 'Certificate',
+        name: 'staged-short',
+        reason: 'RolloverScheduled',
+        type: 'Normal',
+      });
+
+      const switched = await waitForVersion('staged-short', v2.properties.version!);
+      expect(Date.now() - importedAt).toBeGreaterThanOrEqual(8000);
+      expect(switched.status?.pending).toBeUndefined();
+      expect((await storedKey('staged-short')).key.version).toBe(keyVersionOf(v2.keyId));
+
+      const long = await getCertificate(admin, ns, 'staged-long');
+      expect(long?.status?.pending?.version).toBe(v2.properties.version);
+      expect((await storedKey('staged-long')).key.version).toBe(keyVersionOf(v1.keyId));
+      succeeded(
+        await kubectl([
+          '-n',
+          ns,
+          'annotate',
+          'b2bcert',
+          'staged-long',
+          'integration.b2b.dev/rollover-now=yes',
+        ]),
+      );
+      const now = await waitForVersion('staged-long', v2.properties.version!);
+      expect(now.status?.pending).toBeUndefined();
+      expect((await storedKey('staged-long')).key.version).toBe(keyVersionOf(v2.keyId));
     });
   },
 );

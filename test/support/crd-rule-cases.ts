@@ -38,6 +38,11 @@ export const ruleCases: RuleCase[] = [
     manifest: certificate({ type: 'Private', certificate: { inline: pem } }),
   },
   {
+    what: 'a rollover without a Key Vault certificate source',
+    rule: '!has(self.rollover) || has(self.certificate.keyVault)',
+    manifest: certificate({ certificate: { inline: pem }, rollover: { delay: '168h' } }),
+  },
+  {
     what: 'a Public certificate with a key',
     rule: "self.type != 'Public' || !has(self.key)",
     manifest: certificate({ certificate: { inline: pem }, key: { vault: 'main', name: 'k' } }),

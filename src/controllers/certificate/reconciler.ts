@@ -25,6 +25,7 @@ import {
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
 import type { CertificateReader } from '../../vaults/certificate-source.ts';
 import { followsRenewals, readKeyVaultSource } from './keyvault-source.ts';
+import { parseGoDuration } from '../../certificates/duration.ts';
 import type { SourceState } from './evaluate.ts';
 import { errorMessage } from '../../operator/log.ts';
 import type { IdentityPolicy } from '../../identity/policy.ts';
@@ -95,6 +96,38 @@ function keyOf(certificate: Certificate, source: SourceState): EffectiveKey | un
   if (certificate.spec.key)
     return { name: certificate.spec.key.name, version: certificate.spec.key.version };
   return source.found && source.keyVault?.key ? source.keyVault.key : undefined;
+}
+
+export const ROLLOVER_NOW_ANNOTATION = 'integration.b2b.dev/rollover-now';
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * spec.rollover: a valid new version waits until `delay` after it was first seen (kept in
+ * status.pending), or its notBefore if later; undefined when it may be synced now.
+ */
+function rolloverHold(
+  certificate: Certificate,
+  version: string,
+  info: Evaluation['info'],
+  now: Date,
+): NonNullable<CertificateStatus['pending']> | undefined {
+  const delayMs = parseGoDuration(certificate.spec.rollover?.delay ?? '');
+  if (!delayMs || !info) return undefined;
+  if (certificate.metadata.annotations?.[ROLLOVER_NOW_ANNOTATION] !== undefined) return undefined;
+  const previous = certificate.status?.pending;
+  const seen =
+    previous?.version === version && previous.seenTime ? new Date(previous.seenTime) : now;
+  const switchAt = Math.max(seen.getTime() + delayMs, info.notBefore.getTime());
+  if (now.getTime() >= switchAt) return undefined;
+  return {
+    version,
+    thumbprint: info.thumbprint,
+    notBefore: iso(info.notBefore),
+    notAfter: iso(info.notAfter),
+    seenTime: iso(seen),
+    switchTime: iso(new Date(switchAt)),
+  };
 }
 
 /** The failure a version reports, as Ready would: the checks first, then the key. */
@@ -178,7 +211,12 @@ export class CertificateReconciler {
       renewal = { latest: source.keyVault, thumbprint: evaluation.info?.thumbprint };
       const lastGood = this.lastGoodVersion(certificate, source.keyVault.version);
       // A new version that fails a check changes nothing: the last good one stays in the store.
-      if (lastGood && !mayStore(evaluation, keyVerdict)) {
+      // One that passes waits for spec.rollover.delay, the last good one synced meanwhile.
+      const pending =
+        lastGood && mayStore(evaluation, keyVerdict)
+          ? rolloverHold(certificate, source.keyVault.version, evaluation.info, now)
+          : undefined;
+      if (lastGood && (pending || !mayStore(evaluation, keyVerdict))) {
         const previous = await this.check(
           certificate,
           account,
@@ -186,8 +224,9 @@ export class CertificateReconciler {
           now,
         );
         if (mayStore(previous.evaluation, previous.keyVerdict)) {
-          const failure = overallFailureOf(evaluation, keyVerdict);
-          renewal = { ...renewal, rejected: failure, kept: lastGood };
+          renewal = pending
+            ? { ...renewal, pending, kept: lastGood }
+            : { ...renewal, rejected: overallFailureOf(evaluation, keyVerdict), kept: lastGood };
           ({ evaluation, keyVerdict } = previous);
         }
       }
@@ -213,7 +252,14 @@ export class CertificateReconciler {
     await this.report(certificate, result.status, store);
     if (result.retry)
       throw new RetryLater(result.failure?.message ?? 'retrying', result.retryAfterMs);
-    return { requeueAfterMs: this.nextVisit(evaluation, keyVerdict, store, now, certificate) };
+    const next = this.nextVisit(evaluation, keyVerdict, store, now, certificate);
+    // A pending version comes back at its switch time.
+    const switchAt = renewal?.pending?.switchTime;
+    const untilSwitch = switchAt ? Date.parse(switchAt) - now.getTime() + 1000 : undefined;
+    return {
+      requeueAfterMs:
+        untilSwitch === undefined ? next : Math.max(0, Math.min(next ?? untilSwitch, untilSwitch)),
+    };
   }
 
   private readSource(

@@ -46,6 +46,8 @@ export interface RenewalOutcome {
   /** The latest version failed this check; `kept` (the last good version) stays in the store. */
   rejected?: { reason: Reason; message: string } | undefined;
   kept?: string | undefined;
+  /** spec.rollover: the latest version passed every check and waits until its switch time. */
+  pending?: NonNullable<CertificateStatus['pending']> | undefined;
 }
 
 const locationOf = (store: Extract<StoreOutcome, { kind: 'synced' }>) =>
@@ -231,6 +233,13 @@ function renewalCondition(
   const type = ConditionType.RenewalReady;
   const { latest, rejected, kept } = renewal;
   const named = `version ${latest.version} of Key Vault certificate ${latest.name}`;
+  if (renewal.pending)
+    return {
+      type,
+      status: 'False',
+      reason: Reason.RolloverScheduled,
+      message: `${named} (thumbprint ${renewal.pending.thumbprint ?? ''}) passed every check and replaces version ${kept ?? '?'} at ${renewal.pending.switchTime ?? '?'} (spec.rollover.delay); annotate integration.b2b.dev/rollover-now to switch at once`,
+    };
   if (rejected)
     return {
       type,
@@ -344,6 +353,7 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   const info = evaluation.info;
   if (info) Object.assign(status, inspectionFields(info));
   if (inStore && certificate.spec.certificate.keyVault) status.keyVaultCertificate = inStore;
+  if (inputs.renewal?.pending) status.pending = inputs.renewal.pending;
   if (keyVerdict?.ok) {
     status.key = {
       vaultUrl: keyVerdict.vaultUrl,
@@ -439,8 +449,15 @@ export function transitionEvents(
   }
   const renewalBefore = findCondition(before?.conditions, ConditionType.RenewalReady);
   const renewalNow = findCondition(after.conditions, ConditionType.RenewalReady);
+  if (after.pending && after.pending.version !== before?.pending?.version)
+    events.push({
+      type: 'Normal',
+      reason: Reason.RolloverScheduled,
+      message: renewalNow?.message ?? `version ${after.pending.version ?? ''} scheduled`,
+    });
   if (
     renewalNow?.status === 'False' &&
+    renewalNow.reason !== Reason.RolloverScheduled &&
     (renewalBefore?.status !== 'False' || renewalBefore.message !== renewalNow.message)
   )
     events.push({ type: 'Warning', reason: Reason.RenewalRejected, message: renewalNow.message });

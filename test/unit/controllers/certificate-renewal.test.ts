@@ -276,4 +276,68 @@ describe('CertificateReconciler with a Key Vault certificate source', () => {
     expect(conditionOf(r.status(), 'RenewalReady')).toBeUndefined();
     expect(r.synced[0]?.key?.version).toBe('key-v1');
   });
+
+  describe('spec.rollover.delay', () => {
+    const versions = () => [
+      { version: 'v1', der: good(81).der },
+      { version: 'v2', der: good(82).der },
+    ];
+    const staged = (
+      status: CertificateStatus,
+      annotations?: Record<string, string>,
+    ): Certificate => {
+      const c = certificate({ rollover: { delay: '1h' } }, status);
+      return annotations ? { ...c, metadata: { ...c.metadata, annotations } } : c;
+    };
+
+    it('keeps the last good version synced while a valid new one waits, status.pending showing it, with a Normal RolloverScheduled', async () => {
+      const r = run(staged(syncedAt('v1', 'OLD')), versions());
+      const result = await r.result;
+      expect(r.synced.map((x) => x.key?.version)).toEqual(['key-v1']);
+      const s = r.status();
+      expect(s?.pending).toMatchObject({
+        version: 'v2',
+        seenTime: '2026-06-01T00:00:00Z',
+        switchTime: '2026-06-01T01:00:00Z',
+      });
+      expect(s?.pending?.thumbprint).toMatch(/^[0-9A-F]{40}$/);
+      expect(s?.keyVaultCertificate?.version).toBe('v1');
+      expect(conditionOf(s, 'Ready')?.status).toBe('True');
+      expect(conditionOf(s, 'RenewalReady')).toMatchObject({
+        status: 'False',
+        reason: 'RolloverScheduled',
+      });
+      const events = r.events.map((e) => `${e.type} ${e.reason}`);
+      expect(events).toContain('Normal RolloverScheduled');
+      expect(events.filter((e) => e.startsWith('Warning') || e.endsWith('Renewed'))).toEqual([]);
+      expect(result?.requeueAfterMs).toBeLessThanOrEqual(120_000);
+    });
+
+    it('switches at the switch time counted from when it was first seen, and drops status.pending', async () => {
+      const status: CertificateStatus = {
+        ...syncedAt('v1', 'OLD'),
+        pending: {
+          version: 'v2',
+          seenTime: '2026-05-31T22:59:00Z',
+          switchTime: '2026-05-31T23:59:00Z',
+        },
+      };
+      const r = run(staged(status), versions());
+      await r.result;
+      expect(r.synced.map((x) => x.key?.version)).toEqual(['key-v2']);
+      expect(r.status()?.pending ?? undefined).toBeUndefined(); // the patch removes it
+      expect(r.status()?.keyVaultCertificate?.version).toBe('v2');
+      expect(r.events.map((e) => e.reason)).toContain('Renewed');
+    });
+
+    it('switches at once with the rollover-now annotation', async () => {
+      const r = run(
+        staged(syncedAt('v1', 'OLD'), { 'integration.b2b.dev/rollover-now': 'yes' }),
+        versions(),
+      );
+      await r.result;
+      expect(r.synced.map((x) => x.key?.version)).toEqual(['key-v2']);
+      expect(r.status()?.pending ?? undefined).toBeUndefined();
+    });
+  });
 });
