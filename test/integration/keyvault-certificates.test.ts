@@ -315,6 +315,8 @@ describe.skipIf(!emulatorUrl)(
 
       const long = await getCertificate(admin, ns, 'staged-long');
       expect(long?.status?.pending?.version).toBe(v2.properties.version);
+      const series = `b2b_certificate_rollover_timestamp_seconds{namespace="${ns}",name="staged-long"} ${Date.parse(long!.status!.pending!.switchTime!) / 1000}`;
+      expect(await operator.metrics()).toContain(series);
       expect((await storedKey('staged-long')).key.version).toBe(keyVersionOf(v1.keyId));
       succeeded(
         await kubectl([
@@ -328,6 +330,9 @@ describe.skipIf(!emulatorUrl)(
       );
       const now = await waitForVersion('staged-long', v2.properties.version!);
       expect(now.status?.pending).toBeUndefined();
+      expect(await operator.metrics()).not.toContain(
+        `b2b_certificate_rollover_timestamp_seconds{namespace="${ns}",name="staged-long"}`,
+      );
       expect((await storedKey('staged-long')).key.version).toBe(keyVersionOf(v2.keyId));
     });
   },

@@ -466,6 +466,8 @@ export class CertificateReconciler {
       status.notAfter ? new Date(status.notAfter) : undefined,
       expiryWarningMs(certificate),
     );
+    const switchTime = status.pending?.switchTime;
+    metrics.setRollover(namespace, name, switchTime ? new Date(switchTime) : undefined);
   }
 
   /** The next moment the verdict changes by itself: expiry window, notAfter, a key recheck. */

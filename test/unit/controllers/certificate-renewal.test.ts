@@ -86,6 +86,7 @@ function run(
   const synced: StoreEntry[] = [];
   const events: { type: string; reason: string; message: string }[] = [];
   let status: CertificateStatus | undefined;
+  const rollovers: (Date | undefined)[] = [];
   const deps = {
     client: {
       patch: (_path: string, body: { status?: CertificateStatus }) => {
@@ -146,7 +147,10 @@ function run(
       emit: (_o: unknown, type: string, reason: string, message: string) =>
         events.push({ type, reason, message }),
     },
-    metrics: { setCertificate: () => {} },
+    metrics: {
+      setCertificate: () => {},
+      setRollover: (_ns: string, _name: string, at: Date | undefined) => rollovers.push(at),
+    },
     log: { info: () => {}, warn: () => {} },
     now: () => NOW,
     allowedVaultHosts: [],
@@ -161,6 +165,7 @@ function run(
     synced,
     events,
     status: () => status,
+    rollovers,
   };
 }
 
@@ -311,6 +316,7 @@ describe('CertificateReconciler with a Key Vault certificate source', () => {
       expect(events).toContain('Normal RolloverScheduled');
       expect(events.filter((e) => e.startsWith('Warning') || e.endsWith('Renewed'))).toEqual([]);
       expect(result?.requeueAfterMs).toBeLessThanOrEqual(120_000);
+      expect(r.rollovers).toEqual([new Date('2026-06-01T01:00:00Z')]);
     });
 
     it('switches at the switch time counted from when it was first seen, and drops status.pending', async () => {
@@ -328,6 +334,7 @@ describe('CertificateReconciler with a Key Vault certificate source', () => {
       expect(r.status()?.pending ?? undefined).toBeUndefined(); // the patch removes it
       expect(r.status()?.keyVaultCertificate?.version).toBe('v2');
       expect(r.events.map((e) => e.reason)).toContain('Renewed');
+      expect(r.rollovers).toEqual([undefined]);
     });
 
     it('switches at once with the rollover-now annotation', async () => {
