@@ -335,5 +335,40 @@ describe.skipIf(!emulatorUrl)(
       );
       expect((await storedKey('staged-long')).key.version).toBe(keyVersionOf(v2.keyId));
     });
+
+    // Last: its time shift renews every AutoRenew certificate of this vault.
+    it('the vault down during a renewal: the store keeps the last good version, and the renewal is caught up when the vault is back', async () => {
+      const v1 = await (
+        await certificates.beginCreateCertificate(
+          'outage',
+          renewingPolicy(['digitalSignature', 'keyEncipherment', 'dataEncipherment']),
+        )
+      ).pollUntilDone();
+      await kubectlApply(ns, keyVaultCertificate('outage', 'outage'));
+      await waitForVersion('outage', v1.properties.version!);
+
+      proxy.outage(); // the operator cannot reach the vault; the management API still can
+      await timeShift(5 * DAY_S);
+      const down = await waitForCondition(
+        admin,
+        ns,
+        'outage',
+        'Ready',
+        'False',
+        'VaultUnavailable',
+        WAIT_MS,
+      );
+      expect(condition(down, 'Reconciling')?.status).toBe('True');
+      expect(down.status?.keyVaultCertificate?.version).toBe(v1.properties.version);
+      expect((await storedKey('outage')).key.version).toBe(keyVersionOf(v1.keyId));
+
+      proxy.restore();
+      const v2 = await certificates.getCertificate('outage');
+      expect(v2.properties.version).not.toBe(v1.properties.version);
+      const back = await waitForVersion('outage', v2.properties.version!);
+      await waitForCondition(admin, ns, 'outage', 'Ready', 'True', undefined, WAIT_MS);
+      expect(back.status?.key?.version).toBe(keyVersionOf(v2.keyId));
+      expect((await storedKey('outage')).key.version).toBe(keyVersionOf(v2.keyId));
+    });
   },
 );
