@@ -350,9 +350,26 @@ export interface CertificateSpec {
        */
       key: string;
     };
+    /**
+     * A certificate of Azure Key Vault, read with the vault's auth (certificate permissions get and list). For type Private without spec.key, its own key at the version of that certificate version is used. New versions (renewals) are followed when version is empty: each is checked before it replaces the synced one, and a version that fails a check leaves the last good one in the store (condition RenewalReady).
+     */
+    keyVault?: {
+      /**
+       * Name of an Azure vault in the account's spec.keyVaults.
+       */
+      vault: string;
+      /**
+       * The Key Vault certificate's name.
+       */
+      name: string;
+      /**
+       * Pins a certificate version; empty means the latest enabled version, followed as it renews.
+       */
+      version?: string;
+    };
   };
   /**
-   * Required for Private, forbidden for Public: where the private key is. The operator's identity needs list, get, decrypt and sign on it.
+   * Required for Private (optional with certificate.keyVault: then it must be that certificate's key), forbidden for Public: where the private key is. The operator's identity needs list, get, decrypt and sign on it.
    */
   key?: {
     /**
@@ -390,6 +407,15 @@ export interface CertificateSpec {
    * How long before notAfter the Expiring condition turns True, as a Go duration (e.g. 720h, the default, is 30 days).
    */
   expiryWarning?: string;
+  /**
+   * A staged switch-over for certificate.keyVault: a valid new version waits before it replaces the synced one, so partners can be sent the new public certificate first (status.pending shows it). The annotation integration.b2b.dev/rollover-now switches at once.
+   */
+  rollover?: {
+    /**
+     * How long a valid new version waits, from when the operator first saw it (or its notBefore if later), as a Go duration (e.g. 168h).
+     */
+    delay: string;
+  };
 }
 
 /**
@@ -504,6 +530,52 @@ export interface CertificateStatus {
      * When the grants were last verified.
      */
     lastVerifiedTime?: string;
+  };
+  /**
+   * spec.rollover only; the new Key Vault certificate version waiting for its switch time.
+   */
+  pending?: {
+    /**
+     * The Key Vault certificate version waiting.
+     */
+    version?: string;
+    /**
+     * SHA-1 of its DER, upper-case hex, as Azure shows it: to send to the partners.
+     */
+    thumbprint?: string;
+    /**
+     * Its notBefore.
+     */
+    notBefore?: string;
+    /**
+     * Its notAfter.
+     */
+    notAfter?: string;
+    /**
+     * When the operator first saw it.
+     */
+    seenTime?: string;
+    /**
+     * When it replaces the synced version.
+     */
+    switchTime?: string;
+  };
+  /**
+   * Source keyVault only; the Key Vault certificate version the store holds (the last good version).
+   */
+  keyVaultCertificate?: {
+    /**
+     * Name of the vault in the account's spec.keyVaults.
+     */
+    vault?: string;
+    /**
+     * Name of the Key Vault certificate.
+     */
+    name?: string;
+    /**
+     * The certificate version in the store.
+     */
+    version?: string;
   };
   /**
    * Where the certificate is synced.

@@ -9,6 +9,8 @@ export const ConditionType = {
   KeyVaultAccessGranted: 'KeyVaultAccessGranted',
   Synced: 'Synced',
   Expiring: 'Expiring',
+  /** Source certificate.keyVault: whether the latest enabled version is the one in the store. */
+  RenewalReady: 'RenewalReady',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -71,6 +73,14 @@ export const Reason = {
   // Expiring
   ExpiresSoon: 'ExpiresSoon',
   NotExpiring: 'NotExpiring',
+  // RenewalReady (source certificate.keyVault); False carries the failed check's own reason
+  LatestVersionSynced: 'LatestVersionSynced',
+  /** Event only: a new Key Vault certificate version replaced the one in the store. */
+  Renewed: 'Renewed',
+  /** Event only: a new Key Vault certificate version failed a check; the last good one stays. */
+  RenewalRejected: 'RenewalRejected',
+  /** RenewalReady=False and an event: a valid new version waits for spec.rollover.delay. */
+  RolloverScheduled: 'RolloverScheduled',
   // Reconciling / Stalled / account
   Progressing: 'Progressing',
   // an account's status.keyVaults entry (else the KeyVaultAccessGranted reason of the failure)

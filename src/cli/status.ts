@@ -16,6 +16,8 @@ export interface StatusRow {
   expires: string;
   /** 0 failed (stalled), 1 waiting or retrying, 2 not processed yet, 3 expiring, 4 fine. */
   urgency: number;
+  /** spec.rollover: a new Key Vault certificate version waiting for its switch time. */
+  pending?: { version: string; thumbprint: string; switchTime: string } | undefined;
 }
 
 const current = (o: Certificate | IntegrationAccount) =>
@@ -52,14 +54,27 @@ function row(o: Certificate | IntegrationAccount): StatusRow {
       type: o.spec.sku ?? 'Standard',
       expires: '',
     };
+  const pending = o.status?.pending;
   return {
     ...base,
     kind: 'Certificate',
     account: o.spec.integrationAccount.name,
     type: o.spec.type,
     expires: o.status?.notAfter ?? '',
+    ...(pending?.version
+      ? {
+          pending: {
+            version: pending.version,
+            thumbprint: pending.thumbprint ?? '',
+            switchTime: pending.switchTime ?? '',
+          },
+        }
+      : {}),
   };
 }
+
+const pendingWords = (p: NonNullable<StatusRow['pending']>, now: Date) =>
+  `version ${p.version} (thumbprint ${p.thumbprint}) replaces the synced one at ${p.switchTime} (${relativeTime(p.switchTime, now)})`;
 
 /** Failing first, then waiting, unprocessed, expiring; within each, the soonest expiry first. */
 export function statusRows(
@@ -122,7 +137,15 @@ export function statusTable(rows: readonly StatusRow[], now: Date, allNamespaces
       .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(header), ...cells.map(line)].join('\n') + '\n';
+  const pending = rows.filter((r) => r.pending);
+  const switchOvers = pending.length
+    ? [
+        '',
+        'Pending switch-overs (spec.rollover):',
+        ...pending.map((r) => `  ${r.namespace}/${r.name}: ${pendingWords(r.pending!, now)}`),
+      ]
+    : [];
+  return [line(header), ...cells.map(line), ...switchOvers].join('\n') + '\n';
 }
 
 export interface EventSummary {
@@ -182,6 +205,8 @@ export function explainCertificate(
   }
   const expiring = findCondition(conditions, 'Expiring');
   if (expiring?.status === 'True') out.push(`Expiring: ${expiring.message}`);
+  const pending = row(certificate).pending;
+  if (pending) out.push(`Pending: ${pendingWords(pending, now)}`);
   if (conditions.length) out.push('', 'Conditions:', ...conditions.map(conditionLine));
   if (status?.thumbprint) {
     out.push(

@@ -262,9 +262,12 @@ function certificateVerdict(
   const source = sourceOf(certificate, objects);
   const later: string[] = [];
   if (!source) {
-    const ref = certificate.spec.certificate.secretRef
-      ? `Secret ${certificate.spec.certificate.secretRef.name}`
-      : `ConfigMap ${certificate.spec.certificate.configMapRef?.name ?? ''}`;
+    const { secretRef, keyVault } = certificate.spec.certificate;
+    const ref = keyVault
+      ? `Key Vault certificate ${keyVault.name} of vault ${keyVault.vault}`
+      : secretRef
+        ? `Secret ${secretRef.name}`
+        : `ConfigMap ${certificate.spec.certificate.configMapRef?.name ?? ''}`;
     return {
       level: 'pending',
       reason: 'ResolvedAtApplyTime',

@@ -14,6 +14,8 @@ const descriptions: Record<Flag, string> = {
   'leader-election-id': 'name of the Lease (one per operator installation)',
   concurrency: 'reconciles running at once, per kind',
   'recheck-interval': 'how long a verified vault key and its grants are trusted before a recheck',
+  'keyvault-poll-interval':
+    'how often the latest enabled version of a Key Vault certificate source is read (one request per vault and certificate name per interval, shared by the Certificates naming it)',
   'allowed-vault-hosts':
     'comma-separated vault hosts allowed besides the Azure Key Vault suffixes (e.g. an emulator)',
   'azure-arm-endpoint':

@@ -11,6 +11,8 @@ export interface OperatorConfig {
   leaderElectionId: string;
   concurrency: number;
   recheckIntervalMs: number;
+  /** How often the latest version of a Key Vault certificate source is read. */
+  keyVaultPollIntervalMs: number;
   allowedVaultHosts: string[];
   /** Override the cloud's ARM / Microsoft Graph endpoints (test servers); empty = the cloud's. */
   azureArmEndpoint: string;
@@ -35,6 +37,7 @@ export const flags = {
   'leader-election-id': 'b2b-certificate-operator',
   concurrency: '4',
   'recheck-interval': '1h',
+  'keyvault-poll-interval': '5m',
   'allowed-vault-hosts': '',
   'azure-arm-endpoint': '',
   'azure-graph-endpoint': '',
@@ -89,6 +92,9 @@ export function parseConfig(
   const recheck = parseGoDuration(values['recheck-interval']!);
   if (recheck === undefined || recheck <= 0)
     throw new ConfigError('--recheck-interval must be a duration such as 1h or 90s');
+  const poll = parseGoDuration(values['keyvault-poll-interval']!);
+  if (poll === undefined || poll <= 0)
+    throw new ConfigError('--keyvault-poll-interval must be a duration such as 5m or 30s');
   const shutdownTimeout = parseGoDuration(values['graceful-shutdown-timeout']!);
   if (shutdownTimeout === undefined || shutdownTimeout < 0)
     throw new ConfigError('--graceful-shutdown-timeout must be a duration such as 20s');
@@ -114,6 +120,7 @@ export function parseConfig(
     leaderElectionId: values['leader-election-id']!,
     concurrency,
     recheckIntervalMs: recheck,
+    keyVaultPollIntervalMs: poll,
     allowedVaultHosts: values['allowed-vault-hosts']!.split(',')
       .map((h) => h.trim())
       .filter(Boolean),

@@ -68,6 +68,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly certificateRollover = new Gauge({
+    name: 'b2b_certificate_rollover_timestamp_seconds',
+    help: 'When a pending Key Vault certificate version (spec.rollover) replaces the synced one; no series when none is pending.',
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
+
   /** The label values last used per certificate, so its series can be removed exactly. */
   private readonly certificateLabels = new Map<string, { account: string; type: string }>();
 
@@ -112,6 +119,12 @@ export class Metrics {
       );
   }
 
+  /** The switch time of the certificate's pending version (status.pending), or none. */
+  setRollover(namespace: string, name: string, switchTime: Date | undefined): void {
+    if (switchTime) this.certificateRollover.set({ namespace, name }, switchTime.getTime() / 1000);
+    else this.certificateRollover.remove({ namespace, name });
+  }
+
   /** Series of a deleted certificate are removed, whatever their other labels. */
   removeCertificate(namespace: string, name: string): void {
     const labels = this.certificateLabels.get(`${namespace}/${name}`);
@@ -122,5 +135,6 @@ export class Metrics {
       this.certificateReady.remove({ ...base, condition });
     this.certificateExpiration.remove({ ...base, type: labels.type });
     this.certificateExpiryWarning.remove({ namespace, name });
+    this.certificateRollover.remove({ namespace, name });
   }
 }

@@ -9,7 +9,10 @@ import {
   type Certificate,
   type IntegrationAccount,
 } from '../api/types.ts';
-import { CertificateReconciler } from '../controllers/certificate/reconciler.ts';
+import {
+  CertificateReconciler,
+  DEFAULT_KEYVAULT_POLL_INTERVAL_MS,
+} from '../controllers/certificate/reconciler.ts';
 import { quotaSku, type Lookups } from '../controllers/certificate/gather.ts';
 import { IntegrationAccountReconciler } from '../controllers/integration-account/reconciler.ts';
 import { VaultHealthSchedule } from '../controllers/integration-account/vault-health.ts';
@@ -28,6 +31,7 @@ import { StoreRouter } from '../stores/router.ts';
 import { DEFAULT_AZURE_TIMEOUT_MS } from '../vaults/azure/deadline.ts';
 import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
 import { CachingVerifier } from '../vaults/caching.ts';
+import { PollingCertificateReader } from '../vaults/certificate-source.ts';
 import { KubernetesKeyVerifier } from '../vaults/kubernetes-vault.ts';
 import { verifierByKind, type KeyVerifier } from '../vaults/verifier.ts';
 import type { AzureIdentityPolicy, IdentityPolicy } from '../identity/policy.ts';
@@ -41,6 +45,8 @@ export interface OperatorSettings {
   watchNamespace: string;
   concurrency: number;
   recheckIntervalMs: number;
+  /** How often a Key Vault certificate source is read (default 5 min). */
+  keyVaultPollIntervalMs?: number | undefined;
   allowedVaultHosts: string[];
   /** Override the cloud's ARM / Microsoft Graph endpoints (test servers). */
   azureArmEndpoint?: string | undefined;
@@ -236,6 +242,18 @@ export class Operator {
     // Deletions seen with the `orphan` finalizer, by uid: the garbage collector removes it at
     // once, so the reconcile may read the object without it. Dropped when the object goes.
     const orphanDeletions = (this.orphanDeletions = new Set<string>());
+    // Keys and Key Vault certificates share one client per vault and identity.
+    const keyVaultPollIntervalMs =
+      settings.keyVaultPollIntervalMs ?? DEFAULT_KEYVAULT_POLL_INTERVAL_MS;
+    const azureVault = new AzureKeyVerifier({
+      readSecret,
+      serviceAccounts,
+      metrics,
+      now,
+      timeoutMs: azureTimeoutMs,
+      // every certificate asks at least once an interval: idle for two, nobody uses it
+      idleMs: 2 * Math.max(settings.recheckIntervalMs, keyVaultPollIntervalMs),
+    });
     const certificateReconciler = new CertificateReconciler({
       client,
       certificate: (key) => this.certificates.get(key),
@@ -251,18 +269,7 @@ export class Operator {
             now,
             settings.recheckIntervalMs,
           ),
-          azure: new CachingVerifier(
-            new AzureKeyVerifier({
-              readSecret,
-              serviceAccounts,
-              metrics,
-              now,
-              timeoutMs: azureTimeoutMs,
-              // every certificate asks at least once an interval: idle for two, nobody uses it
-              idleMs: 2 * settings.recheckIntervalMs,
-            }),
-            settings.recheckIntervalMs,
-          ),
+          azure: new CachingVerifier(azureVault, settings.recheckIntervalMs),
         }),
       events,
       metrics,
@@ -271,6 +278,10 @@ export class Operator {
       allowedVaultHosts: settings.allowedVaultHosts,
       identityPolicy,
       recheckIntervalMs: settings.recheckIntervalMs,
+      certificateReader: new PollingCertificateReader(azureVault, keyVaultPollIntervalMs, () =>
+        now().getTime(),
+      ),
+      keyVaultPollIntervalMs,
       certificateCrdDeleting: () => certificateCrdDeleting(client),
       deletedWithOrphan: (uid) => uid !== undefined && orphanDeletions.has(uid),
     });

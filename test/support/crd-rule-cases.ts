@@ -34,8 +34,13 @@ export interface RuleCase {
 export const ruleCases: RuleCase[] = [
   {
     what: 'a Private certificate without key',
-    rule: "self.type != 'Private' || has(self.key)",
+    rule: "self.type != 'Private' || has(self.key) || has(self.certificate.keyVault)",
     manifest: certificate({ type: 'Private', certificate: { inline: pem } }),
+  },
+  {
+    what: 'a rollover without a Key Vault certificate source',
+    rule: '!has(self.rollover) || has(self.certificate.keyVault)',
+    manifest: certificate({ certificate: { inline: pem }, rollover: { delay: '168h' } }),
   },
   {
     what: 'a Public certificate with a key',
@@ -44,12 +49,19 @@ export const ruleCases: RuleCase[] = [
   },
   {
     what: 'two certificate sources',
-    rule: '[has(self.inline), has(self.secretRef), has(self.configMapRef)].filter(x, x).size() == 1',
+    rule: '[has(self.inline), has(self.secretRef), has(self.configMapRef), has(self.keyVault)].filter(x, x).size() == 1',
     manifest: certificate({ certificate: { inline: pem, secretRef: { name: 's' } } }),
   },
   {
+    what: 'an inline and a Key Vault certificate source',
+    rule: '[has(self.inline), has(self.secretRef), has(self.configMapRef), has(self.keyVault)].filter(x, x).size() == 1',
+    manifest: certificate({
+      certificate: { inline: pem, keyVault: { vault: 'main', name: 'c' } },
+    }),
+  },
+  {
     what: 'no certificate source',
-    rule: '[has(self.inline), has(self.secretRef), has(self.configMapRef)].filter(x, x).size() == 1',
+    rule: '[has(self.inline), has(self.secretRef), has(self.configMapRef), has(self.keyVault)].filter(x, x).size() == 1',
     manifest: certificate({ certificate: {} }),
   },
   {

@@ -19,8 +19,24 @@ import type { IdentityPolicy } from '../../identity/policy.ts';
 import { vaultConnection } from '../../vaults/connection.ts';
 import type { VaultConnection } from '../../vaults/verifier.ts';
 
+/** What certificate.keyVault resolved to: the version read and the key that belongs to it. */
+export interface KeyVaultSourceVersion {
+  vault: string;
+  name: string;
+  version: string;
+  key: { name: string; version: string } | undefined;
+}
+
 export type SourceState =
-  { found: true; data: string | Uint8Array } | { found: false; message: string };
+  | { found: true; data: string | Uint8Array; keyVault?: KeyVaultSourceVersion | undefined }
+  | {
+      found: false;
+      message: string;
+      /** Default CertificateSourceNotFound, waiting for the object to appear. */
+      reason?: Reason | undefined;
+      terminal?: boolean | undefined;
+      retryAfterMs?: number | undefined;
+    };
 
 export interface CertificateFacts {
   certificate: Certificate;
@@ -48,6 +64,8 @@ export interface Evaluation {
   info: CertificateInfo | undefined;
   expiry: ExpiryStatus | undefined;
   vault: VaultConnection | undefined;
+  /** The source that was evaluated (certificate.keyVault: which version). */
+  source?: SourceState | undefined;
 }
 
 const DEFAULT_EXPIRY_WARNING_MS = 720 * 3_600_000;
@@ -137,16 +155,21 @@ function cannotBeStored(ctx: Context): boolean {
   return vault !== undefined && !vault.ok;
 }
 
-const sourceFound = on('CertificateValid', ({ source }) =>
-  source.found
-    ? undefined
-    : {
-        reason: Reason.CertificateSourceNotFound,
-        message: source.message,
-        terminal: false,
-        waiting: true,
-      },
-);
+// A Key Vault certificate's problems keep their own reasons: a vault configuration error
+// (terminal) on KeyVaultAccessGranted, a vault that does not answer retried with backoff, and a
+// certificate the vault does not have waits for the next poll.
+const sourceFound: Check<Context> = ({ source }) => {
+  if (source.found) return undefined;
+  const reason = source.reason ?? Reason.CertificateSourceNotFound;
+  const waiting = reason === Reason.CertificateSourceNotFound;
+  return {
+    reason,
+    message: source.message,
+    terminal: !waiting && (source.terminal ?? false),
+    ...(waiting ? { waiting: true } : {}),
+    condition: waiting ? 'CertificateValid' : 'KeyVaultAccessGranted',
+  } satisfies Failure;
+};
 
 // A failure that time fixes (not yet valid) waits for it: the requeue at notBefore, no backoff.
 const certificateValid = on('CertificateValid', ({ verdict }) =>
@@ -159,16 +182,18 @@ export function vaultOf(
   facts: Pick<CertificateFacts, 'certificate' | 'account' | 'allowedVaultHosts' | 'identityPolicy'>,
 ): { ok: true; vault: VaultConnection } | { ok: false; failure: CheckFailure } | undefined {
   const { certificate, account } = facts;
-  const key = certificate.spec.key;
-  if (certificate.spec.type !== 'Private' || !key) return undefined;
-  const vault = account?.spec.keyVaults?.find((v) => v.name === key.vault);
+  // The key's vault: spec.key's, else (certificate.keyVault) the certificate's own.
+  const keyVault = certificate.spec.key?.vault ?? certificate.spec.certificate.keyVault?.vault;
+  if (certificate.spec.type !== 'Private' || !keyVault) return undefined;
+  const field = certificate.spec.key ? 'key.vault' : 'certificate.keyVault.vault';
+  const vault = account?.spec.keyVaults?.find((v) => v.name === keyVault);
   if (!vault) {
     const names = account?.spec.keyVaults?.map((v) => v.name).join(', ') || 'none';
     return {
       ok: false,
       failure: {
         reason: Reason.VaultNotConfigured,
-        message: `key.vault ${key.vault} is not a vault of IntegrationAccount ${certificate.spec.integrationAccount.name} (its spec.keyVaults: ${names})`,
+        message: `${field} ${keyVault} is not a vault of IntegrationAccount ${certificate.spec.integrationAccount.name} (its spec.keyVaults: ${names})`,
         terminal: true,
       },
     };
@@ -220,5 +245,6 @@ export function evaluateCertificate(facts: CertificateFacts): Evaluation {
     info,
     expiry: info && expiryStatus(info, facts.now, expiryWarningMs(facts.certificate)),
     vault: vault?.ok ? vault.vault : undefined,
+    source: facts.source,
   };
 }

@@ -9,6 +9,7 @@ import {
   FINALIZER,
   type Certificate,
   type CertificateStatus,
+  type IntegrationAccount,
 } from '../../api/types.ts';
 import { isNotFound, resourcePath, type KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../operator/events.ts';
@@ -22,6 +23,10 @@ import {
   type SyncResult,
 } from '../../stores/store.ts';
 import type { KeyVerdict, KeyVerifier } from '../../vaults/verifier.ts';
+import type { CertificateReader } from '../../vaults/certificate-source.ts';
+import { followsRenewals, readKeyVaultSource } from './keyvault-source.ts';
+import { parseGoDuration } from '../../certificates/duration.ts';
+import type { SourceState } from './evaluate.ts';
 import { errorMessage } from '../../operator/log.ts';
 import type { IdentityPolicy } from '../../identity/policy.ts';
 import { azureSignInFailure } from '../../vaults/azure/errors.ts';
@@ -31,6 +36,7 @@ import {
   buildCertificateStatus,
   notRemovedStatus,
   transitionEvents,
+  type RenewalOutcome,
   type StoreOutcome,
 } from './status.ts';
 
@@ -48,6 +54,9 @@ export interface CertificateReconcilerDeps {
   /** --azure-identity-policy (none: every method allowed). */
   identityPolicy?: IdentityPolicy | undefined;
   recheckIntervalMs: number;
+  /** Reads Key Vault certificates (source certificate.keyVault), polled per this interval. */
+  certificateReader?: CertificateReader | undefined;
+  keyVaultPollIntervalMs?: number | undefined;
   /**
    * Whether the Certificate CRD is being deleted (or is gone): an uninstall, which deletes every
    * Certificate. Asked before an entry is removed; an error leaves the finalizer (retried).
@@ -70,6 +79,65 @@ const RECHECKED_KEY_REASONS: ReadonlySet<string> = new Set([
   Reason.KeyMismatch,
   Reason.KeyOperationNotPermitted,
 ]);
+
+export const DEFAULT_KEYVAULT_POLL_INTERVAL_MS = 5 * 60_000;
+
+interface EffectiveKey {
+  name: string;
+  version: string | undefined;
+}
+
+/**
+ * The key to verify: spec.key as written, else (certificate.keyVault, Private) the certificate's
+ * own key at the version that belongs to the certificate version read.
+ */
+function keyOf(certificate: Certificate, source: SourceState): EffectiveKey | undefined {
+  if (certificate.spec.type !== 'Private') return undefined;
+  if (certificate.spec.key)
+    return { name: certificate.spec.key.name, version: certificate.spec.key.version };
+  return source.found && source.keyVault?.key ? source.keyVault.key : undefined;
+}
+
+export const ROLLOVER_NOW_ANNOTATION = 'integration.b2b.dev/rollover-now';
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * spec.rollover: a valid new version waits until `delay` after it was first seen (kept in
+ * status.pending), or its notBefore if later; undefined when it may be synced now.
+ */
+function rolloverHold(
+  certificate: Certificate,
+  version: string,
+  info: Evaluation['info'],
+  now: Date,
+): NonNullable<CertificateStatus['pending']> | undefined {
+  const delayMs = parseGoDuration(certificate.spec.rollover?.delay ?? '');
+  if (!delayMs || !info) return undefined;
+  if (certificate.metadata.annotations?.[ROLLOVER_NOW_ANNOTATION] !== undefined) return undefined;
+  const previous = certificate.status?.pending;
+  const seen =
+    previous?.version === version && previous.seenTime ? new Date(previous.seenTime) : now;
+  const switchAt = Math.max(seen.getTime() + delayMs, info.notBefore.getTime());
+  if (now.getTime() >= switchAt) return undefined;
+  return {
+    version,
+    thumbprint: info.thumbprint,
+    notBefore: iso(info.notBefore),
+    notAfter: iso(info.notAfter),
+    seenTime: iso(seen),
+    switchTime: iso(new Date(switchAt)),
+  };
+}
+
+/** The failure a version reports, as Ready would: the checks first, then the key. */
+function overallFailureOf(evaluation: Evaluation, keyVerdict: KeyVerdict | undefined) {
+  if (evaluation.failure)
+    return { reason: evaluation.failure.reason, message: evaluation.failure.message };
+  if (keyVerdict && !keyVerdict.ok)
+    return { reason: keyVerdict.reason, message: keyVerdict.message };
+  return { reason: Reason.Progressing, message: 'not checked' };
+}
 
 /** Every check passed: the store gets the entry. */
 const mayStore = (
@@ -136,16 +204,33 @@ export class CertificateReconciler {
     const { namespace } = certificate.metadata;
     const accountName = certificate.spec.integrationAccount.name;
     const account = lookups.account(namespace, accountName);
-    const evaluation = evaluateCertificate({
-      certificate,
-      account,
-      quota: quotaPlace(certificate, account, lookups),
-      source: await readSource(this.deps.client, lookups, certificate),
-      now,
-      allowedVaultHosts: this.deps.allowedVaultHosts,
-      identityPolicy: this.deps.identityPolicy,
-    });
-    const keyVerdict = await this.verifyKey(certificate, evaluation);
+    const source = await this.readSource(certificate, account);
+    let { evaluation, keyVerdict } = await this.check(certificate, account, source, now);
+    let renewal: RenewalOutcome | undefined;
+    if (followsRenewals(certificate) && source.found && source.keyVault) {
+      renewal = { latest: source.keyVault, thumbprint: evaluation.info?.thumbprint };
+      const lastGood = this.lastGoodVersion(certificate, source.keyVault.version);
+      // A new version that fails a check changes nothing: the last good one stays in the store.
+      // One that passes waits for spec.rollover.delay, the last good one synced meanwhile.
+      const pending =
+        lastGood && mayStore(evaluation, keyVerdict)
+          ? rolloverHold(certificate, source.keyVault.version, evaluation.info, now)
+          : undefined;
+      if (lastGood && (pending || !mayStore(evaluation, keyVerdict))) {
+        const previous = await this.check(
+          certificate,
+          account,
+          await this.readSource(certificate, account, lastGood),
+          now,
+        );
+        if (mayStore(previous.evaluation, previous.keyVerdict)) {
+          renewal = pending
+            ? { ...renewal, pending, kept: lastGood }
+            : { ...renewal, rejected: overallFailureOf(evaluation, keyVerdict), kept: lastGood };
+          ({ evaluation, keyVerdict } = previous);
+        }
+      }
+    }
     if (mayStore(evaluation, keyVerdict)) {
       // Again right before the write: the account may have moved to a store that needs one.
       const updated = await this.ensureFinalizer(certificate);
@@ -158,6 +243,7 @@ export class CertificateReconciler {
       evaluation,
       keyVerdict,
       store,
+      renewal,
       // Where the last good version is: where it was written, not where it would go now.
       storeRef: certificate.status?.store?.ref || this.deps.store.refFor(certificate),
       now,
@@ -166,14 +252,72 @@ export class CertificateReconciler {
     await this.report(certificate, result.status, store);
     if (result.retry)
       throw new RetryLater(result.failure?.message ?? 'retrying', result.retryAfterMs);
-    return { requeueAfterMs: this.nextVisit(evaluation, keyVerdict, store, now) };
+    const next = this.nextVisit(evaluation, keyVerdict, store, now, certificate);
+    // A pending version comes back at its switch time.
+    const switchAt = renewal?.pending?.switchTime;
+    const untilSwitch = switchAt ? Date.parse(switchAt) - now.getTime() + 1000 : undefined;
+    return {
+      requeueAfterMs:
+        untilSwitch === undefined ? next : Math.max(0, Math.min(next ?? untilSwitch, untilSwitch)),
+    };
+  }
+
+  private readSource(
+    certificate: Certificate,
+    account: IntegrationAccount | undefined,
+    version?: string,
+  ): Promise<SourceState> {
+    if (!certificate.spec.certificate.keyVault)
+      return readSource(this.deps.client, this.deps.lookups, certificate);
+    return readKeyVaultSource(
+      this.deps.certificateReader,
+      {
+        certificate,
+        account,
+        allowedVaultHosts: this.deps.allowedVaultHosts,
+        identityPolicy: this.deps.identityPolicy,
+      },
+      version,
+    );
+  }
+
+  /** The checks of the table, then the key probed for real: one version of the certificate. */
+  private async check(
+    certificate: Certificate,
+    account: IntegrationAccount | undefined,
+    source: SourceState,
+    now: Date,
+  ): Promise<{ evaluation: Evaluation; keyVerdict: KeyVerdict | undefined }> {
+    const evaluation = evaluateCertificate({
+      certificate,
+      account,
+      quota: quotaPlace(certificate, account, this.deps.lookups),
+      source,
+      now,
+      allowedVaultHosts: this.deps.allowedVaultHosts,
+      identityPolicy: this.deps.identityPolicy,
+    });
+    const key = keyOf(certificate, source);
+    return { evaluation, keyVerdict: await this.verifyKey(certificate, evaluation, key) };
+  }
+
+  /**
+   * The Key Vault certificate version in the store, when it is not `latest` and still of the
+   * certificate the spec names: the one to keep if `latest` fails a check.
+   */
+  private lastGoodVersion(certificate: Certificate, latest: string): string | undefined {
+    const kept = certificate.status?.keyVaultCertificate;
+    const source = certificate.spec.certificate.keyVault;
+    if (!kept?.version || !source || !certificate.status?.store?.ref) return undefined;
+    if (kept.vault !== source.vault || kept.name !== source.name) return undefined;
+    return kept.version === latest ? undefined : kept.version;
   }
 
   private async verifyKey(
     certificate: Certificate,
     evaluation: Evaluation,
+    key: EffectiveKey | undefined,
   ): Promise<KeyVerdict | undefined> {
-    const key = certificate.spec.key;
     if (evaluation.failure || !evaluation.vault || !evaluation.info || !key) return undefined;
     return this.deps.keyVerifier.verify({
       namespace: certificate.metadata.namespace,
@@ -190,7 +334,7 @@ export class CertificateReconciler {
     keyVerdict: KeyVerdict | undefined,
   ): Promise<StoreOutcome> {
     const outcome: StoreOutcome = mayStore(evaluation, keyVerdict)
-      ? await this.writeStore(certificate, evaluation.info.pem, keyVerdict)
+      ? await this.writeStore(certificate, evaluation, keyVerdict)
       : { kind: 'skipped' };
     // Nothing written (a check or the write failed), so the last good version stays: before
     // observedGeneration reports a change to Retain, it must not go with the Certificate.
@@ -200,18 +344,18 @@ export class CertificateReconciler {
 
   private async writeStore(
     certificate: Certificate,
-    pem: string,
+    evaluation: Evaluation & { info: NonNullable<Evaluation['info']> },
     keyVerdict: KeyVerdict | undefined,
   ): Promise<StoreOutcome> {
     try {
       const result = await this.deps.store.sync({
         certificate,
-        pem,
+        pem: evaluation.info.pem,
         metadata: (certificate.spec.metadata ?? {}) as Record<string, string>,
         key:
-          keyVerdict?.ok && certificate.spec.key
+          keyVerdict?.ok && evaluation.vault
             ? {
-                vault: certificate.spec.key.vault,
+                vault: evaluation.vault.name,
                 vaultUrl: keyVerdict.vaultUrl,
                 name: keyVerdict.name,
                 version: keyVerdict.version,
@@ -322,6 +466,8 @@ export class CertificateReconciler {
       status.notAfter ? new Date(status.notAfter) : undefined,
       expiryWarningMs(certificate),
     );
+    const switchTime = status.pending?.switchTime;
+    metrics.setRollover(namespace, name, switchTime ? new Date(switchTime) : undefined);
   }
 
   /** The next moment the verdict changes by itself: expiry window, notAfter, a key recheck. */
@@ -330,8 +476,12 @@ export class CertificateReconciler {
     keyVerdict: KeyVerdict | undefined,
     store: StoreOutcome,
     now: Date,
+    certificate?: Certificate,
   ): number | undefined {
     const moments: number[] = [];
+    // A Key Vault certificate source is read again each poll interval: renewals show then.
+    if (certificate?.spec.certificate.keyVault)
+      moments.push(this.deps.keyVaultPollIntervalMs ?? DEFAULT_KEYVAULT_POLL_INTERVAL_MS);
     const next = evaluation.expiry?.nextTransition;
     if (next) moments.push(next.getTime() - now.getTime() + 1000);
     // Verified keys are re-verified (grants get revoked, keys rotate); denied, missing, disabled,

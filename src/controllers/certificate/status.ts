@@ -11,7 +11,7 @@ import type { Certificate, CertificateStatus } from '../../api/types.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
 import type { AzureAdoptionRecord, AzureEntryAccess } from '../../stores/store.ts';
 import type { KeyVerdict } from '../../vaults/verifier.ts';
-import type { Evaluation, Failure } from './evaluate.ts';
+import type { Evaluation, Failure, KeyVaultSourceVersion } from './evaluate.ts';
 
 export type StoreOutcome =
   | {
@@ -38,6 +38,18 @@ export type StoreOutcome =
     }
   | { kind: 'skipped' };
 
+/** Source certificate.keyVault following renewals: the latest version, and its fate. */
+export interface RenewalOutcome {
+  /** The latest enabled version read from the vault. */
+  latest: KeyVaultSourceVersion;
+  thumbprint?: string | undefined;
+  /** The latest version failed this check; `kept` (the last good version) stays in the store. */
+  rejected?: { reason: Reason; message: string } | undefined;
+  kept?: string | undefined;
+  /** spec.rollover: the latest version passed every check and waits until its switch time. */
+  pending?: NonNullable<CertificateStatus['pending']> | undefined;
+}
+
 const locationOf = (store: Extract<StoreOutcome, { kind: 'synced' }>) =>
   store.location ?? `Secret ${store.ref}`;
 
@@ -47,6 +59,8 @@ export interface StatusInputs {
   keyVerdict: KeyVerdict | undefined;
   store: StoreOutcome;
   storeRef: string;
+  /** Source certificate.keyVault following renewals. */
+  renewal?: RenewalOutcome | undefined;
   now: Date;
   /** A verified key keeps its lastVerifiedTime for this long (no status write per reconcile). */
   recheckIntervalMs?: number;
@@ -206,6 +220,48 @@ function readyCondition(failure: Failure | undefined, store: StoreOutcome): Desi
   };
 }
 
+/**
+ * RenewalReady, for a Key Vault certificate followed through its renewals: True once the
+ * latest enabled version is in the store, False while it is rejected and the last good one
+ * stays. Nothing in the store yet (or nothing read): Ready says why.
+ */
+function renewalCondition(
+  renewal: RenewalOutcome | undefined,
+  inStore: CertificateStatus['keyVaultCertificate'],
+): DesiredCondition | undefined {
+  if (!renewal) return undefined;
+  const type = ConditionType.RenewalReady;
+  const { latest, rejected, kept } = renewal;
+  const named = `version ${latest.version} of Key Vault certificate ${latest.name}`;
+  if (renewal.pending)
+    return {
+      type,
+      status: 'False',
+      reason: Reason.RolloverScheduled,
+      message: `${named} (thumbprint ${renewal.pending.thumbprint ?? ''}) passed every check and replaces version ${kept ?? '?'} at ${renewal.pending.switchTime ?? '?'} (spec.rollover.delay); annotate integration.b2b.dev/rollover-now to switch at once`,
+    };
+  if (rejected)
+    return {
+      type,
+      status: 'False',
+      reason: rejected.reason,
+      message: `${named}${renewal.thumbprint ? ` (thumbprint ${renewal.thumbprint})` : ''} is not used: ${rejected.message}; version ${kept ?? '?'} stays in the store`,
+    };
+  if (inStore?.version === latest.version)
+    return {
+      type,
+      status: 'True',
+      reason: Reason.LatestVersionSynced,
+      message: `${named}, the latest enabled version, is in the store`,
+    };
+  return {
+    type,
+    status: 'Unknown',
+    reason: Reason.Progressing,
+    message: `${named} is not in the store yet; Ready says why`,
+  };
+}
+
 /** The previous lastVerifiedTime, while the same key verified the same way is still fresh. */
 function keptVerificationTime(
   previous: CertificateStatus['key'],
@@ -266,6 +322,13 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
           },
     );
   }
+  const read = evaluation.source?.found ? evaluation.source.keyVault : undefined;
+  const inStore =
+    store.kind === 'synced' && read
+      ? { vault: read.vault, name: read.name, version: read.version }
+      : certificate.status?.keyVaultCertificate;
+  const renewalReady = renewalCondition(inputs.renewal, inStore);
+  if (renewalReady) desired.push(renewalReady);
   if (transient)
     desired.push({
       type: ConditionType.Reconciling,
@@ -289,6 +352,8 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   };
   const info = evaluation.info;
   if (info) Object.assign(status, inspectionFields(info));
+  if (inStore && certificate.spec.certificate.keyVault) status.keyVaultCertificate = inStore;
+  if (inputs.renewal?.pending) status.pending = inputs.renewal.pending;
   if (keyVerdict?.ok) {
     status.key = {
       vaultUrl: keyVerdict.vaultUrl,
@@ -373,6 +438,29 @@ export function transitionEvents(
   ) {
     events.push({ type: 'Warning', reason: now.reason, message: now.message });
   }
+  const renewedFrom = before?.keyVaultCertificate?.version;
+  const renewedTo = after.keyVaultCertificate?.version;
+  if (store.kind === 'synced' && store.written && renewedFrom && renewedTo !== renewedFrom) {
+    events.push({
+      type: 'Normal',
+      reason: Reason.Renewed,
+      message: `Key Vault certificate ${after.keyVaultCertificate?.name ?? ''}: version ${renewedTo ?? ''} (thumbprint ${after.thumbprint ?? ''}) replaced version ${renewedFrom} (thumbprint ${before?.thumbprint ?? ''}) in ${locationOf(store)}`,
+    });
+  }
+  const renewalBefore = findCondition(before?.conditions, ConditionType.RenewalReady);
+  const renewalNow = findCondition(after.conditions, ConditionType.RenewalReady);
+  if (after.pending && after.pending.version !== before?.pending?.version)
+    events.push({
+      type: 'Normal',
+      reason: Reason.RolloverScheduled,
+      message: renewalNow?.message ?? `version ${after.pending.version ?? ''} scheduled`,
+    });
+  if (
+    renewalNow?.status === 'False' &&
+    renewalNow.reason !== Reason.RolloverScheduled &&
+    (renewalBefore?.status !== 'False' || renewalBefore.message !== renewalNow.message)
+  )
+    events.push({ type: 'Warning', reason: Reason.RenewalRejected, message: renewalNow.message });
   const expiringBefore = findCondition(before?.conditions, ConditionType.Expiring);
   const expiringNow = findCondition(after.conditions, ConditionType.Expiring);
   if (

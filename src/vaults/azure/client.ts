@@ -6,6 +6,8 @@
 // really leaves is counted in b2b_keyvault_requests_total, but for the 401 challenge.
 import { KeyClient, type CryptographyClient, type KeyClientOptions } from '@azure/keyvault-keys';
 import type { TokenCredential } from '@azure/identity';
+import { CertificateClient } from '@azure/keyvault-certificates';
+import type { CertificateOperations, CertificateVersion } from './certificates.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { KeyOperations, KeyRef, VaultKey } from './probes.ts';
 
@@ -54,6 +56,9 @@ export function operationOf(method: string, url: string): string {
   if (method === 'GET' && path === '/keys') return 'listKeys';
   if (method === 'GET' && /^\/keys\/[^/]+\/versions$/.test(path)) return 'list';
   if (method === 'GET' && /^\/keys\/[^/]+(\/[^/]+)?$/.test(path)) return 'get';
+  if (method === 'GET' && /^\/certificates\/[^/]+\/versions$/.test(path))
+    return 'listCertificateVersions';
+  if (method === 'GET' && /^\/certificates\/[^/]+(\/[^/]+)?$/.test(path)) return 'getCertificate';
   const action = /^\/keys\/[^/]+(?:\/[^/]*)?\/(sign|decrypt)$/.exec(path);
   if (method === 'POST' && action) return action[1]!;
   return 'other';
@@ -97,8 +102,9 @@ export interface AzureKeyOperationsOptions {
   now?: () => number;
 }
 
-export class AzureKeyOperations implements KeyOperations {
+export class AzureKeyOperations implements KeyOperations, CertificateOperations {
   private readonly keys: KeyClient;
+  private readonly certificates: CertificateClient;
   private readonly limit: Semaphore;
   private readonly timeoutMs: number;
   private readonly now: () => number;
@@ -111,6 +117,19 @@ export class AzureKeyOperations implements KeyOperations {
   constructor(options: AzureKeyOperationsOptions) {
     const { metrics } = options;
     this.keys = new KeyClient(options.vaultUrl, options.credential, {
+      disableChallengeResourceVerification: options.disableChallengeResourceVerification,
+      retryOptions: { maxRetries: 0 },
+      additionalPolicies: [
+        {
+          policy: requestCountingPolicy((operation, code) =>
+            metrics?.keyVaultRequests.inc({ operation, code }),
+          ),
+          position: 'perRetry',
+        },
+      ],
+    });
+    // The same credential, policies and challenge handling for the certificates API.
+    this.certificates = new CertificateClient(options.vaultUrl, options.credential, {
       disableChallengeResourceVerification: options.disableChallengeResourceVerification,
       retryOptions: { maxRetries: 0 },
       additionalPolicies: [
@@ -183,6 +202,38 @@ export class AzureKeyOperations implements KeyOperations {
           error.details = typeof body === 'string' ? parseJson(body) : body;
         throw err;
       }
+    });
+  }
+
+  getCertificate(name: string, version: string | undefined): Promise<CertificateVersion> {
+    return this.call('getCertificate', async (abortSignal) => {
+      const c = version
+        ? await this.certificates.getCertificateVersion(name, version, { abortSignal })
+        : await this.certificates.getCertificate(name, { abortSignal });
+      return {
+        version: c.properties.version ?? '',
+        enabled: c.properties.enabled ?? true,
+        createdOn: c.properties.createdOn,
+        cer: c.cer,
+        keyId: c.keyId,
+      };
+    });
+  }
+
+  listCertificateVersions(name: string): Promise<CertificateVersion[]> {
+    return this.call('listCertificateVersions', async (abortSignal) => {
+      const versions: CertificateVersion[] = [];
+      for await (const p of this.certificates.listPropertiesOfCertificateVersions(name, {
+        abortSignal,
+      }))
+        versions.push({
+          version: p.version ?? '',
+          enabled: p.enabled ?? true,
+          createdOn: p.createdOn,
+          cer: undefined,
+          keyId: undefined,
+        });
+      return versions;
     });
   }
 

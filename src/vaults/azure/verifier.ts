@@ -7,7 +7,18 @@ import {
   type ServiceAccountIdentity,
 } from '../../identity/service-account.ts';
 import type { Metrics } from '../../operator/metrics.ts';
-import type { KeyVerdict, KeyVerificationRequest, KeyVerifier } from '../verifier.ts';
+import type {
+  KeyVerdict,
+  KeyVerificationRequest,
+  KeyVerifier,
+  VaultConnection,
+} from '../verifier.ts';
+import type {
+  CertificateRead,
+  CertificateReadRequest,
+  CertificateReader,
+} from '../certificate-source.ts';
+import type { CertificateOperations } from './certificates.ts';
 import type { AzureKeyOperationsOptions } from './client.ts';
 import { DEFAULT_AZURE_TIMEOUT_MS } from './deadline.ts';
 import { probeAzureKey, type KeyOperations } from './probes.ts';
@@ -27,7 +38,12 @@ export interface AzureKeyVerifierDeps {
   operationsFactory?: (options: AzureKeyOperationsOptions) => KeyOperations;
 }
 
-export class AzureKeyVerifier implements KeyVerifier {
+const identityText = (identity: ServiceAccountIdentity | undefined) =>
+  identity
+    ? `the identity ${identity.clientId} of ServiceAccount ${identity.namespace}/${identity.name}`
+    : undefined;
+
+export class AzureKeyVerifier implements KeyVerifier, CertificateReader {
   private readonly deps: AzureKeyVerifierDeps;
   private readonly clients = new Map<string, { ops: KeyOperations; usedAt: number }>();
   private lastSweep: number;
@@ -47,26 +63,73 @@ export class AzureKeyVerifier implements KeyVerifier {
     key,
     certificate,
   }: KeyVerificationRequest): Promise<KeyVerdict> {
-    const auth = vault.azureAuth;
-    if (!auth)
+    const connected = await this.operations(namespace, vault);
+    if (!connected.ok) return connected.failure;
+    const { ops, identity } = connected;
+    return probeAzureKey(ops, {
+      vaultUrl: vault.vaultUrl,
+      name: key.name,
+      version: key.version,
+      certificateKey: certificate.publicKeyObject,
+      now: (this.deps.now ?? (() => new Date()))(),
+      identity: identityText(identity),
+    });
+  }
+
+  /** A Key Vault certificate (source certificate.keyVault), with the same client and identity. */
+  async read({
+    namespace,
+    vault,
+    name,
+    version,
+  }: CertificateReadRequest): Promise<CertificateRead> {
+    const connected = await this.operations(namespace, vault);
+    if (!connected.ok) {
+      const { reason, message, terminal, retryAfterMs } = connected.failure;
+      return { ok: false, reason, message, terminal, retryAfterMs };
+    }
+    const ops = connected.ops as KeyOperations & Partial<CertificateOperations>;
+    if (!ops.getCertificate || !ops.listCertificateVersions)
       return {
         ok: false,
-        reason: Reason.AuthenticationFailed,
-        message: `key vault ${vault.name} has no auth`,
-        terminal: true,
+        reason: Reason.VaultUnavailable,
+        message: `key vault ${vault.name}: these operations cannot read certificates`,
+        terminal: false,
       };
+    const { readAzureCertificate } = await import('./certificates.ts');
+    return readAzureCertificate(ops as CertificateOperations, {
+      vaultUrl: vault.vaultUrl,
+      name,
+      version,
+      identity: identityText(connected.identity),
+    });
+  }
+
+  /** The client of this vault and identity (made once, reused), or why there is none. */
+  private async operations(
+    namespace: string,
+    vault: VaultConnection,
+  ): Promise<
+    | { ok: true; ops: KeyOperations; identity: ServiceAccountIdentity | undefined }
+    | { ok: false; failure: Extract<KeyVerdict, { ok: false }> }
+  > {
+    const fail = (reason: Reason, message: string, terminal: boolean) => ({
+      ok: false as const,
+      failure: { ok: false as const, reason, message, terminal },
+    });
+    const auth = vault.azureAuth;
+    if (!auth)
+      return fail(Reason.AuthenticationFailed, `key vault ${vault.name} has no auth`, true);
     let clientSecret: string | undefined;
     if (auth.servicePrincipal) {
       const ref = auth.servicePrincipal.clientSecretRef;
       clientSecret = await this.deps.readSecret(namespace, ref.name, ref.key);
-      if (!clientSecret) {
-        return {
-          ok: false,
-          reason: Reason.AuthenticationFailed,
-          message: `the service principal's secret (Secret ${ref.name}, key ${ref.key}) was not found in namespace ${namespace}; waiting for it`,
-          terminal: false,
-        };
-      }
+      if (!clientSecret)
+        return fail(
+          Reason.AuthenticationFailed,
+          `the service principal's secret (Secret ${ref.name}, key ${ref.key}) was not found in namespace ${namespace}; waiting for it`,
+          false,
+        );
     }
     // The Azure SDKs (~45 MiB) are loaded when the first azure vault is used.
     const [{ AzureKeyOperations }, credentials] = await Promise.all([
@@ -83,12 +146,7 @@ export class AzureKeyVerifier implements KeyVerifier {
       );
     } catch (err) {
       if (!(err instanceof IdentityError)) throw err;
-      return {
-        ok: false,
-        reason: err.reason,
-        message: `key vault ${vault.name}: ${err.message}`,
-        terminal: false,
-      };
+      return fail(err.reason, `key vault ${vault.name}: ${err.message}`, false);
     }
     const id = credentials.identityKey(vault.vaultUrl, auth, clientSecret, identity);
     this.sweep();
@@ -104,12 +162,11 @@ export class AzureKeyVerifier implements KeyVerifier {
       } catch (err) {
         // e.g. workload identity without the webhook's AZURE_FEDERATED_TOKEN_FILE in the pod
         const detail = err instanceof Error ? err.message : String(err);
-        return {
-          ok: false,
-          reason: Reason.AuthenticationFailed,
-          message: `no credential for key vault ${vault.name}: ${detail}`,
-          terminal: false,
-        };
+        return fail(
+          Reason.AuthenticationFailed,
+          `no credential for key vault ${vault.name}: ${detail}`,
+          false,
+        );
       }
       const options = {
         vaultUrl: vault.vaultUrl,
@@ -122,16 +179,7 @@ export class AzureKeyVerifier implements KeyVerifier {
       ops = this.deps.operationsFactory?.(options) ?? new AzureKeyOperations(options);
     }
     this.clients.set(id, { ops, usedAt: this.clock() });
-    return probeAzureKey(ops, {
-      vaultUrl: vault.vaultUrl,
-      name: key.name,
-      version: key.version,
-      certificateKey: certificate.publicKeyObject,
-      now: (this.deps.now ?? (() => new Date()))(),
-      identity: identity
-        ? `the identity ${identity.clientId} of ServiceAccount ${identity.namespace}/${identity.name}`
-        : undefined,
-    });
+    return { ok: true, ops, identity };
   }
 
   /** Drops clients (and key clients within them) that nobody used for idleMs. */

@@ -49,6 +49,25 @@ describe('CEL rules of crds/', () => {
     expect(result?.message).toContain(fired!.message);
   });
 
+  it('accepts a Private certificate whose source is a Key Vault certificate, without key', () => {
+    const manifest = {
+      apiVersion: 'integration.b2b.dev/v1alpha1',
+      kind: 'Certificate',
+      metadata: { name: 'c' },
+      spec: {
+        integrationAccount: { name: 'a' },
+        type: 'Private',
+        certificate: { keyVault: { vault: 'main', name: 'fabrikam-signing', version: '' } },
+      },
+    };
+    expect(validate(manifest).errors).toEqual([]);
+    const bad = {
+      ...manifest,
+      spec: { ...manifest.spec, certificate: { keyVault: { vault: 'main', name: 'a/b' } } },
+    };
+    expect(validate(bad).errors.map((e) => e.field)).toContain('spec.certificate.keyVault.name');
+  });
+
   it('skips transition rules (oldSelf) on create', () => {
     const manifest = {
       apiVersion: 'integration.b2b.dev/v1alpha1',

@@ -138,3 +138,54 @@ describe('b2b status', () => {
     expect(text).toContain('Secret new-b2bcert does not exist');
   });
 });
+
+describe('b2b status: pending switch-overs (spec.rollover)', () => {
+  const staged: Certificate = {
+    ...certificate('staged', [
+      cond('Ready', 'True', 'Ready'),
+      cond('RenewalReady', 'False', 'RolloverScheduled', 'version 2c3d waits'),
+    ]),
+  };
+  staged.status = {
+    ...staged.status,
+    pending: {
+      version: '2c3d',
+      thumbprint: '5E1F',
+      notBefore: '2026-12-01T00:00:00Z',
+      notAfter: '2027-12-01T00:00:00Z',
+      seenTime: '2026-12-25T00:00:00Z',
+      switchTime: '2027-01-01T00:00:00Z'.replace('01T', '08T'),
+    },
+  };
+  const rows = statusRows(
+    [account],
+    [staged, certificate('other', [cond('Ready', 'True', 'Ready')])],
+  );
+
+  it('carries the pending version in the row (-o json) and lists it under the table', () => {
+    expect(rows.find((r) => r.name === 'staged')?.pending).toEqual({
+      version: '2c3d',
+      thumbprint: '5E1F',
+      switchTime: '2027-01-08T00:00:00Z',
+    });
+    expect(rows.find((r) => r.name === 'other')?.pending).toBeUndefined();
+    const table = statusTable(rows, now, false);
+    expect(table).toContain(
+      'Pending switch-overs (spec.rollover):\n  b2b/staged: version 2c3d (thumbprint 5E1F) replaces the synced one at 2027-01-08T00:00:00Z (in 7d)',
+    );
+    expect(
+      statusTable(
+        rows.filter((r) => r.name !== 'staged'),
+        now,
+        false,
+      ),
+    ).not.toContain('Pending');
+  });
+
+  it('says so in status certificate NAME', () => {
+    const text = explainCertificate(staged, [], { name: 'staged-b2bcert', secret: undefined }, now);
+    expect(text).toContain(
+      'Pending: version 2c3d (thumbprint 5E1F) replaces the synced one at 2027-01-08T00:00:00Z (in 7d)',
+    );
+  });
+});

@@ -68,3 +68,23 @@ describe('work queue gauges', () => {
     expect(text).toContain('b2b_workqueue_delayed{kind="Certificate"} 7');
   });
 });
+
+describe('b2b_certificate_rollover_timestamp_seconds', () => {
+  it('exports the switch time of a pending Key Vault certificate version, and removes it once switched or deleted', async () => {
+    const metrics = new Metrics();
+    metrics.setRollover('b2b', 'fabrikam', new Date('2026-12-01T10:00:00Z'));
+    expect(await metrics.registry.metrics()).toContain(
+      'b2b_certificate_rollover_timestamp_seconds{namespace="b2b",name="fabrikam"} 1796119200',
+    );
+    metrics.setRollover('b2b', 'fabrikam', undefined);
+    expect(await metrics.registry.metrics()).not.toContain(
+      'b2b_certificate_rollover_timestamp_seconds{',
+    );
+    metrics.setCertificate(ids, 'True', new Date('2027-01-01T00:00:00Z'));
+    metrics.setRollover('b2b', 'fabrikam', new Date('2026-12-01T10:00:00Z'));
+    metrics.removeCertificate('b2b', 'fabrikam');
+    expect(await metrics.registry.metrics()).not.toContain(
+      'b2b_certificate_rollover_timestamp_seconds{',
+    );
+  });
+});

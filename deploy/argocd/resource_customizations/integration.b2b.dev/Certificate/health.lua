@@ -28,12 +28,23 @@ for _, c in ipairs(status.conditions) do
     return hs
   end
 end
+-- A rejected renewal (RenewalReady=False) keeps the last good version synced: still Healthy,
+-- the message says which renewal waits.
+local renewal = nil
+for _, c in ipairs(status.conditions) do
+  if c.type == "RenewalReady" and c.status == "False" then
+    renewal = "; RenewalReady=False: " .. describe(c)
+  end
+end
 for _, c in ipairs(status.conditions) do
   if c.type == "Ready" then
+    hs.message = describe(c)
     if c.status == "True" then
       hs.status = "Healthy"
+      if renewal ~= nil then
+        hs.message = hs.message .. renewal
+      end
     end
-    hs.message = describe(c)
     return hs
   end
 end
