@@ -506,6 +506,38 @@ export interface CertificateStatus {
     lastVerifiedTime?: string;
   };
   /**
+   * Azure store: the agreements of the integration account that use the certificate (an AS2 agreement names the certificates it signs and encrypts with, per direction), as last read; read once per recheck interval per account, and again before a delete. Absent with a kubernetes store, or while the agreements cannot be read.
+   */
+  azure?: {
+    /**
+     * The first 20 uses, by agreement name; usedByCount counts them all.
+     *
+     * @maxItems 20
+     */
+    usedBy?: {
+      /**
+       * The agreement's name in the integration account.
+       */
+      agreement: string;
+      /**
+       * The agreement type, e.g. AS2.
+       */
+      type: string;
+      /**
+       * The one-way agreement that names the certificate.
+       */
+      direction: 'send' | 'receive';
+      /**
+       * What it uses the certificate for.
+       */
+      role: 'signing' | 'encryption';
+    }[];
+    /**
+     * How many uses there are (0: no agreement uses it; a Delete Certificate in use is not deleted in Azure).
+     */
+    usedByCount?: number;
+  };
+  /**
    * Where the certificate is synced.
    */
   store?: {

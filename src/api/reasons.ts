@@ -68,6 +68,10 @@ export const Reason = {
   AzureNameTooLong: 'AzureNameTooLong',
   /** A store entry to delete (the Certificate's, or the one it moved from) cannot be removed yet. */
   StoreEntryNotRemoved: 'StoreEntryNotRemoved',
+  /** A Delete Certificate's Azure entry is kept: agreements of the account use it. */
+  CertificateInUse: 'CertificateInUse',
+  /** A Delete Certificate's Azure entry waits: the account's agreements cannot be read. */
+  CertificateUsageUnknown: 'CertificateUsageUnknown',
   // Expiring
   ExpiresSoon: 'ExpiresSoon',
   NotExpiring: 'NotExpiring',
