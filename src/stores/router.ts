@@ -104,10 +104,11 @@ export class StoreRouter implements Store {
    * right before a crash, ahead of the status that would have recorded it).
    */
   async remove(certificate: Certificate): Promise<void> {
+    // The Certificate is deleted: an entry that agreements use stays until they do not.
     const recorded = recordedRef(certificate);
-    if (recorded) await this.removeAt(certificate, recorded);
+    if (recorded) await this.removeAt(certificate, recorded, true);
     const target = this.refFor(certificate);
-    if (!recorded || !sameRef(recorded, target)) await this.removeAt(certificate, target);
+    if (!recorded || !sameRef(recorded, target)) await this.removeAt(certificate, target, true);
   }
 
   forget(namespace: string, name: string): void {
@@ -125,9 +126,10 @@ export class StoreRouter implements Store {
     if (!isAzureRef(ref)) await this.kubernetes.release(certificate);
   }
 
-  private async removeAt(certificate: Certificate, ref: string): Promise<void> {
+  /** `checkUsage`: in-use protection (a deleted Certificate; moves are not checked yet). */
+  private async removeAt(certificate: Certificate, ref: string, checkUsage = false): Promise<void> {
     if (!isAzureRef(ref)) return this.kubernetes.remove(certificate);
-    await this.azure.remove(ref, this.accessFor(certificate, ref), certificate);
+    await this.azure.remove(ref, this.accessFor(certificate, ref), certificate, checkUsage);
   }
 
   /**

@@ -9,7 +9,8 @@ import {
 } from '../../api/conditions.ts';
 import type { Certificate, CertificateStatus } from '../../api/types.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
-import type { AzureAdoptionRecord, AzureEntryAccess } from '../../stores/store.ts';
+import type { AzureAdoptionRecord, AzureEntryAccess, SyncResult } from '../../stores/store.ts';
+import { USED_BY_LIMIT, type AgreementUse } from '../../stores/azure/agreements.ts';
 import type { KeyVerdict } from '../../vaults/verifier.ts';
 import type { Evaluation, Failure } from './evaluate.ts';
 
@@ -27,6 +28,8 @@ export type StoreOutcome =
       azure?: AzureEntryAccess | undefined;
       /** Azure store: adopted without a write (status.store.adopted). */
       adopted?: AzureAdoptionRecord | undefined;
+      /** Azure store: the agreements that use it (status.azure). */
+      usage?: SyncResult['usage'];
     }
   | {
       kind: 'failed';
@@ -40,6 +43,16 @@ export type StoreOutcome =
 
 const locationOf = (store: Extract<StoreOutcome, { kind: 'synced' }>) =>
   store.location ?? `Secret ${store.ref}`;
+
+/** status.azure: the first uses, and how many there are. */
+export function azureUsage(uses: readonly AgreementUse[]): NonNullable<CertificateStatus['azure']> {
+  return {
+    usedBy: uses
+      .slice(0, USED_BY_LIMIT)
+      .map(({ agreement, type, direction, role }) => ({ agreement, type, direction, role })),
+    usedByCount: uses.length,
+  };
+}
 
 export interface StatusInputs {
   certificate: Certificate;
@@ -174,7 +187,11 @@ function syncedCondition(inputs: StatusInputs, failure: Failure | undefined): De
       type,
       status: 'True',
       reason: Reason.Synced,
-      message: `${locationOf(store)} holds the certificate`,
+      message: `${locationOf(store)} holds the certificate${
+        store.usage && 'unknown' in store.usage
+          ? `; which agreements use it is not known: ${store.usage.unknown}`
+          : ''
+      }`,
     };
   if (store.kind === 'failed')
     return { type, status: 'False', reason: store.reason, message: store.message };
@@ -335,6 +352,10 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   } else if (previous?.store) {
     status.store = previous.store; // the last good version is still there
   }
+  // Who uses the entry, as last read; nothing when it could not be read this time.
+  if (store.kind === 'synced') {
+    if (store.usage && 'uses' in store.usage) status.azure = azureUsage(store.usage.uses);
+  } else if (previous?.azure) status.azure = previous.azure;
   return {
     status,
     failure,
@@ -413,4 +434,33 @@ export function notRemovedStatus(
     now,
   );
   return { ...previous, conditions };
+}
+
+/**
+ * A deleted Certificate whose Azure entry is kept because agreements use it (or their list
+ * cannot be read): Ready says so, Reconciling says the finalizer waits, status.azure who uses it.
+ */
+export function inUseStatus(
+  certificate: Certificate,
+  reason: Reason,
+  message: string,
+  uses: readonly AgreementUse[] | undefined,
+  now: Date,
+): CertificateStatus {
+  const previous = certificate.status;
+  const generation = certificate.metadata.generation ?? 0;
+  const kept = (previous?.conditions ?? [])
+    .filter((c) => c.type !== ConditionType.Reconciling && c.type !== ConditionType.Ready)
+    .map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }));
+  const conditions = mergeConditions(
+    previous?.conditions,
+    [
+      { type: ConditionType.Ready, status: 'False', reason, message },
+      ...kept,
+      { type: ConditionType.Reconciling, status: 'True', reason, message },
+    ],
+    generation,
+    now,
+  );
+  return { ...previous, conditions, ...(uses ? { azure: azureUsage(uses) } : {}) };
 }
