@@ -142,6 +142,22 @@ describe('azure store: which agreements use each certificate, and in-use protect
     expect(inUse('unused')).toBe('0');
     const narrow = succeeded(await kubectl(['get', 'b2bcert', '-n', ns]));
     expect(narrow.split('\n')[0]).not.toContain('IN USE'); // priority 1: -o wide only
+
+    const port = /"metricsPort":(\d+)/.exec(op!.output())?.[1];
+    expect(port).toBeDefined();
+    await eventually(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const inUse = (name: string) =>
+        new RegExp(
+          `^b2b_certificate_in_use\\{namespace="${ns}",name="${name}"\\} (\\d)$`,
+          'm',
+        ).exec(text)?.[1];
+      return inUse('contoso-signing') === '1' &&
+        inUse('fabrikam-enc') === '1' &&
+        inUse('unused') === '0'
+        ? true
+        : undefined;
+    }, 'b2b_certificate_in_use 1 for the certificates in use, 0 for the other');
   });
 
   it('keeps the Azure certificate of a deleted Certificate an agreement uses, says so, and removes it once the agreement names another', async () => {

@@ -324,6 +324,7 @@ export class CertificateReconciler {
       status.notAfter ? new Date(status.notAfter) : undefined,
       expiryWarningMs(certificate),
     );
+    metrics.setCertificateInUse(namespace, name, status.azure?.usedByCount);
   }
 
   /** The next moment the verdict changes by itself: expiry window, notAfter, a key recheck. */
@@ -419,6 +420,7 @@ export class CertificateReconciler {
       this.deps.now(),
     );
     this.deps.log.info('store entry kept: in use', { namespace, name, reason: err.reason });
+    this.deps.metrics.setCertificateInUse(namespace, name, status.azure?.usedByCount);
     if (sameStatus(certificate.status, status)) return;
     try {
       await this.deps.client.patch(
