@@ -9,6 +9,8 @@ export const ConditionType = {
   KeyVaultAccessGranted: 'KeyVaultAccessGranted',
   Synced: 'Synced',
   Expiring: 'Expiring',
+  /** Azure store: an earlier entry (before a move) is kept because agreements use it. */
+  PreviousEntryInUse: 'PreviousEntryInUse',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 

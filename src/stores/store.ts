@@ -47,6 +47,19 @@ export interface SyncResult {
    * why they could not be read.
    */
   usage?: { uses: readonly AgreementUse[] } | { unknown: string } | undefined;
+  /**
+   * Azure store: earlier entries (before a move) kept because agreements use them, or their
+   * use cannot be read (status.store.kept, condition PreviousEntryInUse).
+   */
+  kept?: KeptEntry[] | undefined;
+}
+
+/** status.store.kept: an earlier entry kept, and why (the reason and message of the wait). */
+export interface KeptEntry {
+  ref: string;
+  azure?: AzureEntryAccess | undefined;
+  reason: string;
+  message: string;
 }
 
 /** status.store.adopted: what an entry adopted without a write held then. */

@@ -220,6 +220,64 @@ describe('azure store: which agreements use each certificate, and in-use protect
     expect(azureCert('pinned')).toBeUndefined();
   });
 
+  it('keeps the old Azure certificate of a rename while an agreement uses it, Ready on the new one, then removes it', async () => {
+    arm.putAgreement(
+      partners,
+      'renamed-as2',
+      arm.as2Agreement({ receive: { encryption: 'moving' } }),
+    );
+    await readyIn('partners', 'moving');
+    // Past the moment a list from before the agreement was planted still counts as fresh.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const changed = await admin.patch<{ metadata: { generation: number } }>(certPath('moving'), {
+      spec: { azureName: 'moving-2027' },
+    });
+    const both = await eventually(async () => {
+      const c = await getCertificate(admin, ns, 'moving');
+      return (c?.status?.observedGeneration ?? 0) >= changed.metadata.generation &&
+        c?.status?.store?.ref?.endsWith('/certificates/moving-2027') &&
+        condition(c, 'PreviousEntryInUse')?.status === 'True'
+        ? c
+        : undefined;
+    }, 'the new entry recorded and the old one kept');
+    expect(condition(both, 'Ready')?.status).toBe('True');
+    expect(condition(both, 'PreviousEntryInUse')?.reason).toBe('CertificateInUse');
+    expect(condition(both, 'PreviousEntryInUse')?.message).toContain('renamed-as2');
+    expect(both.status?.store?.kept?.map((k) => k.ref.split('/').pop())).toEqual(['moving']);
+    expect(azureCert('moving')).toBeDefined();
+    expect(azureCert('moving-2027')).toBeDefined();
+    await waitForEvent(admin, ns, {
+      name: 'moving',
+      type: 'Warning',
+      reason: 'CertificateInUse',
+      message: 'renamed-as2',
+    });
+    // Still kept over rechecks while used.
+    await new Promise((r) => setTimeout(r, 2 * RECHECK_S * 1000));
+    expect(azureCert('moving')).toBeDefined();
+
+    arm.putAgreement(
+      partners,
+      'renamed-as2',
+      arm.as2Agreement({ receive: { encryption: 'moving-2027' } }),
+    );
+    const done = await eventually(
+      async () => {
+        const c = await getCertificate(admin, ns, 'moving');
+        return !c?.status?.store?.kept && !condition(c, 'PreviousEntryInUse') ? c : undefined;
+      },
+      'the old entry removed and the condition gone',
+      (RECHECK_S + 10) * 1000,
+    );
+    expect(azureCert('moving')).toBeUndefined();
+    expect(azureCert('moving-2027')).toBeDefined();
+    expect(condition(done, 'Ready')?.status).toBe('True');
+    await eventually(async () => {
+      const c = await getCertificate(admin, ns, 'moving');
+      return c?.status?.azure?.usedBy?.[0]?.agreement === 'renamed-as2' || undefined;
+    }, 'the new entry used by the agreement');
+  });
+
   it('leaves a Retain Certificate in use alone: deleted at once, its Azure certificate kept', async () => {
     await readyIn('partners', 'kept', { deletionPolicy: 'Retain' });
     await admin.delete(certPath('kept'));

@@ -30,6 +30,8 @@ export type StoreOutcome =
       adopted?: AzureAdoptionRecord | undefined;
       /** Azure store: the agreements that use it (status.azure). */
       usage?: SyncResult['usage'];
+      /** Azure store: earlier entries kept because agreements use them (status.store.kept). */
+      kept?: SyncResult['kept'];
     }
   | {
       kind: 'failed';
@@ -206,6 +208,38 @@ function syncedCondition(inputs: StatusInputs, failure: Failure | undefined): De
   };
 }
 
+/**
+ * Azure store: earlier entries (before a move) kept because agreements use them. A condition of
+ * its own, so Ready says how the new entry is; absent when none is kept.
+ */
+function previousEntryCondition({
+  store,
+  certificate,
+}: StatusInputs): DesiredCondition | undefined {
+  // Synced: what this sync found (none kept: no condition). Otherwise nothing was learnt.
+  const kept =
+    store.kind === 'synced'
+      ? (store.kept ?? [])
+      : certificate.status?.store?.kept?.length
+        ? undefined
+        : [];
+  if (kept === undefined) {
+    // Nothing learnt this time: the condition stays as it was.
+    const was = certificate.status?.conditions?.find(
+      (c) => c.type === ConditionType.PreviousEntryInUse,
+    );
+    return was && { type: was.type, status: was.status, reason: was.reason, message: was.message };
+  }
+  if (!kept.length) return undefined;
+  const first = kept[0]!;
+  return {
+    type: ConditionType.PreviousEntryInUse,
+    status: 'True',
+    reason: first.reason,
+    message: kept.length > 1 ? `${kept.map((k) => k.message).join('; ')}` : first.message,
+  };
+}
+
 function readyCondition(failure: Failure | undefined, store: StoreOutcome): DesiredCondition {
   if (failure)
     return {
@@ -266,6 +300,8 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   const keyCondition = keyVaultCondition(inputs);
   if (keyCondition) desired.push(keyCondition);
   desired.push(syncedCondition(inputs, failure));
+  const keptCondition = previousEntryCondition(inputs);
+  if (keptCondition) desired.push(keptCondition);
   if (evaluation.expiry) {
     desired.push(
       evaluation.expiry.expiring
@@ -348,7 +384,14 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
     // Held on the record of an adoption without a write until a write adds our marker.
     const where = { ...status.store };
     delete where.adopted;
-    status.store = store.adopted ? { ...where, adopted: store.adopted } : where;
+    delete where.kept;
+    status.store = {
+      ...where,
+      ...(store.adopted ? { adopted: store.adopted } : {}),
+      ...(store.kept?.length
+        ? { kept: store.kept.map(({ ref, azure }) => ({ ref, ...(azure ? { azure } : {}) })) }
+        : {}),
+    };
   } else if (previous?.store) {
     status.store = previous.store; // the last good version is still there
   }
@@ -394,6 +437,10 @@ export function transitionEvents(
   ) {
     events.push({ type: 'Warning', reason: now.reason, message: now.message });
   }
+  const keptBefore = findCondition(before?.conditions, ConditionType.PreviousEntryInUse);
+  const keptNow = findCondition(after.conditions, ConditionType.PreviousEntryInUse);
+  if (keptNow && (keptBefore?.reason !== keptNow.reason || keptBefore.message !== keptNow.message))
+    events.push({ type: 'Warning', reason: keptNow.reason, message: keptNow.message });
   const expiringBefore = findCondition(before?.conditions, ConditionType.Expiring);
   const expiringNow = findCondition(after.conditions, ConditionType.Expiring);
   if (
