@@ -10,7 +10,7 @@ import {
 import type { Certificate, CertificateStatus } from '../../api/types.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
 import type { AzureAdoptionRecord, AzureEntryAccess, SyncResult } from '../../stores/store.ts';
-import { USED_BY_LIMIT, type AgreementUse } from '../../stores/azure/agreements.ts';
+import { describeUses, USED_BY_LIMIT, type AgreementUse } from '../../stores/azure/agreements.ts';
 import type { KeyVerdict } from '../../vaults/verifier.ts';
 import type { Evaluation, Failure } from './evaluate.ts';
 
@@ -422,10 +422,18 @@ export function transitionEvents(
   const was = findCondition(before?.conditions, ConditionType.Ready);
   const now = findCondition(after.conditions, ConditionType.Ready);
   if (store.kind === 'synced' && store.written) {
+    // A replacement (a renewal, a new PEM) of a certificate agreements use: their partners
+    // need the new public certificate.
+    const uses = store.usage && 'uses' in store.usage ? store.usage.uses : [];
+    const replaced = !!before?.thumbprint && before.thumbprint !== after.thumbprint;
     events.push({
       type: 'Normal',
       reason: 'Synced',
-      message: `certificate ${after.thumbprint ?? ''} synced to ${locationOf(store)}`,
+      message: `certificate ${after.thumbprint ?? ''} synced to ${locationOf(store)}${
+        replaced && uses.length
+          ? `; the agreements ${describeUses(uses)} now use it: their partners need the new public certificate`
+          : ''
+      }`,
     });
   }
   // Progressing is no failure (a new account's first status is awaited): no Warning for it.
