@@ -578,6 +578,38 @@ export interface CertificateStatus {
     version?: string;
   };
   /**
+   * Azure store: the agreements of the integration account that use the certificate (an AS2 agreement names the certificates it signs and encrypts with, per direction), as last read; read once per recheck interval per account, and again before a delete. Absent with a kubernetes store, or while the agreements cannot be read.
+   */
+  azure?: {
+    /**
+     * The first 20 uses, by agreement name; usedByCount counts them all.
+     *
+     * @maxItems 20
+     */
+    usedBy?: {
+      /**
+       * The agreement's name in the integration account.
+       */
+      agreement: string;
+      /**
+       * The agreement type, e.g. AS2.
+       */
+      type: string;
+      /**
+       * The one-way agreement that names the certificate.
+       */
+      direction: 'send' | 'receive';
+      /**
+       * What it uses the certificate for.
+       */
+      role: 'signing' | 'encryption';
+    }[];
+    /**
+     * How many uses there are (0: no agreement uses it; a Delete Certificate in use is not deleted in Azure).
+     */
+    usedByCount?: number;
+  };
+  /**
    * Where the certificate is synced.
    */
   store?: {
@@ -668,5 +700,82 @@ export interface CertificateStatus {
         };
       };
     };
+    /**
+     * Azure store: earlier entries of this Certificate (before a change of spec.azureName or of the account) that agreements still use, so they are kept (condition PreviousEntryInUse); each is removed, and dropped from this list, once no agreement uses it.
+     *
+     * @maxItems 10
+     */
+    kept?: {
+      /**
+       * The Azure resource id of the kept entry.
+       */
+      ref: string;
+      /**
+       * Azure store: how the operator reached the entry when it wrote it (the account's cloud and auth; never a secret), so that it can still remove the entry once the IntegrationAccount is deleted or names another store.
+       */
+      azure?: {
+        /**
+         * The Azure cloud of the entry.
+         */
+        cloud?: 'AzurePublic' | 'AzureChina' | 'AzureUSGovernment';
+        /**
+         * The IntegrationAccount's spec.store.azure.auth the entry was written with.
+         */
+        auth?: {
+          /**
+           * Workload identity, as the account named it.
+           */
+          workloadIdentity?: {
+            /**
+             * The ServiceAccount of the Certificate's namespace whose identity wrote the entry.
+             */
+            serviceAccountName?: string;
+            /**
+             * The application (client) ID.
+             */
+            clientId?: string;
+            /**
+             * The Entra ID tenant ID.
+             */
+            tenantId?: string;
+          };
+          /**
+           * Managed identity, as the account named it.
+           */
+          managedIdentity?: {
+            /**
+             * A user-assigned identity's client ID (empty for the system-assigned one).
+             */
+            clientId?: string;
+          };
+          /**
+           * Service principal, as the account named it (the secret stays in its Secret).
+           */
+          servicePrincipal?: {
+            /**
+             * The Entra ID tenant ID.
+             */
+            tenantId: string;
+            /**
+             * The application (client) ID.
+             */
+            clientId: string;
+            /**
+             * The Secret of the Certificate's namespace that holds the client secret.
+             */
+            clientSecretRef: {
+              /**
+               * The Secret's name.
+               */
+              name: string;
+              /**
+               * The key of the client secret in the Secret.
+               */
+              key: string;
+            };
+          };
+        };
+      };
+    }[];
   };
 }

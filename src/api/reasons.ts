@@ -11,6 +11,8 @@ export const ConditionType = {
   Expiring: 'Expiring',
   /** Source certificate.keyVault: whether the latest enabled version is the one in the store. */
   RenewalReady: 'RenewalReady',
+  /** Azure store: an earlier entry (before a move) is kept because agreements use it. */
+  PreviousEntryInUse: 'PreviousEntryInUse',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -70,6 +72,10 @@ export const Reason = {
   AzureNameTooLong: 'AzureNameTooLong',
   /** A store entry to delete (the Certificate's, or the one it moved from) cannot be removed yet. */
   StoreEntryNotRemoved: 'StoreEntryNotRemoved',
+  /** A Delete Certificate's Azure entry is kept: agreements of the account use it. */
+  CertificateInUse: 'CertificateInUse',
+  /** A Delete Certificate's Azure entry waits: the account's agreements cannot be read. */
+  CertificateUsageUnknown: 'CertificateUsageUnknown',
   // Expiring
   ExpiresSoon: 'ExpiresSoon',
   NotExpiring: 'NotExpiring',

@@ -222,6 +222,7 @@ export function explainCertificate(
       `  vault key ${status.key.name ?? ''} in ${status.key.vaultUrl ?? ''} (version ${status.key.version ?? ''}), grants verified: ${status.key.grants?.join(', ') ?? 'none'} at ${status.key.lastVerifiedTime ?? '?'}`,
     );
   out.push('', 'Store:', `  ${storeWords(store, status?.store?.syncedTime)}`);
+  if (status?.azure) out.push('', ...usedByLines(status.azure));
   out.push(
     '',
     events.length
@@ -237,6 +238,18 @@ export function explainCertificate(
     );
   }
   return out.join('\n') + '\n';
+}
+
+/** Azure store: the agreements that sign or encrypt with the certificate (status.azure). */
+function usedByLines(azure: NonNullable<NonNullable<Certificate['status']>['azure']>): string[] {
+  const uses = azure.usedBy ?? [];
+  const count = azure.usedByCount ?? uses.length;
+  if (!count) return ['Used by: no agreement of the integration account'];
+  return [
+    `Used by ${count} agreement use(s):`,
+    ...uses.map((u) => `  ${u.agreement} (${u.type}, ${u.direction} ${u.role})`),
+    ...(count > uses.length ? [`  and ${count - uses.length} more`] : []),
+  ];
 }
 
 function storeWords(store: StoreEntry, syncedTime: string | undefined): string {

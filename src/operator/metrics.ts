@@ -74,6 +74,12 @@ export class Metrics {
     labelNames: ['namespace', 'name'],
     registers: [this.registry],
   });
+  readonly certificateInUse = new Gauge({
+    name: 'b2b_certificate_in_use',
+    help: 'Azure store: 1 while any agreement of the integration account uses the certificate (status.azure.usedBy), else 0; no series while that is unknown.',
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
 
   /** The label values last used per certificate, so its series can be removed exactly. */
   private readonly certificateLabels = new Map<string, { account: string; type: string }>();
@@ -125,8 +131,15 @@ export class Metrics {
     else this.certificateRollover.remove({ namespace, name });
   }
 
+  /** status.azure.usedByCount; undefined (a kubernetes store, not read yet): no series. */
+  setCertificateInUse(namespace: string, name: string, uses: number | undefined): void {
+    if (uses === undefined) this.certificateInUse.remove({ namespace, name });
+    else this.certificateInUse.set({ namespace, name }, uses > 0 ? 1 : 0);
+  }
+
   /** Series of a deleted certificate are removed, whatever their other labels. */
   removeCertificate(namespace: string, name: string): void {
+    this.certificateInUse.remove({ namespace, name });
     const labels = this.certificateLabels.get(`${namespace}/${name}`);
     if (!labels) return;
     this.certificateLabels.delete(`${namespace}/${name}`);

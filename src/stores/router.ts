@@ -10,6 +10,7 @@ import type { AzureStore } from './azure/azure-store.ts';
 import {
   StorePrerequisiteError,
   type AzureEntryAccess,
+  type KeptEntry,
   type Store,
   type StoreEntry,
   type SyncResult,
@@ -24,6 +25,14 @@ const sameRef = (a: string, b: string): boolean =>
 /** Where the entry was written, as the certificate's status recorded it. */
 const recordedRef = (certificate: Certificate): string | undefined =>
   certificate.status?.store?.ref || undefined;
+
+/** Earlier entries kept after a move because agreements use them (status.store.kept). */
+const keptEntries = (certificate: Certificate) => certificate.status?.store?.kept ?? [];
+
+/** The wait of in-use protection (not a failure): the entry stays, rechecked. */
+const isInUseWait = (err: unknown): err is StorePrerequisiteError =>
+  err instanceof StorePrerequisiteError &&
+  (err.reason === Reason.CertificateInUse || err.reason === Reason.CertificateUsageUnknown);
 
 export class StoreRouter implements Store {
   readonly type = 'router';
@@ -59,7 +68,11 @@ export class StoreRouter implements Store {
    */
   needsFinalizer(certificate: Certificate): boolean {
     const target = this.accountOf(certificate) ? this.refFor(certificate) : undefined;
-    const refs = [target, recordedRef(certificate)].filter((r): r is string => r !== undefined);
+    const refs = [
+      target,
+      recordedRef(certificate),
+      ...keptEntries(certificate).map((k) => k.ref),
+    ].filter((r): r is string => r !== undefined);
     if (!refs.length) return this.kubernetes.needsFinalizer(certificate);
     return refs.some((ref) =>
       isAzureRef(ref)
@@ -68,30 +81,67 @@ export class StoreRouter implements Store {
     );
   }
 
-  /** Writes the entry, then lets go of the previous one when it was written elsewhere. */
+  /**
+   * Writes the entry, then lets go of the previous one when it was written elsewhere. Under
+   * Delete, a previous Azure entry that agreements use is kept (and rechecked with each sync)
+   * instead: the new entry is the Certificate's all the same.
+   */
   async sync(entry: StoreEntry): Promise<SyncResult> {
     const { certificate } = entry;
     const account = this.azureAccount(certificate);
     const result = account
       ? await this.azure.sync(account, entry)
       : await this.kubernetes.sync(entry);
+    const location = result.location ?? `Secret ${result.ref}`;
     const previous = recordedRef(certificate);
+    const earlier: { ref: string; azure?: AzureEntryAccess | undefined }[] = [];
     if (previous && !sameRef(previous, result.ref)) {
-      const location = result.location ?? `Secret ${result.ref}`;
+      if (certificate.spec.deletionPolicy === 'Retain') {
+        await this.leave(location, previous, () => this.releaseAt(certificate, previous));
+      } else
+        earlier.push({ ref: previous, azure: this.accessForOrUndefined(certificate, previous) });
+    }
+    for (const k of keptEntries(certificate))
+      if (
+        certificate.spec.deletionPolicy !== 'Retain' &&
+        !sameRef(k.ref, result.ref) &&
+        !earlier.some((e) => sameRef(e.ref, k.ref))
+      )
+        earlier.push({ ref: k.ref, azure: k.azure });
+    const kept: KeptEntry[] = [];
+    for (const e of earlier) {
       try {
-        if (certificate.spec.deletionPolicy === 'Retain')
-          await this.releaseAt(certificate, previous);
-        else await this.removeAt(certificate, previous);
-      } catch (err) {
-        throw new StorePrerequisiteError(
-          err instanceof StorePrerequisiteError ? err.reason : Reason.StoreWriteFailed,
-          `the certificate was written to ${location}, but its previous entry ${previous} could not be removed (retried): ${errorMessage(err)}`,
-          false,
-          err instanceof StorePrerequisiteError ? err.retryAfterMs : undefined,
+        await this.leave(location, e.ref, () =>
+          isAzureRef(e.ref)
+            ? this.azure.remove(
+                e.ref,
+                e.azure ?? this.accessFor(certificate, e.ref),
+                certificate,
+                true,
+              )
+            : this.kubernetes.remove(certificate),
         );
+      } catch (err) {
+        if (!isInUseWait(err)) throw err;
+        kept.push({ ref: e.ref, azure: e.azure, reason: err.reason, message: err.message });
       }
     }
-    return result;
+    return kept.length ? { ...result, kept } : result;
+  }
+
+  /** Lets go of an earlier entry; a failure says the new one was written all the same. */
+  private async leave(location: string, ref: string, go: () => Promise<void>): Promise<void> {
+    try {
+      await go();
+    } catch (err) {
+      if (isInUseWait(err)) throw err;
+      throw new StorePrerequisiteError(
+        err instanceof StorePrerequisiteError ? err.reason : Reason.StoreWriteFailed,
+        `the certificate was written to ${location}, but its previous entry ${ref} could not be removed (retried): ${errorMessage(err)}`,
+        false,
+        err instanceof StorePrerequisiteError ? err.retryAfterMs : undefined,
+      );
+    }
   }
 
   applyDeletionPolicy(certificate: Certificate): Promise<void> {
@@ -104,10 +154,19 @@ export class StoreRouter implements Store {
    * right before a crash, ahead of the status that would have recorded it).
    */
   async remove(certificate: Certificate): Promise<void> {
+    // The Certificate is deleted: an entry that agreements use stays until they do not.
     const recorded = recordedRef(certificate);
-    if (recorded) await this.removeAt(certificate, recorded);
+    if (recorded) await this.removeAt(certificate, recorded, true);
     const target = this.refFor(certificate);
-    if (!recorded || !sameRef(recorded, target)) await this.removeAt(certificate, target);
+    if (!recorded || !sameRef(recorded, target)) await this.removeAt(certificate, target, true);
+    for (const k of keptEntries(certificate))
+      if (!sameRef(k.ref, target) && !(recorded && sameRef(k.ref, recorded)))
+        await this.azure.remove(
+          k.ref,
+          k.azure ?? this.accessFor(certificate, k.ref),
+          certificate,
+          true,
+        );
   }
 
   forget(namespace: string, name: string): void {
@@ -125,15 +184,29 @@ export class StoreRouter implements Store {
     if (!isAzureRef(ref)) await this.kubernetes.release(certificate);
   }
 
-  private async removeAt(certificate: Certificate, ref: string): Promise<void> {
+  /** `checkUsage`: in-use protection (a deleted Certificate). */
+  private async removeAt(certificate: Certificate, ref: string, checkUsage = false): Promise<void> {
     if (!isAzureRef(ref)) return this.kubernetes.remove(certificate);
-    await this.azure.remove(ref, this.accessFor(certificate, ref), certificate);
+    await this.azure.remove(ref, this.accessFor(certificate, ref), certificate, checkUsage);
   }
 
   /**
    * How to reach an Azure entry: as recorded when it was written; for an entry written before
    * status recorded that, as the account says now (when it still names an azure store).
    */
+  /** How the previous entry is reached, recorded with it (undefined: asked again later). */
+  private accessForOrUndefined(
+    certificate: Certificate,
+    ref: string,
+  ): AzureEntryAccess | undefined {
+    if (!isAzureRef(ref)) return undefined;
+    try {
+      return this.accessFor(certificate, ref);
+    } catch {
+      return undefined;
+    }
+  }
+
   private accessFor(certificate: Certificate, ref: string): AzureEntryAccess {
     const recorded = certificate.status?.store;
     if (recorded?.azure?.auth && recorded.ref && sameRef(recorded.ref, ref)) return recorded.azure;

@@ -1,6 +1,8 @@
 // Where Ready certificates go: the kubernetes store (Secrets) or the azure store (an Azure
 // Logic Apps integration account), chosen per account by stores/router.ts.
 import type { Certificate, CertificateStatus } from '../api/types.ts';
+import { Reason } from '../api/reasons.ts';
+import type { AgreementUse } from './azure/agreements.ts';
 
 /**
  * Azure store: the cloud and auth an entry was written with (status.store.azure, never a
@@ -40,6 +42,24 @@ export interface SyncResult {
    * marker of this uid), recorded in status.store.adopted.
    */
   adopted?: AzureAdoptionRecord | undefined;
+  /**
+   * Azure store: the agreements of the account that use the certificate (status.azure), or
+   * why they could not be read.
+   */
+  usage?: { uses: readonly AgreementUse[] } | { unknown: string } | undefined;
+  /**
+   * Azure store: earlier entries (before a move) kept because agreements use them, or their
+   * use cannot be read (status.store.kept, condition PreviousEntryInUse).
+   */
+  kept?: KeptEntry[] | undefined;
+}
+
+/** status.store.kept: an earlier entry kept, and why (the reason and message of the wait). */
+export interface KeptEntry {
+  ref: string;
+  azure?: AzureEntryAccess | undefined;
+  reason: string;
+  message: string;
 }
 
 /** status.store.adopted: what an entry adopted without a write held then. */
@@ -60,6 +80,18 @@ export class StorePrerequisiteError extends Error {
     this.retryAfterMs = retryAfterMs;
   }
 }
+
+/** A Delete entry that agreements still use: kept, and the finalizer with it (rechecked). */
+export class CertificateInUseError extends StorePrerequisiteError {
+  readonly uses: readonly AgreementUse[];
+  constructor(message: string, uses: readonly AgreementUse[], retryAfterMs: number) {
+    super(Reason.CertificateInUse, message, false, retryAfterMs);
+    this.uses = uses;
+  }
+}
+
+/** metadata.annotations: `true` deletes an entry in Azure whatever agreements use it. */
+export const IGNORE_USAGE_ANNOTATION = 'integration.b2b.dev/ignore-usage';
 
 export interface Store {
   readonly type: string;

@@ -76,6 +76,65 @@ export class MapperValidator {
     return errors;
   }
 
+  /**
+   * A small request body of `className` that validates: every required property with a plain
+   * value (the first allowed value of an enum, false, 0, `x`), and every nested object (the
+   * mappers mark few of those required that ARM requires, e.g. an agreement's protocolSettings;
+   * and the SDK's own types require them). Tests set what they test
+   * on top (an agreement's certificates), so that planted objects are shaped as ARM takes them.
+   */
+  sample(className: string): Record<string, unknown> {
+    const mapper = this.catalogue[className];
+    if (!mapper) throw new Error(`no mapper ${className} in the SDK`);
+    return this.sampleValue(mapper) as Record<string, unknown>;
+  }
+
+  private sampleValue(mapper: Mapper): unknown {
+    const t = mapper.type;
+    switch (t.name) {
+      case 'String':
+        return 'x';
+      case 'Uuid':
+        return '00000000-0000-0000-0000-000000000000';
+      case 'Number':
+      case 'UnixTime':
+        return 0;
+      case 'Boolean':
+        return false;
+      case 'DateTime':
+      case 'Date':
+      case 'DateTimeRfc1123':
+        return '2026-01-01T00:00:00Z';
+      case 'Enum':
+        return t.allowedValues?.[0];
+      case 'Sequence':
+        return [];
+      case 'Dictionary':
+        return {};
+      case 'Composite':
+        return this.sampleNode(tree(this.modelOf(t)));
+      default:
+        return {};
+    }
+  }
+
+  private sampleNode(node: Node, depth = 0): Record<string, unknown> {
+    if (depth > 12) throw new Error('sample: the model nests too deep (a cycle?)');
+    const body: Record<string, unknown> = {};
+    for (const [key, child] of node.children) {
+      if (child.leaf?.readOnly) continue;
+      const nested = !child.leaf || child.leaf.type.name === 'Composite';
+      if (!child.required && !nested) continue;
+      body[key] =
+        child.leaf?.type.name === 'Composite'
+          ? this.sampleNode(tree(this.modelOf(child.leaf.type)), depth + 1)
+          : child.leaf
+            ? this.sampleValue(child.leaf)
+            : this.sampleNode(child, depth + 1);
+    }
+    return body;
+  }
+
   private modelOf(type: MapperType): Record<string, Mapper> {
     if (type.modelProperties) return type.modelProperties;
     const named = type.className ? this.catalogue[type.className] : undefined;

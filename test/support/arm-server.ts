@@ -130,6 +130,10 @@ export class ArmTestServer {
   keysPageSize = 1;
   /** Listing an account's certificates answers this many per page (paging with nextLink). */
   certificatesPageSize = 2;
+  /** Agreements by lower-cased ARM ID (Microsoft.Logic/integrationAccounts/agreements). */
+  readonly agreements = new Map<string, Record<string, unknown>>();
+  /** Listing an account's agreements answers this many per page (paging with nextLink). */
+  agreementsPageSize = 2;
 
   private readonly logic = new MapperValidator('logic');
   private readonly authorization = new MapperValidator('authorization');
@@ -220,6 +224,96 @@ export class ArmTestServer {
       name,
       type: 'Microsoft.Logic/integrationAccounts/certificates',
     });
+  }
+
+  /**
+   * Puts an agreement as the portal or Terraform would: the body is validated with the SDK's
+   * mappers like any PUT (a test planting a malformed agreement fails).
+   */
+  putAgreement(accountId: string, name: string, body: Record<string, unknown>): void {
+    const errors = this.logic.validate('IntegrationAccountAgreement', body, { request: true });
+    if (errors.length) {
+      this.invalidBodies.push(...errors);
+      throw new Error(`agreement ${name}: ${errors.join('; ')}`);
+    }
+    this.storeAgreement(`${accountId}/agreements/${name}`, name, body, undefined);
+  }
+
+  deleteAgreement(accountId: string, name: string): void {
+    this.agreements.delete(lower(`${accountId}/agreements/${name}`));
+  }
+
+  /**
+   * An AS2 agreement's body: each direction names the certificates it signs and encrypts with
+   * (protocolSettings.securitySettings), the rest is the smallest body ARM takes.
+   */
+  as2Agreement(certificates: {
+    send?: { signing?: string; encryption?: string };
+    receive?: { signing?: string; encryption?: string };
+  }): Record<string, unknown> {
+    const direction = (names: { signing?: string; encryption?: string } | undefined) => {
+      const oneWay = this.logic.sample('AS2OneWayAgreement');
+      const protocol = oneWay.protocolSettings as Record<string, Record<string, unknown>>;
+      protocol.securitySettings = {
+        ...protocol.securitySettings,
+        ...(names?.signing ? { signingCertificateName: names.signing } : {}),
+        ...(names?.encryption ? { encryptionCertificateName: names.encryption } : {}),
+      };
+      return oneWay;
+    };
+    return this.agreementBody('AS2', {
+      aS2: {
+        receiveAgreement: direction(certificates.receive),
+        sendAgreement: direction(certificates.send),
+      },
+    });
+  }
+
+  /** An X12 or EDIFACT agreement: these name no certificates. */
+  ediAgreement(type: 'X12' | 'Edifact'): Record<string, unknown> {
+    const model = type === 'X12' ? 'X12OneWayAgreement' : 'EdifactOneWayAgreement';
+    return this.agreementBody(type, {
+      [type === 'X12' ? 'x12' : 'edifact']: {
+        receiveAgreement: this.logic.sample(model),
+        sendAgreement: this.logic.sample(model),
+      },
+    });
+  }
+
+  private agreementBody(type: string, content: Record<string, unknown>): Record<string, unknown> {
+    return {
+      properties: {
+        agreementType: type,
+        hostPartner: 'Contoso',
+        guestPartner: 'Fabrikam',
+        hostIdentity: { qualifier: 'ZZ', value: 'CONTOSO' },
+        guestIdentity: { qualifier: 'ZZ', value: 'FABRIKAM' },
+        content,
+      },
+    };
+  }
+
+  private storeAgreement(
+    id: string,
+    name: string,
+    body: Record<string, unknown>,
+    current: Record<string, unknown> | undefined,
+  ): Record<string, unknown> {
+    const now = new Date().toISOString();
+    const stored = {
+      ...body,
+      properties: {
+        ...(body.properties as Record<string, unknown>),
+        createdTime:
+          (current?.properties as { createdTime?: string } | undefined)?.createdTime ?? now,
+        changedTime: now,
+      },
+      id,
+      name,
+      type: 'Microsoft.Logic/integrationAccounts/agreements',
+    };
+    this.agreements.set(lower(id), stored);
+    return stored;
   }
 
   writes(): ArmCall[] {
@@ -426,6 +520,71 @@ export class ArmTestServer {
               }
             : {}),
         });
+      }
+      if (rest === '/agreements' && method === 'GET') {
+        if (this.denied.has('Microsoft.Logic/integrationAccounts/agreements/read'))
+          return deny('Microsoft.Logic/integrationAccounts/agreements/read', accountId);
+        if (!found) return notFound();
+        const prefix = lower(`${found.id}/agreements/`);
+        const all = [...this.agreements.entries()]
+          .filter(([id]) => id.startsWith(prefix))
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([, a]) => a);
+        const skip = Number(url.searchParams.get('$skiptoken') ?? 0);
+        const next = skip + this.agreementsPageSize;
+        return this.respond(send, 200, 'IntegrationAccountAgreementListResult', this.logic, {
+          value: all.slice(skip, next),
+          ...(next < all.length
+            ? {
+                nextLink: `${this.url}${found.id}/agreements?api-version=${LOGIC_API}&$skiptoken=${next}`,
+              }
+            : {}),
+        });
+      }
+      const agreement = /^\/agreements\/([^/]+)$/.exec(rest);
+      if (agreement) {
+        const agreementName = agreement[1]!;
+        const id = `${found?.id ?? accountId}/agreements/${agreementName}`;
+        const action = { GET: 'read', PUT: 'write', DELETE: 'delete' }[method];
+        if (!action)
+          return error(
+            405,
+            'MethodNotAllowed',
+            `The requested resource does not support http method '${method}'.`,
+          );
+        if (this.denied.has(`Microsoft.Logic/integrationAccounts/agreements/${action}`))
+          return deny(`Microsoft.Logic/integrationAccounts/agreements/${action}`, id);
+        if (!found) return notFound();
+        const current = this.agreements.get(lower(id));
+        if (method === 'GET') {
+          if (!current)
+            return error(
+              404,
+              'IntegrationAccountAgreementNotFound',
+              `The integration account agreement '${agreementName}' could not be found.`,
+            );
+          return this.respond(send, 200, 'IntegrationAccountAgreement', this.logic, current);
+        }
+        if (method === 'DELETE') {
+          if (!current) return send(204);
+          this.agreements.delete(lower(id));
+          return send(200);
+        }
+        const body = this.parse(text, 'IntegrationAccountAgreement', this.logic);
+        if (!body)
+          return error(
+            400,
+            'InvalidRequestContent',
+            'The request content was invalid and could not be deserialized.',
+          );
+        const stored = this.storeAgreement(id, agreementName, body, current);
+        return this.respond(
+          send,
+          current ? 200 : 201,
+          'IntegrationAccountAgreement',
+          this.logic,
+          stored,
+        );
       }
       const cert = /^\/certificates\/([^/]+)$/.exec(rest);
       if (cert) {

@@ -17,6 +17,7 @@ import type { Logger } from '../../operator/log.ts';
 import type { Metrics } from '../../operator/metrics.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import {
+  CertificateInUseError,
   StoreConflictError,
   StorePrerequisiteError,
   type Store,
@@ -34,6 +35,7 @@ import { evaluateCertificate, expiryWarningMs, type Evaluation } from './evaluat
 import { quotaPlace, readSource, type Lookups } from './gather.ts';
 import {
   buildCertificateStatus,
+  inUseStatus,
   notRemovedStatus,
   transitionEvents,
   type RenewalOutcome,
@@ -468,6 +470,7 @@ export class CertificateReconciler {
     );
     const switchTime = status.pending?.switchTime;
     metrics.setRollover(namespace, name, switchTime ? new Date(switchTime) : undefined);
+    metrics.setCertificateInUse(namespace, name, status.azure?.usedByCount);
   }
 
   /** The next moment the verdict changes by itself: expiry window, notAfter, a key recheck. */
@@ -501,7 +504,7 @@ export class CertificateReconciler {
     return moments.length ? Math.max(0, Math.min(...moments)) : undefined;
   }
 
-  private async finalize(certificate: Certificate): Promise<undefined> {
+  private async finalize(certificate: Certificate): Promise<ReconcileResult | undefined> {
     const finalizers = certificate.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return undefined;
     try {
@@ -510,6 +513,14 @@ export class CertificateReconciler {
       else if (await this.deps.certificateCrdDeleting()) await this.releaseOnUninstall(certificate);
       else await this.deps.store.remove(certificate);
     } catch (err) {
+      // In use (or unknown whether): no failure, a wait, rechecked at its own pace.
+      if (
+        err instanceof StorePrerequisiteError &&
+        (err.reason === Reason.CertificateInUse || err.reason === Reason.CertificateUsageUnknown)
+      ) {
+        await this.reportInUse(certificate, err);
+        return { requeueAfterMs: err.retryAfterMs ?? this.deps.recheckIntervalMs };
+      }
       // The finalizer stays: an entry is never left behind without a word.
       await this.reportNotRemoved(certificate, err);
       throw new RetryLater(
@@ -545,6 +556,42 @@ export class CertificateReconciler {
       Reason.StoreEntryKept,
       `the Certificate CRD is being deleted (an uninstall): the store entry ${ref} is kept, despite deletionPolicy Delete`,
     );
+  }
+
+  /** The entry stays because agreements use it: Ready, status.azure and an event say so. */
+  private async reportInUse(certificate: Certificate, err: StorePrerequisiteError): Promise<void> {
+    const { namespace, name } = certificate.metadata;
+    const uses = err instanceof CertificateInUseError ? err.uses : undefined;
+    const status = inUseStatus(
+      certificate,
+      err.reason as Reason,
+      err.message,
+      uses,
+      this.deps.now(),
+    );
+    this.deps.log.info('store entry kept: in use', { namespace, name, reason: err.reason });
+    this.deps.metrics.setCertificateInUse(namespace, name, status.azure?.usedByCount);
+    if (sameStatus(certificate.status, status)) return;
+    try {
+      await this.deps.client.patch(
+        resourcePath(CertificateResource, { namespace, name, subresource: 'status' }),
+        {
+          metadata: { resourceVersion: certificate.metadata.resourceVersion },
+          status: statusPatch(certificate.status, status),
+        },
+      );
+    } catch (patchErr) {
+      if (!isNotFound(patchErr)) throw patchErr;
+      return;
+    }
+    const was = findCondition(certificate.status?.conditions, ConditionType.Ready);
+    if (was?.reason !== err.reason || was.message !== err.message)
+      this.deps.events.emit(
+        { apiVersion: API_VERSION, kind: 'Certificate', metadata: certificate.metadata },
+        'Warning',
+        err.reason,
+        err.message,
+      );
   }
 
   /** Says on the Certificate (a condition, and an event when it changes) why it still waits. */

@@ -9,7 +9,8 @@ import {
 } from '../../api/conditions.ts';
 import type { Certificate, CertificateStatus } from '../../api/types.ts';
 import type { CertificateInfo } from '../../certificates/inspect.ts';
-import type { AzureAdoptionRecord, AzureEntryAccess } from '../../stores/store.ts';
+import type { AzureAdoptionRecord, AzureEntryAccess, SyncResult } from '../../stores/store.ts';
+import { describeUses, USED_BY_LIMIT, type AgreementUse } from '../../stores/azure/agreements.ts';
 import type { KeyVerdict } from '../../vaults/verifier.ts';
 import type { Evaluation, Failure, KeyVaultSourceVersion } from './evaluate.ts';
 
@@ -27,6 +28,10 @@ export type StoreOutcome =
       azure?: AzureEntryAccess | undefined;
       /** Azure store: adopted without a write (status.store.adopted). */
       adopted?: AzureAdoptionRecord | undefined;
+      /** Azure store: the agreements that use it (status.azure). */
+      usage?: SyncResult['usage'];
+      /** Azure store: earlier entries kept because agreements use them (status.store.kept). */
+      kept?: SyncResult['kept'];
     }
   | {
       kind: 'failed';
@@ -52,6 +57,16 @@ export interface RenewalOutcome {
 
 const locationOf = (store: Extract<StoreOutcome, { kind: 'synced' }>) =>
   store.location ?? `Secret ${store.ref}`;
+
+/** status.azure: the first uses, and how many there are. */
+export function azureUsage(uses: readonly AgreementUse[]): NonNullable<CertificateStatus['azure']> {
+  return {
+    usedBy: uses
+      .slice(0, USED_BY_LIMIT)
+      .map(({ agreement, type, direction, role }) => ({ agreement, type, direction, role })),
+    usedByCount: uses.length,
+  };
+}
 
 export interface StatusInputs {
   certificate: Certificate;
@@ -188,7 +203,11 @@ function syncedCondition(inputs: StatusInputs, failure: Failure | undefined): De
       type,
       status: 'True',
       reason: Reason.Synced,
-      message: `${locationOf(store)} holds the certificate`,
+      message: `${locationOf(store)} holds the certificate${
+        store.usage && 'unknown' in store.usage
+          ? `; which agreements use it is not known: ${store.usage.unknown}`
+          : ''
+      }`,
     };
   if (store.kind === 'failed')
     return { type, status: 'False', reason: store.reason, message: store.message };
@@ -200,6 +219,38 @@ function syncedCondition(inputs: StatusInputs, failure: Failure | undefined): De
     status: 'False',
     reason: failure?.reason ?? Reason.Progressing,
     message: `not synced: ${failure?.message ?? 'checks in progress'}; ${kept}`,
+  };
+}
+
+/**
+ * Azure store: earlier entries (before a move) kept because agreements use them. A condition of
+ * its own, so Ready says how the new entry is; absent when none is kept.
+ */
+function previousEntryCondition({
+  store,
+  certificate,
+}: StatusInputs): DesiredCondition | undefined {
+  // Synced: what this sync found (none kept: no condition). Otherwise nothing was learnt.
+  const kept =
+    store.kind === 'synced'
+      ? (store.kept ?? [])
+      : certificate.status?.store?.kept?.length
+        ? undefined
+        : [];
+  if (kept === undefined) {
+    // Nothing learnt this time: the condition stays as it was.
+    const was = certificate.status?.conditions?.find(
+      (c) => c.type === ConditionType.PreviousEntryInUse,
+    );
+    return was && { type: was.type, status: was.status, reason: was.reason, message: was.message };
+  }
+  if (!kept.length) return undefined;
+  const first = kept[0]!;
+  return {
+    type: ConditionType.PreviousEntryInUse,
+    status: 'True',
+    reason: first.reason,
+    message: kept.length > 1 ? `${kept.map((k) => k.message).join('; ')}` : first.message,
   };
 }
 
@@ -305,6 +356,8 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   const keyCondition = keyVaultCondition(inputs);
   if (keyCondition) desired.push(keyCondition);
   desired.push(syncedCondition(inputs, failure));
+  const keptCondition = previousEntryCondition(inputs);
+  if (keptCondition) desired.push(keptCondition);
   if (evaluation.expiry) {
     desired.push(
       evaluation.expiry.expiring
@@ -396,10 +449,21 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
     // Held on the record of an adoption without a write until a write adds our marker.
     const where = { ...status.store };
     delete where.adopted;
-    status.store = store.adopted ? { ...where, adopted: store.adopted } : where;
+    delete where.kept;
+    status.store = {
+      ...where,
+      ...(store.adopted ? { adopted: store.adopted } : {}),
+      ...(store.kept?.length
+        ? { kept: store.kept.map(({ ref, azure }) => ({ ref, ...(azure ? { azure } : {}) })) }
+        : {}),
+    };
   } else if (previous?.store) {
     status.store = previous.store; // the last good version is still there
   }
+  // Who uses the entry, as last read; nothing when it could not be read this time.
+  if (store.kind === 'synced') {
+    if (store.usage && 'uses' in store.usage) status.azure = azureUsage(store.usage.uses);
+  } else if (previous?.azure) status.azure = previous.azure;
   return {
     status,
     failure,
@@ -423,10 +487,18 @@ export function transitionEvents(
   const was = findCondition(before?.conditions, ConditionType.Ready);
   const now = findCondition(after.conditions, ConditionType.Ready);
   if (store.kind === 'synced' && store.written) {
+    // A replacement (a renewal, a new PEM) of a certificate agreements use: their partners
+    // need the new public certificate.
+    const uses = store.usage && 'uses' in store.usage ? store.usage.uses : [];
+    const replaced = !!before?.thumbprint && before.thumbprint !== after.thumbprint;
     events.push({
       type: 'Normal',
       reason: 'Synced',
-      message: `certificate ${after.thumbprint ?? ''} synced to ${locationOf(store)}`,
+      message: `certificate ${after.thumbprint ?? ''} synced to ${locationOf(store)}${
+        replaced && uses.length
+          ? `; the agreements ${describeUses(uses)} now use it: their partners need the new public certificate`
+          : ''
+      }`,
     });
   }
   // Progressing is no failure (a new account's first status is awaited): no Warning for it.
@@ -461,6 +533,10 @@ export function transitionEvents(
     (renewalBefore?.status !== 'False' || renewalBefore.message !== renewalNow.message)
   )
     events.push({ type: 'Warning', reason: Reason.RenewalRejected, message: renewalNow.message });
+  const keptBefore = findCondition(before?.conditions, ConditionType.PreviousEntryInUse);
+  const keptNow = findCondition(after.conditions, ConditionType.PreviousEntryInUse);
+  if (keptNow && (keptBefore?.reason !== keptNow.reason || keptBefore.message !== keptNow.message))
+    events.push({ type: 'Warning', reason: keptNow.reason, message: keptNow.message });
   const expiringBefore = findCondition(before?.conditions, ConditionType.Expiring);
   const expiringNow = findCondition(after.conditions, ConditionType.Expiring);
   if (
@@ -501,4 +577,33 @@ export function notRemovedStatus(
     now,
   );
   return { ...previous, conditions };
+}
+
+/**
+ * A deleted Certificate whose Azure entry is kept because agreements use it (or their list
+ * cannot be read): Ready says so, Reconciling says the finalizer waits, status.azure who uses it.
+ */
+export function inUseStatus(
+  certificate: Certificate,
+  reason: Reason,
+  message: string,
+  uses: readonly AgreementUse[] | undefined,
+  now: Date,
+): CertificateStatus {
+  const previous = certificate.status;
+  const generation = certificate.metadata.generation ?? 0;
+  const kept = (previous?.conditions ?? [])
+    .filter((c) => c.type !== ConditionType.Reconciling && c.type !== ConditionType.Ready)
+    .map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }));
+  const conditions = mergeConditions(
+    previous?.conditions,
+    [
+      { type: ConditionType.Ready, status: 'False', reason, message },
+      ...kept,
+      { type: ConditionType.Reconciling, status: 'True', reason, message },
+    ],
+    generation,
+    now,
+  );
+  return { ...previous, conditions, ...(uses ? { azure: azureUsage(uses) } : {}) };
 }

@@ -12,6 +12,8 @@ import { IdentityError, type ServiceAccountIdentities } from '../../identity/ser
 import { resolveServiceAccount } from '../../vaults/azure/credentials.ts';
 import type { Logger } from '../../operator/log.ts';
 import {
+  CertificateInUseError,
+  IGNORE_USAGE_ANNOTATION,
   StoreConflictError,
   StorePrerequisiteError,
   type AzureEntryAccess,
@@ -41,6 +43,11 @@ import {
   type CertificateResource,
 } from './entry.ts';
 import { authorizationFailed, Prerequisites, type AzureAccountInfo } from './prerequisites.ts';
+import { AgreementUsage, describeUses, usesOf } from './agreements.ts';
+import { errorMessage } from '../../operator/log.ts';
+
+/** A Delete entry that agreements use is asked about again this often (or each recheck). */
+const IN_USE_RECHECK_MS = 60_000;
 
 export interface AzureStoreOptions {
   log: Logger;
@@ -94,6 +101,7 @@ export class AzureStore {
   private readonly options: AzureStoreOptions;
   private readonly requests: ArmRequests;
   private readonly prerequisites: Prerequisites;
+  private readonly agreements: AgreementUsage;
   private readonly timeoutMs: number;
   /** Per IntegrationAccount (namespace/name): one set of SDK clients, for its current spec. */
   private readonly connections = new Map<string, Connection>();
@@ -110,6 +118,7 @@ export class AzureStore {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     this.prerequisites = new Prerequisites(this.requests, options.recheckIntervalMs);
+    this.agreements = new AgreementUsage(this.requests, options.recheckIntervalMs);
   }
 
   /** Connections and cached prerequisites held (tests). */
@@ -123,7 +132,12 @@ export class AzureStore {
     const connection = this.connections.get(id);
     if (!connection) return;
     this.connections.delete(id);
-    this.prerequisites.forget(connection.key);
+    this.forgetConnection(connection.key);
+  }
+
+  private forgetConnection(key: string): void {
+    this.prerequisites.forget(key);
+    this.agreements.forget(key);
   }
 
   refFor(account: IntegrationAccount, certificate: Certificate): string {
@@ -136,10 +150,33 @@ export class AzureStore {
     return this.prerequisites.account(connection.clients, connection.key);
   }
 
+  /** Writes the entry as needed, then says which agreements use it (status.azure). */
   async sync(account: IntegrationAccount, entry: StoreEntry): Promise<SyncResult> {
+    const name = checkAzureName(entry.certificate);
+    const connection = await this.connection(account);
+    const result = await this.write(account, entry, name, connection);
+    const { clients, key } = connection;
+    try {
+      const index = await this.agreements.usage(clients, key);
+      return { ...result, usage: { uses: usesOf(index, name) } };
+    } catch (err) {
+      // The certificate is synced all the same; only who uses it is not known this time.
+      const why =
+        err instanceof ArmError && err.status === 403
+          ? `the identity the account signs in with may not read its agreements (${err.message}); grant it Microsoft.Logic/integrationAccounts/agreements/read`
+          : errorMessage(err);
+      this.options.log.warn('agreements not read', { account: clients.spec.name, error: why });
+      return { ...result, usage: { unknown: why } };
+    }
+  }
+
+  private async write(
+    account: IntegrationAccount,
+    entry: StoreEntry,
+    name: string,
+    { clients, key }: Connection,
+  ): Promise<SyncResult> {
     const { certificate } = entry;
-    const name = checkAzureName(certificate);
-    const { clients, key } = await this.connection(account);
     const spec = clients.spec;
     const ref = certificateId(spec, name);
     const location = `Azure integration account certificate ${ref}`;
@@ -256,7 +293,12 @@ export class AzureStore {
    * written, whatever the account says now), reached as `access` says, only if it carries our
    * marker, or the status records its adoption without a write and it still holds what it held.
    */
-  async remove(ref: string, access: AzureEntryAccess, certificate: Certificate): Promise<void> {
+  async remove(
+    ref: string,
+    access: AzureEntryAccess,
+    certificate: Certificate,
+    checkUsage = false,
+  ): Promise<void> {
     const target = parseCertificateId(ref);
     if (!target)
       throw new StorePrerequisiteError(
@@ -266,10 +308,11 @@ export class AzureStore {
       );
     // A slot of its own: the account may point elsewhere now, and sharing its slot would swap
     // the account's clients out and back for every removal (idle slots are swept).
-    const { clients } = await this.connection(
+    const connection = await this.connection(
       accountAt(target, access, certificate),
       `entry:${certificate.metadata.namespace}:${target.subscriptionId}/${target.resourceGroup}/${target.account}`,
     );
+    const { clients, key } = connection;
     const spec = clients.spec;
     const { name } = target;
     const current = await this.read(clients, name);
@@ -280,6 +323,8 @@ export class AzureStore {
       : adoptedByRecord(current, certificate, ref);
     if (!ownedBy(current, certificate) && !(adopted && unchangedSinceAdoption(current, adopted)))
       return;
+    if (checkUsage && certificate.metadata.annotations?.[IGNORE_USAGE_ANNOTATION] !== 'true')
+      await this.checkUnused(clients, key, name, spec.name);
     try {
       await this.requests.run(
         spec.subscriptionId,
@@ -292,6 +337,41 @@ export class AzureStore {
     } catch (err) {
       throw this.writeFailure(err, name);
     }
+  }
+
+  /**
+   * In-use protection: the account's agreements, listed again now, name no certificate `name`.
+   * Unreadable agreements make the delete wait: it never goes ahead blind.
+   */
+  private async checkUnused(
+    clients: AzureClients,
+    key: string,
+    name: string,
+    account: string,
+  ): Promise<void> {
+    const recheckMs = Math.min(IN_USE_RECHECK_MS, this.options.recheckIntervalMs);
+    let uses;
+    try {
+      uses = usesOf(await this.agreements.usage(clients, key, true), name);
+    } catch (err) {
+      if (!(err instanceof ArmError)) throw err;
+      const grant =
+        err.status === 403
+          ? '; grant the identity the account signs in with Microsoft.Logic/integrationAccounts/agreements/read'
+          : '';
+      throw new StorePrerequisiteError(
+        Reason.CertificateUsageUnknown,
+        `the Azure certificate ${name} is not deleted while the agreements of the integration account ${account} cannot be read (an agreement may use it): ${err.message}${grant}, or set the annotation ${IGNORE_USAGE_ANNOTATION}=true to delete it anyway`,
+        false,
+        err.failure.retryAfterMs ?? recheckMs,
+      );
+    }
+    if (!uses.length) return;
+    throw new CertificateInUseError(
+      `the Azure certificate ${name} is used by ${uses.length === 1 ? 'the agreement' : `${uses.length} uses in agreements`} ${describeUses(uses)} of the integration account ${account}: it is kept until no agreement uses it (rechecked every ${Math.round(recheckMs / 1000)}s); change those agreements, or set the annotation ${IGNORE_USAGE_ANNOTATION}=true to delete it anyway`,
+      uses,
+      recheckMs,
+    );
   }
 
   private async read(
@@ -357,7 +437,7 @@ export class AzureStore {
     let connection = this.connections.get(id);
     if (connection && connection.key !== key) {
       // The account's spec changed: its clients and what was learnt through them are stale.
-      this.prerequisites.forget(connection.key);
+      this.forgetConnection(connection.key);
       connection = undefined;
     }
     if (!connection) {
@@ -401,7 +481,7 @@ export class AzureStore {
     for (const [id, connection] of this.connections)
       if (now - connection.usedAt >= idleMs) {
         this.connections.delete(id);
-        this.prerequisites.forget(connection.key);
+        this.forgetConnection(connection.key);
       }
   }
 }

@@ -137,6 +137,25 @@ describe('b2b status', () => {
     expect(text).toContain('Not processed yet');
     expect(text).toContain('Secret new-b2bcert does not exist');
   });
+
+  it('names the agreements that use an azure-store certificate', () => {
+    const used = certificate('signing', [cond('Ready', 'True', 'Ready')]);
+    used.status = {
+      ...used.status,
+      azure: {
+        usedBy: [{ agreement: 'fabrikam-as2', type: 'AS2', direction: 'send', role: 'signing' }],
+        usedByCount: 3,
+      },
+    };
+    const text = explainCertificate(used, [], { name: 'signing', secret: undefined }, now);
+    expect(text).toContain(
+      'Used by 3 agreement use(s):\n  fabrikam-as2 (AS2, send signing)\n  and 2 more',
+    );
+    used.status = { ...used.status, azure: { usedBy: [], usedByCount: 0 } };
+    expect(explainCertificate(used, [], { name: 'signing', secret: undefined }, now)).toContain(
+      'Used by: no agreement of the integration account',
+    );
+  });
 });
 
 describe('b2b status: pending switch-overs (spec.rollover)', () => {

@@ -613,6 +613,25 @@ describe('transitionEvents', () => {
     );
   });
 
+  it('names the agreements that use a replaced certificate in its Synced event', () => {
+    const uses = [
+      {
+        agreement: 'fabrikam-as2',
+        type: 'AS2',
+        direction: 'send' as const,
+        role: 'signing' as const,
+      },
+    ];
+    const usedStore: StoreOutcome = { ...synced, usage: { uses } };
+    const renewed = { ...ready, thumbprint: 'NEWTHUMB' };
+    expect(events(ready, renewed, usedStore)[0]?.message).toBe(
+      'certificate NEWTHUMB synced to Secret fabrikam-b2bcert; the agreements fabrikam-as2 (AS2, send signing) now use it: their partners need the new public certificate',
+    );
+    // A first write is no replacement; a replacement nobody uses names none.
+    expect(events(undefined, ready, usedStore)[0]?.message).not.toContain('agreements');
+    expect(events(ready, renewed, synced)[0]?.message).not.toContain('agreements');
+  });
+
   it('warns once per new failure reason, not again for the same one', () => {
     expect(events(ready, quota)).toEqual([
       { type: 'Warning', reason: 'QuotaExceeded', message: 'over' },

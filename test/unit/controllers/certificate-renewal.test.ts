@@ -150,6 +150,7 @@ function run(
     metrics: {
       setCertificate: () => {},
       setRollover: (_ns: string, _name: string, at: Date | undefined) => rollovers.push(at),
+      setCertificateInUse: () => {},
     },
     log: { info: () => {}, warn: () => {} },
     now: () => NOW,

@@ -57,6 +57,24 @@ describe('b2b_certificate_expiry_warning_seconds', () => {
   });
 });
 
+describe('b2b_certificate_in_use', () => {
+  it('is 1 while agreements use the certificate, 0 when none, absent when unknown or deleted', async () => {
+    const metrics = new Metrics();
+    const series = async () => (await metrics.certificateInUse.get()).values.map((v) => v.value);
+    metrics.setCertificateInUse('b2b', 'fabrikam', 3);
+    expect(await metrics.registry.metrics()).toContain(
+      'b2b_certificate_in_use{namespace="b2b",name="fabrikam"} 1',
+    );
+    metrics.setCertificateInUse('b2b', 'fabrikam', 0);
+    expect(await series()).toEqual([0]);
+    metrics.setCertificateInUse('b2b', 'fabrikam', undefined);
+    expect(await series()).toEqual([]);
+    metrics.setCertificateInUse('b2b', 'fabrikam', 1);
+    metrics.removeCertificate('b2b', 'fabrikam'); // never set through setCertificate
+    expect(await series()).toEqual([]);
+  });
+});
+
 describe('work queue gauges', () => {
   it('reads depth (ready to run) and delayed keys of each queue at scrape time', async () => {
     const metrics = new Metrics();
