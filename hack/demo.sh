@@ -18,7 +18,8 @@ until kubectl get b2b -A >/dev/null 2>&1; do sleep 0.2; done
 # A process of the testenv: `status` shows it, `make testenv-down` stops it, a second run keeps it.
 TESTENV_DIR="$DIR" hack/testenv.sh run operator "$ROOT/node_modules/.bin/node" "$ROOT/src/main.ts" \
   --kubeconfig "$B2B_OPERATOR_KUBECONFIG" \
-  --metrics-bind-address=127.0.0.1:0 --health-probe-bind-address=127.0.0.1:0
+  --metrics-bind-address=127.0.0.1:0 --health-probe-bind-address=127.0.0.1:0 \
+  --keyvault-poll-interval=5s
 
 kubectl apply -f examples/
 # A Private certificate whose key stays in a TLS Secret (as cert-manager would make it): the
@@ -76,8 +77,19 @@ spec:
   certificate:
     configMapRef: { name: contoso-edi-cert, key: tls.crt }
   key: { vault: main, name: contoso-edi }
+---
+# A Key Vault certificate (its key managed by Key Vault) that Key Vault renews by itself.
+apiVersion: integration.b2b.dev/v1alpha1
+kind: Certificate
+metadata: { name: contoso-renewing, namespace: b2b }
+spec:
+  integrationAccount: { name: contoso-kv }
+  type: Private
+  certificate:
+    keyVault: { vault: main, name: contoso-renewing, version: "" }
 YAML
-  ready+=(contoso-edi)
+  "$ROOT/node_modules/.bin/node" scripts/demo-keyvault-certificate.ts create contoso-renewing >/dev/null
+  ready+=(contoso-edi contoso-renewing)
 else
   echo "no Key Vault emulator (see \`make testenv\`): contoso-edi, the certificate with its key in Key Vault, is left out" >&2
 fi
@@ -90,6 +102,24 @@ echo "contoso-as2's key, verified by using it: $(kubectl -n b2b get certificates
   -o jsonpath='{.status.conditions[?(@.type=="KeyVaultAccessGranted")].message}')"
 [[ -z "${B2B_TEST_VAULT_URL:-}" ]] || echo "contoso-edi's key in Key Vault ($B2B_TEST_VAULT_URL): $(kubectl -n b2b get certificates.integration.b2b.dev contoso-edi \
   -o jsonpath='{.status.conditions[?(@.type=="KeyVaultAccessGranted")].message}')"
+if [[ -n "${B2B_TEST_VAULT_URL:-}" ]]; then
+  # Months pass in the emulator (its time-shift API): Key Vault's AutoRenew makes a new
+  # certificate version with a new key version; the operator checks it and syncs it.
+  echo
+  was="$(kubectl -n b2b get certificates.integration.b2b.dev contoso-renewing -o jsonpath='{.status.keyVaultCertificate.version}')"
+  echo "contoso-renewing: Key Vault certificate version $was in the store; moving the vault's clock 5 days on (AutoRenew falls due)"
+  now="$("$ROOT/node_modules/.bin/node" scripts/demo-keyvault-certificate.ts renew contoso-renewing)"
+  kubectl -n b2b wait --for=jsonpath='{.status.keyVaultCertificate.version}'="$now" --timeout=60s \
+    certificates.integration.b2b.dev/contoso-renewing >/dev/null
+  renewed=""
+  for _ in $(seq 60); do # the event is recorded just after the status
+    renewed="$(kubectl -n b2b get events --field-selector involvedObject.name=contoso-renewing,reason=Renewed \
+      -o jsonpath='{.items[-1:].message}')"
+    [[ "$renewed" == *"$now"* ]] && break
+    sleep 0.5
+  done
+  echo "contoso-renewing renewed: ${renewed:-version $now synced (no Renewed event seen yet)}"
+fi
 echo
 echo "Why contoso-signing is not Ready:"
 kubectl -n b2b get certificates.integration.b2b.dev contoso-signing \

@@ -1,7 +1,8 @@
 // `make demo` (hack/demo.sh) and `make testenv-down` (hack/testenv.sh down) on a control plane of
 // their own: the demo comes up although the ports picked for its components were taken before
 // they could bind them, a second run keeps the cluster and its one operator, and `down` stops
-// every process. The Key Vault emulator is the shared one (a second Java would cost a minute).
+// every process. The Key Vault emulator is the shared one (a second Java would cost a minute),
+// with a vault of the demo's own: the demo moves its vault's clock on to show a renewal.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testenv } from '../support/cluster.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import { NO_EMULATOR } from '../support/vault.ts';
 
 const run = promisify(execFile);
@@ -53,6 +55,8 @@ describe.skipIf(!vaultUrl)(`make demo and testenv${vaultUrl ? '' : `: ${NO_EMULA
   const dir = mkdtempSync(join(tmpdir(), 'b2b-demo-test-'));
   const servers: Server[] = [];
   const taken: Record<string, number> = {};
+  let proxy: TcpProxy | undefined;
+  let demoVaultUrl = '';
   const env = (): NodeJS.ProcessEnv => ({
     ...process.env,
     TESTENV_DIR: dir,
@@ -61,8 +65,8 @@ describe.skipIf(!vaultUrl)(`make demo and testenv${vaultUrl ? '' : `: ${NO_EMULA
     TESTENV_FIRST_PORTS: Object.entries(taken)
       .map(([name, port]) => `${name}=${port}`)
       .join(' '),
-    B2B_TEST_VAULT_URL: vaultUrl,
-    B2B_ALLOWED_VAULT_HOSTS: new URL(vaultUrl!).host,
+    B2B_TEST_VAULT_URL: demoVaultUrl,
+    B2B_ALLOWED_VAULT_HOSTS: new URL(demoVaultUrl).host,
     NODE_EXTRA_CA_CERTS: vaultCaFile,
     AZURE_POD_IDENTITY_AUTHORITY_HOST: tokenAuthority,
   });
@@ -86,17 +90,35 @@ describe.skipIf(!vaultUrl)(`make demo and testenv${vaultUrl ? '' : `: ${NO_EMULA
   beforeAll(async () => {
     for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager'])
       taken[name] = await takenPort(servers);
+    // The same emulator under another port is another vault, once registered.
+    proxy = new TcpProxy('127.0.0.1', Number(new URL(vaultUrl!).port));
+    demoVaultUrl = `https://localhost:${await proxy.start()}`;
+    const res = await fetch(`${new URL(vaultUrl!).origin}/management/vault`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        baseUri: demoVaultUrl,
+        recoveryLevel: 'Recoverable+Purgeable',
+        recoverableDays: 90,
+      }),
+    });
+    expect(res.status, await res.text()).toBeLessThan(300);
   });
   afterAll(async () => {
     await testenvSh('down').catch(() => undefined);
     for (const pid of processesMentioning(dir)) process.kill(pid, 'SIGKILL');
     for (const server of servers) server.close();
+    await proxy?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('comes up when the ports picked for etcd, kube-apiserver and kube-controller-manager were taken before they could bind them', async () => {
     const { stdout, stderr } = await demo();
     expect(stdout).toMatch(/contoso-signing/);
+    // A Key Vault certificate renewed by Key Vault (time shift), synced with its new key version.
+    expect(stdout).toMatch(
+      /^contoso-renewing renewed: Key Vault certificate contoso-renewing: version \S+ \(thumbprint [0-9A-F]{40}\) replaced version \S+/m,
+    );
     // The operator bound 127.0.0.1:0: the demo says where its metrics are.
     const metricsUrl = /^Metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m.exec(stdout)?.[1];
     expect(metricsUrl, stdout).toBeDefined();
@@ -126,6 +148,7 @@ describe.skipIf(!vaultUrl)(`make demo and testenv${vaultUrl ? '' : `: ${NO_EMULA
 
     expect(stdout).toMatch(/testenv already running/);
     expect(stdout).toMatch(/operator already running/);
+    expect(stdout).toMatch(/^contoso-renewing renewed: Key Vault certificate contoso-renewing/m);
     expect((await kubectl('-n', 'b2b', 'get', 'configmap', 'made-between-runs')).stdout).toMatch(
       /made-between-runs/,
     );
