@@ -7,7 +7,7 @@ import { ManagedIdentityCredential } from '@azure/identity';
 import { CertificateClient, type CertificatePolicy } from '@azure/keyvault-certificates';
 import { SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import type { Certificate } from '../../src/api/types.ts';
-import { privateUsable } from '../support/certs.ts';
+import { privateUsable, selfSigned } from '../support/certs.ts';
 import { adminClient, createNamespace, eventually, testenv } from '../support/cluster.ts';
 import { waitForEvent } from '../support/events.ts';
 import { keyPair } from '../support/keys.ts';
@@ -267,6 +267,56 @@ describe.skipIf(!emulatorUrl)(
       const stored = await storedKey('rolling');
       expect(stored.key.version).toBe(keyVersionOf(v1.keyId));
       expect(der(stored.pem)).toBe(der(v1.pem));
+    });
+
+    it('a renewal to an EC key (a CA-issued version imported) is rejected: the last good RSA version stays', async () => {
+      const v1 = await importPem('to-ec', 76);
+      await kubectlApply(ns, keyVaultCertificate('to-ec', 'to-ec'));
+      await waitForVersion('to-ec', v1.properties.version!);
+
+      // An EC certificate's usages (the emulator derives an EC key's operations from them and
+      // refuses encryption ones).
+      const ecCert = selfSigned(
+        'ec256',
+        { keyUsage: ['digitalSignature', 'keyAgreement'] },
+        77,
+      ).pem;
+      const ecKey = keyPair('ec256', 77).privateKey.export({ type: 'pkcs8', format: 'pem' });
+      const v2 = await certificates.importCertificate(
+        'to-ec',
+        Buffer.from(Buffer.from(`${String(ecKey)}${ecCert}`).toString('base64')),
+        {
+          policy: {
+            contentType: 'application/x-pem-file',
+            issuerName: 'Self',
+            subject: 'CN=x',
+            keyType: 'EC',
+            keyCurveName: 'P-256',
+          },
+        },
+      );
+      expect(v2.properties.version).not.toBe(v1.properties.version);
+      const rejected = await waitForCondition(
+        admin,
+        ns,
+        'to-ec',
+        'RenewalReady',
+        'False',
+        'UnsupportedKeyAlgorithm',
+        WAIT_MS,
+      );
+      expect(condition(rejected, 'RenewalReady')?.message).toContain(v2.properties.version!);
+      expect(condition(rejected, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+      expect(rejected.status?.keyVaultCertificate?.version).toBe(v1.properties.version);
+      const stored = await storedKey('to-ec');
+      expect(stored.key.version).toBe(keyVersionOf(v1.keyId));
+      expect(der(stored.pem)).toBe(der(v1.pem));
+      await waitForEvent(admin, ns, {
+        kind: 'Certificate',
+        name: 'to-ec',
+        reason: 'RenewalRejected',
+        type: 'Warning',
+      });
     });
 
     it('spec.rollover.delay: a valid new version is pending (status.pending, RolloverScheduled), then switched at its time; rollover-now switches at once', async () => {
