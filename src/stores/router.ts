@@ -8,6 +8,7 @@ import { Reason } from '../api/reasons.ts';
 import { sameArmId } from './azure/arm-ids.ts';
 import type { AzureStore } from './azure/azure-store.ts';
 import {
+  IGNORE_USAGE_ANNOTATION,
   StorePrerequisiteError,
   type AzureEntryAccess,
   type KeptEntry,
@@ -28,6 +29,9 @@ const recordedRef = (certificate: Certificate): string | undefined =>
 
 /** Earlier entries kept after a move because agreements use them (status.store.kept). */
 const keptEntries = (certificate: Certificate) => certificate.status?.store?.kept ?? [];
+
+/** status.store.kept holds at most this many (the CRD's maxItems). */
+export const MAX_KEPT_ENTRIES = 10;
 
 /** The wait of in-use protection (not a failure): the entry stays, rechecked. */
 const isInUseWait = (err: unknown): err is StorePrerequisiteError =>
@@ -89,6 +93,7 @@ export class StoreRouter implements Store {
   async sync(entry: StoreEntry): Promise<SyncResult> {
     const { certificate } = entry;
     const account = this.azureAccount(certificate);
+    this.refuseMoveBeyondKept(certificate);
     const result = account
       ? await this.azure.sync(account, entry)
       : await this.kubernetes.sync(entry);
@@ -109,6 +114,7 @@ export class StoreRouter implements Store {
       )
         earlier.push({ ref: k.ref, azure: k.azure });
     const kept: KeptEntry[] = [];
+    let keptRecheckMs: number | undefined;
     for (const e of earlier) {
       try {
         await this.leave(location, e.ref, () =>
@@ -124,9 +130,35 @@ export class StoreRouter implements Store {
       } catch (err) {
         if (!isInUseWait(err)) throw err;
         kept.push({ ref: e.ref, azure: e.azure, reason: err.reason, message: err.message });
+        if (err.retryAfterMs !== undefined)
+          keptRecheckMs = Math.min(keptRecheckMs ?? err.retryAfterMs, err.retryAfterMs);
       }
     }
-    return kept.length ? { ...result, kept } : result;
+    return kept.length ? { ...result, kept, keptRecheckMs } : result;
+  }
+
+  /**
+   * A move under Delete may add the previous entry to status.store.kept; with the list full,
+   * the move waits (before any write) until a kept entry is released.
+   */
+  private refuseMoveBeyondKept(certificate: Certificate): void {
+    const previous = recordedRef(certificate);
+    const kept = keptEntries(certificate);
+    if (
+      certificate.spec.deletionPolicy === 'Retain' ||
+      certificate.metadata.annotations?.[IGNORE_USAGE_ANNOTATION] === 'true' ||
+      kept.length < MAX_KEPT_ENTRIES ||
+      !previous ||
+      sameRef(previous, this.refFor(certificate)) ||
+      kept.some((k) => sameRef(k.ref, this.refFor(certificate)))
+    )
+      return;
+    throw new StorePrerequisiteError(
+      Reason.CertificateInUse,
+      `not moved to ${this.refFor(certificate)}: ${kept.length} earlier entries of this Certificate are already kept because agreements use them (status.store.kept: ${kept.map((k) => k.ref.split('/').pop()).join(', ')}); change those agreements first, or set the annotation ${IGNORE_USAGE_ANNOTATION}=true`,
+      false,
+      60_000,
+    );
   }
 
   /** Lets go of an earlier entry; a failure says the new one was written all the same. */

@@ -52,6 +52,8 @@ export interface SyncResult {
    * use cannot be read (status.store.kept, condition PreviousEntryInUse).
    */
   kept?: KeptEntry[] | undefined;
+  /** With `kept`: when to look at them again (agreements change without a watch). */
+  keptRecheckMs?: number | undefined;
 }
 
 /** status.store.kept: an earlier entry kept, and why (the reason and message of the wait). */

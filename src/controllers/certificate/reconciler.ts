@@ -501,6 +501,9 @@ export class CertificateReconciler {
     // A store outside the cluster has no watch: drift and fixed prerequisites show on a recheck.
     if ((store.kind === 'synced' && store.recheck) || (store.kind === 'failed' && store.terminal))
       moments.push(this.deps.recheckIntervalMs);
+    // Earlier entries kept for agreements go as soon as no agreement uses them.
+    if (store.kind === 'synced' && store.kept?.length && store.keptRecheckMs !== undefined)
+      moments.push(store.keptRecheckMs);
     return moments.length ? Math.max(0, Math.min(...moments)) : undefined;
   }
 

@@ -32,6 +32,7 @@ export type StoreOutcome =
       usage?: SyncResult['usage'];
       /** Azure store: earlier entries kept because agreements use them (status.store.kept). */
       kept?: SyncResult['kept'];
+      keptRecheckMs?: number | undefined;
     }
   | {
       kind: 'failed';

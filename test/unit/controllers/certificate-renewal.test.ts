@@ -8,7 +8,7 @@ import {
   type CertificateReconcilerDeps,
 } from '../../../src/controllers/certificate/reconciler.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';
-import type { Store, StoreEntry } from '../../../src/stores/store.ts';
+import type { Store, StoreEntry, SyncResult } from '../../../src/stores/store.ts';
 import type {
   CertificateRead,
   CertificateReadRequest,
@@ -80,6 +80,7 @@ function run(
   c: Certificate,
   versions: { version: string; der: Buffer }[],
   latest = versions.at(-1)!.version,
+  syncResult: Partial<SyncResult> = {},
 ) {
   const reads: CertificateReadRequest[] = [];
   const verified: KeyVerificationRequest[] = [];
@@ -108,7 +109,7 @@ function run(
       applyDeletionPolicy: () => Promise.resolve(),
       sync: (request: StoreEntry) => {
         synced.push(request);
-        return Promise.resolve({ ref: 'signing-b2bcert', written: true });
+        return Promise.resolve({ ref: 'signing-b2bcert', written: true, ...syncResult });
       },
     } as unknown as Store,
     keyVerifier: {
@@ -347,5 +348,22 @@ describe('CertificateReconciler with a Key Vault certificate source', () => {
       expect(r.synced.map((x) => x.key?.version)).toEqual(['key-v2']);
       expect(r.status()?.pending ?? undefined).toBeUndefined();
     });
+  });
+});
+
+describe('CertificateReconciler with a store that keeps earlier entries (in use by agreements)', () => {
+  it("comes back at the kept entries' recheck, not only at the recheck interval or the poll", async () => {
+    const kept = {
+      ref: 'azure:/subscriptions/s/resourceGroups/r/providers/Microsoft.Logic/integrationAccounts/ia/certificates/old',
+      reason: 'CertificateInUse',
+      message: 'used by the agreement fabrikam-as2',
+    };
+    const r = run(certificate(), [{ version: 'v1', der: good(81).der }], 'v1', {
+      kept: [kept],
+      keptRecheckMs: 60_000,
+    });
+    expect((await r.result)?.requeueAfterMs).toBe(60_000);
+    const without = run(certificate(), [{ version: 'v1', der: good(81).der }]);
+    expect((await without.result)?.requeueAfterMs).toBe(120_000); // the poll interval
   });
 });

@@ -129,3 +129,34 @@ describe('StoreRouter: a move lets go of the previous entry after writing the ne
     expect(calls).toEqual(['azure.sync']);
   });
 });
+
+describe('StoreRouter: status.store.kept is bounded', () => {
+  const kept = Array.from({ length: 10 }, (_, i) => ({
+    ref: `${ID}/certificates/old-${i}`,
+    reason: 'CertificateInUse',
+    message: 'in use',
+  }));
+  const full = (annotations?: Record<string, string>) => {
+    const c = certificate('Delete', { ref: `${ID}/certificates/old-10`, kept }, 'new');
+    return annotations ? { ...c, metadata: { ...c.metadata, annotations } } : c;
+  };
+
+  it('does not move a certificate while 10 earlier entries are kept: nothing is written', async () => {
+    const r = router(azureAccount);
+    await expect(r.store.sync(entry(full()))).rejects.toMatchObject({
+      reason: 'CertificateInUse',
+      message: expect.stringContaining('10 earlier entries') as unknown,
+    });
+    expect(r.calls).toEqual([]);
+  });
+
+  it('syncs in place, and moves with ignore-usage (the kept entries then go)', async () => {
+    const inPlace = router(azureAccount);
+    const c = certificate('Delete', { ref: `${ID}/certificates/new`, kept }, 'new');
+    await inPlace.store.sync(entry(c));
+    expect(inPlace.calls[0]).toBe('azure.sync');
+    const ignoring = router(azureAccount);
+    await ignoring.store.sync(entry(full({ 'integration.b2b.dev/ignore-usage': 'true' })));
+    expect(ignoring.calls.filter((x) => x.startsWith('azure.remove'))).toHaveLength(11);
+  });
+});
