@@ -107,12 +107,12 @@ describe('CRD validation by the API server', () => {
     [
       'two certificate sources',
       { ...publicSpec, certificate: { inline: pem, secretRef: { name: 'x' } } },
-      /exactly one of inline, secretRef or configMapRef/,
+      /exactly one of inline, secretRef, configMapRef or keyVault/,
     ],
     [
       'no certificate source',
       { ...publicSpec, certificate: {} },
-      /exactly one of inline, secretRef or configMapRef/,
+      /exactly one of inline, secretRef, configMapRef or keyVault/,
     ],
     [
       'Private without key',

@@ -120,7 +120,7 @@ const refused: {
     what: 'two certificate sources',
     kind: 'Certificate',
     body: { spec: { certificate: { inline: pem, secretRef: { name: 's' } } } },
-    message: /certificate must set exactly one of inline, secretRef or configMapRef/,
+    message: /certificate must set exactly one of inline, secretRef, configMapRef or keyVault/,
   },
   {
     what: 'an empty inline certificate',

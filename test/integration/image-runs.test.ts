@@ -1,8 +1,10 @@
 // The image really runs: production dependencies only, installed as the Dockerfile installs
-// them (`npm ci --omit=dev`), with src/ beside them in a temporary copy, and the operator
-// started from there against the test control plane until it reports ready. A runtime import
-// of a dev dependency fails here. The install is cached per package.json + package-lock.json
-// (the result of `npm ci` depends on nothing else); src/ is copied fresh every run.
+// them (`npm ci --omit=dev`), with dist/ (the compiled JavaScript of `npm run build`, as the
+// Dockerfile's build stage makes it) beside them in a temporary copy, and the operator started
+// from dist/main.js against the test control plane until it reports ready. A runtime import of
+// a dev dependency, or a module the compiled output cannot find, fails here. The install is
+// cached per package.json + package-lock.json (the result of `npm ci` depends on nothing
+// else); dist/ is built fresh every run.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -40,15 +42,22 @@ async function productionNodeModules(): Promise<string> {
   return join(dest, 'node_modules');
 }
 
-describe('the image contents (production dependencies + src/)', () => {
+describe('the image contents (production dependencies + the compiled dist/)', () => {
   let app: string;
   let nodeModules: string;
   beforeAll(async () => {
     nodeModules = await productionNodeModules();
     app = mkdtempSync(join(tmpdir(), 'b2b-image-'));
     for (const f of ['package.json', 'package-lock.json']) cpSync(join(repoRoot, f), join(app, f));
-    cpSync(join(repoRoot, 'src'), join(app, 'src'), { recursive: true });
     symlinkSync(nodeModules, join(app, 'node_modules'), 'dir');
+    // The build stage: npm run build (tsc -p tsconfig.build.json), here into the copy's dist/.
+    succeeded(
+      await run(
+        join(repoRoot, 'node_modules/.bin/tsc'),
+        ['-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', join(app, 'dist')],
+        { cwd: repoRoot, timeoutMs: 120_000 },
+      ),
+    );
   }, INSTALL_TIMEOUT_MS);
   afterAll(() => {
     if (app) rmSync(app, { recursive: true, force: true });
@@ -65,7 +74,7 @@ describe('the image contents (production dependencies + src/)', () => {
     const child = spawn(
       process.execPath,
       [
-        'src/main.ts',
+        'dist/main.js',
         `--kubeconfig=${testenv().operatorKubeconfig}`,
         `--watch-namespace=${ns}`,
         '--metrics-bind-address=127.0.0.1:0',

@@ -135,6 +135,15 @@ describe('Dockerfile', () => {
     expect(from?.split('-')[0]).toBe(pkg.devDependencies.node);
   });
 
+  it('builds with the same pinned Node, and runs the compiled JavaScript of npm run build', () => {
+    const froms = [...dockerfile.matchAll(/^FROM node:(\S+)/gm)].map((m) => m[1]);
+    expect(froms).toHaveLength(2);
+    expect(new Set(froms).size).toBe(1);
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/build\/dist \.\/dist$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/main\.js"\]$/m);
+  });
+
   it('installs production dependencies only, runs non-root, and has no HEALTHCHECK', () => {
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
