@@ -2,7 +2,12 @@
 import { parseGoDuration } from '../certificates/duration.ts';
 import { AZURE_IDENTITY_POLICIES, type AzureIdentityPolicy } from '../identity/policy.ts';
 import { createHash } from 'node:crypto';
-import { LabelSelectorError, parseLabelSelector } from '../runtime/label-selector.ts';
+import {
+  LabelSelectorError,
+  canonicalSelector,
+  parseLabelSelector,
+  type LabelSelector,
+} from '../runtime/label-selector.ts';
 import type { Level } from './log.ts';
 
 export interface OperatorConfig {
@@ -71,11 +76,16 @@ export function parseConfig(
   operatorNamespace?: string,
 ): OperatorConfig {
   const values: Record<string, string> = { ...flags };
+  /** Flags given on the command line or in the environment (not defaults). */
+  const given = new Set<string>();
   const ownNamespace = env.POD_NAMESPACE || operatorNamespace;
   if (ownNamespace) values['leader-election-namespace'] = ownNamespace;
   for (const name of Object.keys(flags)) {
     const fromEnv = env[envName(name)];
-    if (fromEnv !== undefined) values[name] = fromEnv;
+    if (fromEnv !== undefined) {
+      values[name] = fromEnv;
+      given.add(name);
+    }
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -91,6 +101,7 @@ export function parseConfig(
     if (value === undefined) value = name === 'leader-elect' ? 'true' : argv[++i];
     if (value === undefined) throw new ConfigError(`--${name} needs a value`);
     values[name] = value;
+    given.add(name);
   }
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
@@ -122,8 +133,9 @@ export function parseConfig(
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n))
       throw new ConfigError(`--watch-namespace: "${n}" is not a namespace name`);
   const selector = values['watch-label-selector']!;
+  let parsedSelector;
   try {
-    parseLabelSelector(selector);
+    parsedSelector = parseLabelSelector(selector);
   } catch (err) {
     if (err instanceof LabelSelectorError)
       throw new ConfigError(`--watch-label-selector: ${err.message}`);
@@ -138,10 +150,9 @@ export function parseConfig(
     watchLabelSelector: selector.trim(),
     leaderElect: values['leader-elect'] === 'true',
     leaderElectionNamespace: values['leader-election-namespace']!,
-    leaderElectionId:
-      values['leader-election-id'] === flags['leader-election-id']
-        ? shardLeaseName(flags['leader-election-id'], selector.trim())
-        : values['leader-election-id']!,
+    leaderElectionId: given.has('leader-election-id')
+      ? values['leader-election-id']!
+      : shardLeaseName(flags['leader-election-id'], parsedSelector),
     concurrency,
     recheckIntervalMs: recheck,
     keyVaultPollIntervalMs: poll,
@@ -164,14 +175,17 @@ export function parseConfig(
  * Each shard holds a Lease of its own: the default Lease name gets the selector (readable, cut
  * short) and a hash of it (`shard=a` and `shard!=a` read alike once cleaned).
  */
-export function shardLeaseName(base: string, selector: string): string {
-  if (!selector) return base;
-  const readable = selector
+export function shardLeaseName(base: string, selector: LabelSelector): string {
+  const canonical = canonicalSelector(selector);
+  if (!canonical) return base;
+  // A DNS subdomain: dots only between alphanumerics.
+  const readable = canonical
     .toLowerCase()
-    .replace(/[^a-z0-9.-]+/g, '-')
-    .replace(/^[-.]+|[-.]+$/g, '')
+    .replace(/[^a-z0-9.]+/g, '-')
+    .replace(/[-.]*\.[-.]*/g, '.')
+    .replace(/^[-.]+/, '')
     .slice(0, 60)
     .replace(/[-.]+$/, '');
-  const hash = createHash('sha256').update(selector).digest('hex').slice(0, 8);
+  const hash = createHash('sha256').update(canonical).digest('hex').slice(0, 8);
   return `${base}-${readable ? `${readable}-` : ''}${hash}`;
 }

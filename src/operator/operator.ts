@@ -346,7 +346,14 @@ export class Operator {
     });
     this.accountController = new Controller({
       kind: 'IntegrationAccount',
-      reconcile: accountReconciler.reconcile,
+      // A shard writes the status of its own accounts only: a retry or recheck queued before
+      // the account was relabelled to another shard does nothing here.
+      reconcile: (key) => {
+        const account = this.accounts.get(key);
+        return account && !matchesLabels(shard, account.metadata.labels)
+          ? Promise.resolve(undefined)
+          : accountReconciler.reconcile(key);
+      },
       concurrency: 1,
       log,
       metrics,

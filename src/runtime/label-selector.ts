@@ -88,3 +88,15 @@ export function matchesLabels(
     }
   });
 }
+
+/** One text per meaning: spacing, `==` and the order of clauses and values do not matter. */
+export function canonicalSelector(selector: LabelSelector): string {
+  return selector.requirements
+    .map((r) => {
+      if (!('values' in r)) return r.op === 'exists' ? r.key : `!${r.key}`;
+      if (r.values.length === 1) return `${r.key}${r.op === 'in' ? '=' : '!='}${r.values[0]}`;
+      return `${r.key} ${r.op} (${[...r.values].sort().join(',')})`;
+    })
+    .sort()
+    .join(',');
+}

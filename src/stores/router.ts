@@ -93,7 +93,7 @@ export class StoreRouter implements Store {
   async sync(entry: StoreEntry): Promise<SyncResult> {
     const { certificate } = entry;
     const account = this.azureAccount(certificate);
-    this.refuseMoveBeyondKept(certificate);
+    await this.refuseMoveBeyondKept(certificate);
     const result = account
       ? await this.azure.sync(account, entry)
       : await this.kubernetes.sync(entry);
@@ -141,7 +141,7 @@ export class StoreRouter implements Store {
    * A move under Delete may add the previous entry to status.store.kept; with the list full,
    * the move waits (before any write) until a kept entry is released.
    */
-  private refuseMoveBeyondKept(certificate: Certificate): void {
+  private async refuseMoveBeyondKept(certificate: Certificate): Promise<void> {
     const previous = recordedRef(certificate);
     const kept = keptEntries(certificate);
     if (
@@ -153,6 +153,20 @@ export class StoreRouter implements Store {
       kept.some((k) => sameRef(k.ref, this.refFor(certificate)))
     )
       return;
+    // The kept entries are looked at first: one that no agreement uses any more makes room.
+    let stillKept = 0;
+    for (const k of kept)
+      try {
+        await this.azure.remove(
+          k.ref,
+          k.azure ?? this.accessFor(certificate, k.ref),
+          certificate,
+          true,
+        );
+      } catch {
+        stillKept++;
+      }
+    if (stillKept < MAX_KEPT_ENTRIES) return;
     throw new StorePrerequisiteError(
       Reason.CertificateInUse,
       `not moved to ${this.refFor(certificate)}: ${kept.length} earlier entries of this Certificate are already kept because agreements use them (status.store.kept: ${kept.map((k) => k.ref.split('/').pop()).join(', ')}); change those agreements first, or set the annotation ${IGNORE_USAGE_ANNOTATION}=true`,

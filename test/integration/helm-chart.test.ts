@@ -347,7 +347,12 @@ describe('helm chart', () => {
       `${release}-b2b-certificate-operator-shard-b`,
     ]);
     const args = deployments.map((d) => d.spec.template.spec.containers[0]!.args ?? []);
-    expect(args[0]).toContain('--watch-label-selector=integration.b2b.dev/shard notin (a,b)');
+    expect(args[0]).toEqual(
+      expect.arrayContaining([
+        '--watch-label-selector=integration.b2b.dev/shard notin (a,b)',
+        '--leader-election-id=b2b-certificate-operator', // the Lease it had before sharding
+      ]),
+    );
     expect(args[1]).toEqual(
       expect.arrayContaining([
         '--watch-label-selector=integration.b2b.dev/shard=a',
@@ -377,6 +382,9 @@ describe('helm chart', () => {
       ),
     ).toBe(false);
     expect(await refusal('--set', 'shards={A_B}')).toMatch(/shards/);
+    expect(
+      await refusal('--set', 'shards={a}', '--set', 'extraArgs={--leader-election-id=x}'),
+    ).toMatch(/extraArgs may not set --leader-election-id=x with shards/);
   });
 
   it('helm template | kubectl apply --server-side --dry-run=server', async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FINALIZER } from '../../src/api/types.ts';
+import { CertificateResource, FINALIZER, IntegrationAccountResource } from '../../src/api/types.ts';
 import { LeaseType, SecretType, resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { HoldingApiProxy } from '../support/api-hold-proxy.ts';
 import { selfSigned } from '../support/certs.ts';
@@ -180,6 +180,33 @@ describe('sharding: two processes, each its own label selector and Lease', () =>
     expect(writesTo(a, name, movedAt)).toEqual([]);
     expect(writesTo(b, name, movedAt)).toEqual([]);
     expect(await syncedEvents(name)).toBe(1);
+  });
+
+  it('an account relabelled to the other shard: work the old shard had queued for it writes nothing', async () => {
+    const [a, b] = shards as [Shard, Shard];
+    // A new certificate queues a count update of account-a in shard a (debounced 0.5 s); the
+    // account moves to shard b before it runs.
+    await admin.create(
+      resourcePath(CertificateResource, { namespace: ns }),
+      certificate('a-late', 'a'),
+    );
+    const movedAt = Date.now();
+    await admin.patch(
+      resourcePath(IntegrationAccountResource, { namespace: ns, name: 'account-a' }),
+      {
+        metadata: { labels: { [SHARD]: 'b' } },
+      },
+    );
+    await eventually(async () => {
+      const account = await admin.get<{ status?: { certificates?: { total?: number } } }>(
+        resourcePath(IntegrationAccountResource, { namespace: ns, name: 'account-a' }),
+      );
+      // Shard b counts the certificates of account-a it holds (the relabelled one).
+      return account.status?.certificates?.total === 1 ? true : undefined;
+    }, 'shard b writes the counts of account-a');
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(writesTo(a, 'account-a', movedAt)).toEqual([]);
+    expect(writesTo(b, 'account-a', movedAt).length).toBeGreaterThan(0);
   });
 
   it('a shard killed does not affect the other', async () => {

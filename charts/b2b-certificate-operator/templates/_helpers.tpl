@@ -66,14 +66,23 @@ integration.b2b.dev/shard: {{ . | quote }}
 {{- end -}}
 
 {{/* The sharding flags of one Deployment: a shard's own label and Lease, or for the first
-Deployment every object no shard takes. */}}
+Deployment every object no shard takes, with the Lease it had before sharding (a rollout then
+never runs the old and new pods at once). */}}
 {{- define "b2b.shardArgs" -}}
 {{- $shards := .root.Values.shards | default list -}}
+{{- if $shards -}}
+{{- range (.root.Values.extraArgs | default list) -}}
+{{- if or (hasPrefix "--leader-election-id" .) (hasPrefix "--watch-label-selector" .) -}}
+{{- fail (printf "extraArgs may not set %s with shards: each shard's Deployment sets its own" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if .shard -}}
 - --watch-label-selector=integration.b2b.dev/shard={{ .shard }}
 - --leader-election-id={{ include "b2b.fullname" .root }}-shard-{{ .shard }}
 {{- else if $shards -}}
 - --watch-label-selector=integration.b2b.dev/shard notin ({{ join "," $shards }})
+- --leader-election-id=b2b-certificate-operator
 {{- else -}}
 []
 {{- end -}}

@@ -141,6 +141,12 @@ function overallFailureOf(evaluation: Evaluation, keyVerdict: KeyVerdict | undef
   return { reason: Reason.Progressing, message: 'not checked' };
 }
 
+/** Only a change by the user fixes it (disabled, expired, gone), not waiting. */
+const terminalFailure = (evaluation: Evaluation, keyVerdict: KeyVerdict | undefined): boolean =>
+  evaluation.failure
+    ? evaluation.failure.terminal
+    : keyVerdict?.ok === false && keyVerdict.terminal;
+
 /** Every check passed: the store gets the entry. */
 const mayStore = (
   evaluation: Evaluation,
@@ -230,6 +236,22 @@ export class CertificateReconciler {
             ? { ...renewal, pending, kept: lastGood }
             : { ...renewal, rejected: overallFailureOf(evaluation, keyVerdict), kept: lastGood };
           ({ evaluation, keyVerdict } = previous);
+        } else if (
+          (pending || terminalFailure(evaluation, keyVerdict)) &&
+          !terminalFailure(previous.evaluation, previous.keyVerdict)
+        ) {
+          // The latest passed (pending) or was rejected, but the vault is busy or down for the
+          // last good version: going on with the latest would switch a pending version early,
+          // or report a rejected one as the certificate's own failure. Nothing changes until
+          // the last good version can be checked again. (Both failing for the same passing
+          // reason, e.g. the vault down, is reported as it is.)
+          const failure = overallFailureOf(previous.evaluation, previous.keyVerdict);
+          throw new RetryLater(
+            `version ${lastGood} (in the store) could not be checked again: ${failure.message}`,
+            previous.keyVerdict && !previous.keyVerdict.ok
+              ? previous.keyVerdict.retryAfterMs
+              : undefined,
+          );
         }
       }
     }

@@ -56,6 +56,19 @@ export interface RenewalOutcome {
   pending?: NonNullable<CertificateStatus['pending']> | undefined;
 }
 
+/** status.pending was for this spec: renewals followed, a delay, the same vault and name. */
+const pendingStillApplies = (certificate: Certificate): boolean => {
+  const source = certificate.spec.certificate.keyVault;
+  const inStore = certificate.status?.keyVaultCertificate;
+  return (
+    source !== undefined &&
+    !source.version &&
+    certificate.spec.rollover !== undefined &&
+    inStore?.vault === source.vault &&
+    inStore.name === source.name
+  );
+};
+
 const locationOf = (store: Extract<StoreOutcome, { kind: 'synced' }>) =>
   store.location ?? `Secret ${store.ref}`;
 
@@ -408,6 +421,11 @@ export function buildCertificateStatus(inputs: StatusInputs): StatusResult {
   if (info) Object.assign(status, inspectionFields(info));
   if (inStore && certificate.spec.certificate.keyVault) status.keyVaultCertificate = inStore;
   if (inputs.renewal?.pending) status.pending = inputs.renewal.pending;
+  else if (!inputs.renewal && previous?.pending && pendingStillApplies(certificate)) {
+    // The latest version could not be read this time: a pending switch keeps its time (it
+    // would otherwise start its whole delay again at the next read).
+    status.pending = previous.pending;
+  }
   if (keyVerdict?.ok) {
     status.key = {
       vaultUrl: keyVerdict.vaultUrl,

@@ -78,10 +78,16 @@ export function describeUses(uses: readonly AgreementUse[], limit = 5): string {
 interface Listed {
   at: number;
   value: Promise<UsageIndex>;
+  failed?: boolean;
 }
 
 /** A list this young (or still in flight) is fresh enough for a delete. */
 const FRESH_MS = 2_000;
+/**
+ * A failed list (403 without agreements/read, an outage) is asked again after this, not by
+ * every certificate of the account: 1,000 certificates would send 1,000 lists a recheck.
+ */
+const FAILED_TTL_MS = 60_000;
 
 export class AgreementUsage {
   private readonly requests: ArmRequests;
@@ -106,17 +112,20 @@ export class AgreementUsage {
 
   /**
    * The account's usage: the list of this interval (shared by all its certificates), or with
-   * `fresh` one started at most a moment ago. A failed list is not kept.
+   * `fresh` one started at most a moment ago. A failed list is answered for a minute (a delete,
+   * `fresh`, asks again after a moment).
    */
   usage(clients: AzureClients, connectionKey: string, fresh = false): Promise<UsageIndex> {
     const now = this.now();
     this.sweep(now);
     const held = this.lists.get(connectionKey);
-    if (held && now - held.at < (fresh ? FRESH_MS : this.ttlMs)) return held.value;
+    const ttl = held?.failed ? Math.min(FAILED_TTL_MS, this.ttlMs) : this.ttlMs;
+    if (held && now - held.at < (fresh ? FRESH_MS : ttl)) return held.value;
     const value = this.list(clients);
-    this.lists.set(connectionKey, { at: now, value });
+    const listed: Listed = { at: now, value };
+    this.lists.set(connectionKey, listed);
     value.catch(() => {
-      if (this.lists.get(connectionKey)?.value === value) this.lists.delete(connectionKey);
+      listed.failed = true;
     });
     return value;
   }

@@ -81,6 +81,8 @@ function run(
   versions: { version: string; der: Buffer }[],
   latest = versions.at(-1)!.version,
   syncResult: Partial<SyncResult> = {},
+  /** Reads of these versions fail with this answer (e.g. the vault busy). */
+  readFailures: Record<string, CertificateRead> = {},
 ) {
   const reads: CertificateReadRequest[] = [];
   const verified: KeyVerificationRequest[] = [];
@@ -128,6 +130,8 @@ function run(
     certificateReader: {
       read: (request: CertificateReadRequest): Promise<CertificateRead> => {
         reads.push(request);
+        const failure = readFailures[request.version ?? latest];
+        if (failure) return Promise.resolve(failure);
         const v = versions.find((x) => x.version === (request.version ?? latest));
         return Promise.resolve(
           v
@@ -259,6 +263,23 @@ describe('CertificateReconciler with a Key Vault certificate source', () => {
     expect(r.events.some((e) => e.reason === 'Renewed')).toBe(false);
   });
 
+  it('a rejected renewal whose last good version cannot be read just now (vault 503) changes nothing and is retried', async () => {
+    const r = run(
+      certificate({}, syncedAt('v1', 'OLD')),
+      [
+        { version: 'v1', der: good(81).der },
+        { version: 'v2', der: noDataEncipherment(82).der },
+      ],
+      'v2',
+      {},
+      { v1: { ok: false, reason: 'VaultUnavailable', message: '503 busy', terminal: false } },
+    );
+    await expect(r.result).rejects.toThrow(/version v1 .*could not be checked again.*503 busy/);
+    expect(r.synced).toEqual([]);
+    expect(r.status()).toBeUndefined(); // Ready stays as it was; no Stalled on v2's reason
+    expect(r.events).toEqual([]);
+  });
+
   it('without a last good version, a failing first version is the Ready reason and nothing is stored', async () => {
     const r = run(certificate(), [{ version: 'v1', der: noDataEncipherment(81).der }]);
     await r.result;
@@ -319,6 +340,42 @@ describe('CertificateReconciler with a Key Vault certificate source', () => {
       expect(events.filter((e) => e.startsWith('Warning') || e.endsWith('Renewed'))).toEqual([]);
       expect(result?.requeueAfterMs).toBeLessThanOrEqual(120_000);
       expect(r.rollovers).toEqual([new Date('2026-06-01T01:00:00Z')]);
+    });
+
+    it('a read of the latest version failing for a moment keeps status.pending and its switch time', async () => {
+      const pending = {
+        version: 'v2',
+        thumbprint: 'A'.repeat(40),
+        seenTime: '2026-05-31T23:30:00Z',
+        switchTime: '2026-06-01T00:30:00Z',
+      };
+      const r = run(
+        staged({ ...syncedAt('v1', 'OLD'), pending }),
+        versions(),
+        'v2',
+        {},
+        {
+          v2: { ok: false, reason: 'VaultUnavailable', message: '503 busy', terminal: false },
+        },
+      );
+      await r.result.catch(() => undefined);
+      expect(r.status()?.pending).toEqual(pending);
+      expect(r.events.some((e) => e.reason === 'RolloverScheduled')).toBe(false);
+    });
+
+    it('a pending version is not switched early when the last good version cannot be read just now', async () => {
+      const r = run(
+        staged(syncedAt('v1', 'OLD')),
+        versions(),
+        'v2',
+        {},
+        {
+          v1: { ok: false, reason: 'VaultUnavailable', message: '429 throttled', terminal: false },
+        },
+      );
+      await expect(r.result).rejects.toThrow(/429 throttled/);
+      expect(r.synced).toEqual([]);
+      expect(r.status()).toBeUndefined();
     });
 
     it('switches at the switch time counted from when it was first seen, and drops status.pending', async () => {

@@ -49,12 +49,26 @@ describe('parseConfig', () => {
     );
     const notA = parseConfig(['--watch-label-selector=integration.b2b.dev/shard!=a'], {});
     expect(notA.leaderElectionId).not.toBe(a.leaderElectionId);
-    // A Lease name given explicitly is kept as written.
+    // The same selector written otherwise is the same shard, and the same Lease.
+    const spaced = parseConfig(['--watch-label-selector', 'integration.b2b.dev/shard == a'], {});
+    expect(spaced.leaderElectionId).toBe(a.leaderElectionId);
+    const rest = parseConfig(['--watch-label-selector=shard notin (b, a)'], {});
+    expect(rest.leaderElectionId).toBe(
+      parseConfig(['--watch-label-selector=shard notin (a,b)'], {}).leaderElectionId,
+    );
+    expect(rest.leaderElectionId).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+    // A Lease name given explicitly is kept as written, the default's name too (the chart's
+    // first Deployment keeps the Lease it had before sharding).
     const named = parseConfig(
       ['--watch-label-selector=integration.b2b.dev/shard=a', '--leader-election-id=shard-a'],
       {},
     );
     expect(named.leaderElectionId).toBe('shard-a');
+    const first = parseConfig(
+      ['--watch-label-selector=shard notin (a,b)', '--leader-election-id=b2b-certificate-operator'],
+      {},
+    );
+    expect(first.leaderElectionId).toBe('b2b-certificate-operator');
   });
 
   it.each([

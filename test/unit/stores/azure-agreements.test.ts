@@ -1,6 +1,9 @@
 // Which agreements use which certificates (pure), and status.azure as the status shows it.
 import { describe, expect, it } from 'vitest';
+import type { ArmRequests } from '../../../src/stores/azure/arm-requests.ts';
+import type { AzureClients } from '../../../src/stores/azure/clients.ts';
 import {
+  AgreementUsage,
   describeUses,
   usageIndex,
   usesOf,
@@ -135,5 +138,57 @@ describe('inUseStatus', () => {
     const known = { ...certificate, status: { ...certificate.status, azure: { usedByCount: 0 } } };
     const status = inUseStatus(known, 'CertificateUsageUnknown', '403', undefined, new Date());
     expect(status.azure).toEqual({ usedByCount: 0 });
+  });
+});
+
+describe('AgreementUsage: one list per account per interval, failures too', () => {
+  const setup = (fail: () => boolean) => {
+    let lists = 0;
+    let now = 0;
+    const requests = {
+      run: (_s: string, _o: string, fn: (signal: AbortSignal | undefined) => Promise<unknown>) =>
+        fn(undefined),
+    } as unknown as ArmRequests;
+    const clients = {
+      spec: { subscriptionId: 's', resourceGroup: 'rg', name: 'ia' },
+      logic: {
+        integrationAccountAgreements: {
+          list: () => {
+            lists++;
+            if (fail()) throw new Error('403 AuthorizationFailed');
+            return (async function* () {
+              yield await Promise.resolve(as2('partner', { signing: 'c' }));
+            })();
+          },
+        },
+      },
+    } as unknown as AzureClients;
+    const usage = new AgreementUsage(requests, 3_600_000, () => now);
+    return {
+      ask: (fresh = false) => usage.usage(clients, 'ia', fresh),
+      lists: () => lists,
+      advance: (ms: number) => (now += ms),
+    };
+  };
+
+  it('answers the certificates of an account from one list for the interval', async () => {
+    const u = setup(() => false);
+    for (let i = 0; i < 100; i++) expect(usesOf(await u.ask(), 'c')).toHaveLength(1);
+    expect(u.lists()).toBe(1);
+    u.advance(3_600_000);
+    await u.ask();
+    expect(u.lists()).toBe(2);
+  });
+
+  it('a failed list is asked again after a minute, not by every certificate; a delete asks again at once', async () => {
+    const u = setup(() => true);
+    for (let i = 0; i < 100; i++) await expect(u.ask()).rejects.toThrow(/403/);
+    expect(u.lists()).toBe(1);
+    u.advance(3_000);
+    await expect(u.ask(true)).rejects.toThrow(/403/); // fresh: older than 2 s
+    expect(u.lists()).toBe(2);
+    u.advance(61_000);
+    await expect(u.ask()).rejects.toThrow(/403/);
+    expect(u.lists()).toBe(3);
   });
 });

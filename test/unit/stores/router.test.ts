@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import type { Certificate, IntegrationAccount } from '../../../src/api/types.ts';
 import type { AzureStore } from '../../../src/stores/azure/azure-store.ts';
 import { StoreRouter } from '../../../src/stores/router.ts';
-import type { AzureEntryAccess, Store, StoreEntry } from '../../../src/stores/store.ts';
+import {
+  StorePrerequisiteError,
+  type AzureEntryAccess,
+  type Store,
+  type StoreEntry,
+} from '../../../src/stores/store.ts';
 
 const ID =
   '/subscriptions/5c1e2a77-31f4-4bd4-9d53-0f8e6a4c2b10/resourceGroups/rg/providers/Microsoft.Logic/integrationAccounts/ia';
@@ -43,7 +48,7 @@ const certificate = (
   ...(store ? { status: { store } } : {}),
 });
 
-function router(current: IntegrationAccount | undefined) {
+function router(current: IntegrationAccount | undefined, inUse: readonly string[] = []) {
   const calls: string[] = [];
   const kubernetes: Store = {
     type: 'kubernetes',
@@ -69,7 +74,9 @@ function router(current: IntegrationAccount | undefined) {
     },
     remove: (ref: string, how: AzureEntryAccess) => {
       calls.push(`azure.remove ${ref.split('/').pop()} ${JSON.stringify(how.auth)}`);
-      return Promise.resolve();
+      return inUse.includes(ref.split('/').pop()!)
+        ? Promise.reject(new StorePrerequisiteError('CertificateInUse', 'in use', false, 60_000))
+        : Promise.resolve();
     },
   } as unknown as AzureStore;
   return { store: new StoreRouter(kubernetes, azure, () => current), calls };
@@ -141,13 +148,27 @@ describe('StoreRouter: status.store.kept is bounded', () => {
     return annotations ? { ...c, metadata: { ...c.metadata, annotations } } : c;
   };
 
-  it('does not move a certificate while 10 earlier entries are kept: nothing is written', async () => {
-    const r = router(azureAccount);
+  it('does not move a certificate while 10 earlier entries are kept and in use: nothing is written', async () => {
+    const r = router(
+      azureAccount,
+      kept.map((k) => k.ref.split('/').pop()!),
+    );
     await expect(r.store.sync(entry(full()))).rejects.toMatchObject({
       reason: 'CertificateInUse',
       message: expect.stringContaining('10 earlier entries') as unknown,
     });
-    expect(r.calls).toEqual([]);
+    // Each kept entry was looked at again (they would go if no agreement used them).
+    expect(r.calls.filter((c) => c.startsWith('azure.remove'))).toHaveLength(10);
+    expect(r.calls).not.toContain('azure.sync');
+  });
+
+  it('moves once a kept entry is no longer in use: room is made first', async () => {
+    const r = router(
+      azureAccount,
+      kept.slice(1).map((k) => k.ref.split('/').pop()!),
+    );
+    await r.store.sync(entry(full()));
+    expect(r.calls).toContain('azure.sync');
   });
 
   it('syncs in place, and moves with ignore-usage (the kept entries then go)', async () => {
