@@ -9,7 +9,7 @@ import { Reason } from '../../api/reasons.ts';
 import type { Certificate, IntegrationAccount } from '../../api/types.ts';
 import { checkIdentityAllowed, type IdentityPolicy } from '../../identity/policy.ts';
 import { IdentityError, type ServiceAccountIdentities } from '../../identity/service-account.ts';
-import { resolveServiceAccount } from '../../vaults/azure/credentials.ts';
+import { resolveServiceAccount } from '../../vaults/azure/auth.ts';
 import type { Logger } from '../../operator/log.ts';
 import {
   CertificateInUseError,

@@ -16,23 +16,14 @@ import {
   type ServiceAccountIdentities,
   type ServiceAccountIdentity,
 } from '../../identity/service-account.ts';
-import { Reason } from '../../api/reasons.ts';
+import type { Reason } from '../../api/reasons.ts';
 import { DEFAULT_AZURE_TIMEOUT_MS, withDeadline } from './deadline.ts';
 import { isSignInError } from './errors.ts';
 
-export interface AzureAuth {
-  workloadIdentity?:
-    | {
-        serviceAccountName?: string | undefined;
-        clientId?: string | undefined;
-        tenantId?: string | undefined;
-      }
-    | undefined;
-  managedIdentity?: { clientId?: string | undefined } | undefined;
-  servicePrincipal?:
-    | { tenantId: string; clientId: string; clientSecretRef: { name: string; key: string } }
-    | undefined;
-}
+import { resolveServiceAccount, type AzureAuth } from './auth.ts';
+
+export type { AzureAuth };
+export { resolveServiceAccount };
 
 const ENTRA_ID_HOSTS: readonly string[] = Object.values(AzureAuthorityHosts).map(
   (h) => new URL(h).host,
@@ -176,28 +167,6 @@ export type ReadSecret = (
 export type CredentialOutcome =
   | { ok: true; credential: TokenCredential; id: string }
   | { ok: false; message: string; reason?: Reason | undefined };
-
-/**
- * The ServiceAccount's identity of a workloadIdentity with serviceAccountName (undefined for
- * the other methods). Rejects with an IdentityError.
- */
-export async function resolveServiceAccount(
-  namespace: string,
-  auth: AzureAuth,
-  serviceAccounts: ServiceAccountIdentities | undefined,
-): Promise<ServiceAccountIdentity | undefined> {
-  const wi = auth.workloadIdentity;
-  if (!wi?.serviceAccountName) return undefined;
-  if (!serviceAccounts)
-    throw new IdentityError(
-      Reason.AuthenticationFailed,
-      'this process cannot request ServiceAccount tokens',
-    );
-  return serviceAccounts.identity(namespace, wi.serviceAccountName, {
-    clientId: wi.clientId,
-    tenantId: wi.tenantId,
-  });
-}
 
 /** What makes two credentials the same identity (never a secret: a digest of it). */
 export function identityKey(
