@@ -381,6 +381,38 @@ describe('helm chart', () => {
           o.kind === 'ClusterRole' && o.metadata.name === `${release}-b2b-certificate-operator`,
       ),
     ).toBe(false);
+    // A budget per Deployment, none over another's pods (a pod under two cannot be evicted).
+    const budgets = objects.filter((o) => o.kind === 'PodDisruptionBudget');
+    expect(budgets.map((b) => b.metadata.name)).toEqual(deployments.map((d) => d.metadata.name));
+    expect(budgets[0]?.spec).toMatchObject({
+      selector: {
+        matchExpressions: [{ key: 'integration.b2b.dev/shard', operator: 'DoesNotExist' }],
+      },
+    });
+    expect(selectorOf(budgets[2])).toMatchObject({ 'integration.b2b.dev/shard': 'b' });
+    // The API server takes it all as rendered.
+    const shardsNamespace = `${namespace}-shards`;
+    for (const ns of [shardsNamespace, 'edi', 'as2']) await kubectl(['create', 'namespace', ns]);
+    const manifests = succeeded(
+      await helmRun([
+        'template',
+        release,
+        chart,
+        '-n',
+        shardsNamespace,
+        '--set',
+        'shards={a,b}',
+        '--set',
+        'watchNamespace=edi\\,as2',
+      ]),
+    );
+    const applied = await eventuallySucceeds(() =>
+      kubectl(
+        ['apply', '--server-side', '--dry-run=server', '--validate=strict', '-f', '-'],
+        manifests,
+      ),
+    );
+    expect(applied).toMatch(/deployment.apps\/\S+-shard-b serverside-applied \(server dry run\)/);
     expect(await refusal('--set', 'shards={A_B}')).toMatch(/shards/);
     expect(
       await refusal('--set', 'shards={a}', '--set', 'extraArgs={--leader-election-id=x}'),
