@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 TESTENV_DIR ?= $(CURDIR)/.testenv
 
-.PHONY: help deps tools lint typecheck unit integration test test-k8s-versions testenv testenv-down install run demo bench bench-vault bench-keyvault-polling chaos gen mutation
+.PHONY: help deps tools lint typecheck unit integration test test-k8s-versions testenv testenv-down install run demo bench bench-vault bench-keyvault-polling bench-shards chaos gen mutation
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -72,6 +72,9 @@ bench-vault: tools ## Private certificates sharing keys in the Key Vault emulato
 
 bench-keyvault-polling: tools ## Certificates sharing Key Vault certificate sources: vault requests per certificate per hour of the renewal polling (docs/benchmarks.md)
 	node_modules/.bin/node bench/keyvault-polling.ts
+
+bench-shards: tools ## 20,000 certificates on one process, then on two shards (--watch-label-selector): time and peak RSS (docs/benchmarks.md)
+	node_modules/.bin/node bench/shards.ts
 
 chaos: tools ## 1,000 certificates through operator kills, API server/etcd restarts and vault outages, then checked; prints a report (docs/reliability.md)
 	node_modules/.bin/node chaos/run.ts $(CHAOS_ARGS)
