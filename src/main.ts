@@ -101,7 +101,10 @@ async function main(): Promise<number> {
   const probePort = await listen(servers[1]!, config.healthProbeBindAddress);
   log.info('operator starting', {
     server: client.server,
-    watchNamespace: config.watchNamespace || '(all)',
+    watchNamespaces: config.watchNamespaces.length ? config.watchNamespaces : '(all)',
+    ...(config.watchLabelSelector
+      ? { watchLabelSelector: config.watchLabelSelector, lease: config.leaderElectionId }
+      : {}),
     concurrency: config.concurrency,
     metricsPort,
     probePort,

@@ -7,7 +7,9 @@ import { envName, flags, type Flag } from './config.ts';
 const descriptions: Record<Flag, string> = {
   kubeconfig:
     "kubeconfig file; empty = the files in $KUBECONFIG, else ~/.kube/config, else the pod's service account",
-  'watch-namespace': 'watch only this namespace; empty = all namespaces',
+  'watch-namespace': 'watch only these namespaces (comma-separated); empty = all namespaces',
+  'watch-label-selector':
+    'shard: reconcile only the Certificates and IntegrationAccounts with these labels (e.g. integration.b2b.dev/shard=a); every shard reads all IntegrationAccounts; the default Lease name gets the selector',
   'leader-elect': 'hold a Lease before reconciling, so one of several replicas works at a time',
   'leader-election-namespace':
     "namespace of the Lease; in a pod the default is the operator's own (POD_NAMESPACE or its service account's)",

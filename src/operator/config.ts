@@ -1,11 +1,16 @@
 // Operator flags (API.md), each also settable as env B2B_<FLAG> (e.g. B2B_WATCH_NAMESPACE).
 import { parseGoDuration } from '../certificates/duration.ts';
 import { AZURE_IDENTITY_POLICIES, type AzureIdentityPolicy } from '../identity/policy.ts';
+import { createHash } from 'node:crypto';
+import { LabelSelectorError, parseLabelSelector } from '../runtime/label-selector.ts';
 import type { Level } from './log.ts';
 
 export interface OperatorConfig {
   kubeconfig: string | undefined;
-  watchNamespace: string;
+  /** Empty: all namespaces. */
+  watchNamespaces: string[];
+  /** Certificates (and the IntegrationAccounts this process writes) with these labels only. */
+  watchLabelSelector: string;
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
@@ -32,6 +37,7 @@ export interface OperatorConfig {
 export const flags = {
   kubeconfig: '',
   'watch-namespace': '',
+  'watch-label-selector': '',
   'leader-elect': 'false',
   'leader-election-namespace': 'b2b-system',
   'leader-election-id': 'b2b-certificate-operator',
@@ -109,15 +115,33 @@ export function parseConfig(
     throw new ConfigError(
       `--azure-identity-policy must be ${AZURE_IDENTITY_POLICIES.join(' or ')}`,
     );
+  const watchNamespaces = values['watch-namespace']!.split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  for (const n of watchNamespaces)
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n))
+      throw new ConfigError(`--watch-namespace: "${n}" is not a namespace name`);
+  const selector = values['watch-label-selector']!;
+  try {
+    parseLabelSelector(selector);
+  } catch (err) {
+    if (err instanceof LabelSelectorError)
+      throw new ConfigError(`--watch-label-selector: ${err.message}`);
+    throw err;
+  }
   const level = values['log-level'] as Level;
   if (!['debug', 'info', 'warn', 'error'].includes(level))
     throw new ConfigError('--log-level must be debug, info, warn or error');
   return {
     kubeconfig: values.kubeconfig || undefined,
-    watchNamespace: values['watch-namespace']!,
+    watchNamespaces,
+    watchLabelSelector: selector.trim(),
     leaderElect: values['leader-elect'] === 'true',
     leaderElectionNamespace: values['leader-election-namespace']!,
-    leaderElectionId: values['leader-election-id']!,
+    leaderElectionId:
+      values['leader-election-id'] === flags['leader-election-id']
+        ? shardLeaseName(flags['leader-election-id'], selector.trim())
+        : values['leader-election-id']!,
     concurrency,
     recheckIntervalMs: recheck,
     keyVaultPollIntervalMs: poll,
@@ -134,4 +158,20 @@ export function parseConfig(
     logLevel: level,
     gracefulShutdownTimeoutMs: shutdownTimeout,
   };
+}
+
+/**
+ * Each shard holds a Lease of its own: the default Lease name gets the selector (readable, cut
+ * short) and a hash of it (`shard=a` and `shard!=a` read alike once cleaned).
+ */
+export function shardLeaseName(base: string, selector: string): string {
+  if (!selector) return base;
+  const readable = selector
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 60)
+    .replace(/[-.]+$/, '');
+  const hash = createHash('sha256').update(selector).digest('hex').slice(0, 8);
+  return `${base}-${readable ? `${readable}-` : ''}${hash}`;
 }

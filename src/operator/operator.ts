@@ -28,6 +28,12 @@ import { Informer, keepAnnotations, objectKey, onlyStatusChanged } from '../runt
 import { AzureStore } from '../stores/azure/azure-store.ts';
 import { KubernetesStore, secretNameFor, type SecretMetadata } from '../stores/kubernetes-store.ts';
 import { StoreRouter } from '../stores/router.ts';
+import { InformerGroup, type Cache } from '../runtime/informer-group.ts';
+import {
+  matchesLabels,
+  parseLabelSelector,
+  type LabelSelector,
+} from '../runtime/label-selector.ts';
 import { DEFAULT_AZURE_TIMEOUT_MS } from '../vaults/azure/deadline.ts';
 import { AzureKeyVerifier } from '../vaults/azure/verifier.ts';
 import { CachingVerifier } from '../vaults/caching.ts';
@@ -42,7 +48,10 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface OperatorSettings {
-  watchNamespace: string;
+  /** Empty: all namespaces. */
+  watchNamespaces: string[];
+  /** A shard: the Certificates and IntegrationAccounts with these labels (empty: all). */
+  watchLabelSelector?: string | undefined;
   concurrency: number;
   recheckIntervalMs: number;
   /** How often a Key Vault certificate source is read (default 5 min). */
@@ -126,14 +135,16 @@ async function crdDeleting(client: KubeClient, name: string): Promise<boolean> {
 }
 
 export class Operator {
-  readonly certificates: Informer<Certificate>;
-  readonly accounts: Informer<IntegrationAccount>;
-  readonly secrets: Informer<SecretMetadata>;
-  readonly configMaps: Informer<SecretMetadata>;
+  readonly certificates: Cache<Certificate>;
+  readonly accounts: Cache<IntegrationAccount>;
+  readonly secrets: Cache<SecretMetadata>;
+  readonly configMaps: Cache<SecretMetadata>;
   readonly certificateController: Controller;
   readonly accountController: Controller;
   readonly azureStore: AzureStore;
   private running = false;
+  /** --watch-label-selector: what this process (a shard) reconciles. */
+  private readonly shard: LabelSelector;
   private readonly events: EventRecorder;
   private readonly orphanDeletions: Set<string>;
   private cancelSignal: AbortSignal | undefined;
@@ -150,52 +161,69 @@ export class Operator {
           throw new Error('not sent: this process no longer holds the leader lease');
       },
     });
-    const ns = settings.watchNamespace || undefined;
+    const namespaces = settings.watchNamespaces.length ? settings.watchNamespaces : [undefined];
+    const shard = parseLabelSelector(settings.watchLabelSelector ?? '');
+    this.shard = shard;
+    // One informer per watched namespace (or one for all of them).
     const informer = <T extends object>(
       name: string,
-      path: string,
+      pathIn: (namespace: string | undefined) => string,
       metadataOnly = false,
       /** Our CRD of this resource: its deletion (an uninstall) empties the cache. */
       notServedCrd?: string,
-    ) =>
-      new Informer<T>({
-        name,
-        client: deps.client,
-        path,
-        metadataOnly,
-        ...(notServedCrd
-          ? {
-              emptyWhenNotServed: true,
-              confirmNotServed: () => crdDeleting(deps.client, notServedCrd),
-            }
-          : {}),
-        log,
-        // Of a Secret's or ConfigMap's annotations the operator reads only its own.
-        ...(metadataOnly
-          ? { transform: keepAnnotations<T>((a) => a.startsWith(`${GROUP}/`)) }
-          : {}),
-        ...deps.informer,
-      });
+      labelSelector?: string,
+    ): Cache<T> => {
+      const one = (namespace: string | undefined) =>
+        new Informer<T>({
+          name: namespace ? `${name}/${namespace}` : name,
+          client: deps.client,
+          path: pathIn(namespace),
+          metadataOnly,
+          ...(labelSelector ? { labelSelector } : {}),
+          ...(notServedCrd
+            ? {
+                emptyWhenNotServed: true,
+                confirmNotServed: () => crdDeleting(deps.client, notServedCrd),
+              }
+            : {}),
+          log,
+          // Of a Secret's or ConfigMap's annotations the operator reads only its own.
+          ...(metadataOnly
+            ? { transform: keepAnnotations<T>((a) => a.startsWith(`${GROUP}/`)) }
+            : {}),
+          ...deps.informer,
+        });
+      return namespaces.length === 1
+        ? one(namespaces[0])
+        : new InformerGroup(new Map(namespaces.map((n) => [n!, one(n)])));
+    };
+    // A shard watches its own Certificates: one whose labels move it to another shard leaves
+    // this cache as if deleted, and nothing here runs its deletion (only a deletionTimestamp
+    // does).
     this.certificates = informer<Certificate>(
       'certificates',
-      resourcePath(CertificateResource, { namespace: ns }),
+      (namespace) => resourcePath(CertificateResource, { namespace }),
+      false,
+      undefined,
+      shard.text,
     );
-    // An uninstall may delete the IntegrationAccount CRD before Certificates are finalized: an
-    // operator started then must still get to release their entries.
+    // Every shard reads every IntegrationAccount (its Certificates need theirs), and writes the
+    // status of its own only. An uninstall may delete the IntegrationAccount CRD before
+    // Certificates are finalized: an operator started then must still release their entries.
     this.accounts = informer<IntegrationAccount>(
       'integrationaccounts',
-      resourcePath(IntegrationAccountResource, { namespace: ns }),
+      (namespace) => resourcePath(IntegrationAccountResource, { namespace }),
       false,
       ACCOUNT_CRD,
     );
     this.secrets = informer<SecretMetadata>(
       'secrets',
-      resourcePath(SecretType, { namespace: ns }),
+      (namespace) => resourcePath(SecretType, { namespace }),
       true,
     );
     this.configMaps = informer<SecretMetadata>(
       'configmaps',
-      resourcePath(ConfigMapType, { namespace: ns }),
+      (namespace) => resourcePath(ConfigMapType, { namespace }),
       true,
     );
 
@@ -369,12 +397,17 @@ export class Operator {
       for (const c of this.certificatesOf(namespace, account))
         certs.enqueue(objectKey(c), accountChangeLane(c));
     };
-    const countChanged = (c: Certificate) =>
-      accounts.enqueueDebounced(
-        accountKeyOf(c),
-        ACCOUNT_STATUS_DELAY_MS,
-        ACCOUNT_STATUS_MAX_DELAY_MS,
-      );
+    // A shard writes the status of the accounts its selector matches, no other.
+    const ownsAccount = (a: IntegrationAccount | undefined) =>
+      a !== undefined && matchesLabels(this.shard, a.metadata.labels);
+    const countChanged = (c: Certificate) => {
+      if (ownsAccount(this.accounts.get(accountKeyOf(c))))
+        accounts.enqueueDebounced(
+          accountKeyOf(c),
+          ACCOUNT_STATUS_DELAY_MS,
+          ACCOUNT_STATUS_MAX_DELAY_MS,
+        );
+    };
     // Adding or removing a certificate can move others across the quota line: an add only
     // when there are more than the quota now, a removal only when one was over it before.
     const requeueQuotaSiblings = (c: Certificate, change: 'added' | 'removed') => {
@@ -425,11 +458,14 @@ export class Operator {
     });
     this.accounts.on({
       added: (a) => {
-        accounts.enqueue(objectKey(a));
+        if (ownsAccount(a)) accounts.enqueue(objectKey(a));
         enqueueCertificatesOf(a.metadata.namespace, a.metadata.name);
       },
       updated: (old, a) => {
-        if (onlyStatusChanged(old, a)) accounts.enqueueUnlessBackingOff(objectKey(a), 'urgent');
+        if (!ownsAccount(a)) {
+          // Relabelled away: its new shard writes its status from now on.
+        } else if (onlyStatusChanged(old, a))
+          accounts.enqueueUnlessBackingOff(objectKey(a), 'urgent');
         else accounts.enqueue(objectKey(a));
         // Only what certificates depend on: readiness, spec (sku, vaults). Not the counts.
         const ready = (x: IntegrationAccount) =>

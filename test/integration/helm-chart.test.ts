@@ -57,7 +57,12 @@ const everything = [
 
 interface Obj {
   kind: string;
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
 }
 
@@ -330,6 +335,48 @@ describe('helm chart', () => {
         `must be a whole number of Mi or Gi (e.g. 384Mi, 2Gi), not "${limit}"`,
       );
     }
+  });
+
+  it('shards: [a, b] renders one Deployment per shard, each with its selector, pod label and Lease, and the first one takes the rest', async () => {
+    const objects = await render('--set', 'shards={a,b}', '--set', 'watchNamespace=edi\\,as2');
+    const deployments = objects.filter((o) => o.kind === 'Deployment') as unknown as (Deployment &
+      Obj)[];
+    expect(deployments.map((d) => d.metadata.name)).toEqual([
+      `${release}-b2b-certificate-operator`,
+      `${release}-b2b-certificate-operator-shard-a`,
+      `${release}-b2b-certificate-operator-shard-b`,
+    ]);
+    const args = deployments.map((d) => d.spec.template.spec.containers[0]!.args ?? []);
+    expect(args[0]).toContain('--watch-label-selector=integration.b2b.dev/shard notin (a,b)');
+    expect(args[1]).toEqual(
+      expect.arrayContaining([
+        '--watch-label-selector=integration.b2b.dev/shard=a',
+        `--leader-election-id=${release}-b2b-certificate-operator-shard-a`,
+      ]),
+    );
+    // The first Deployment's selector is what it always was (a selector cannot change).
+    const selectorOf = (d: Obj | undefined) =>
+      (d?.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector
+        ?.matchLabels;
+    const unsharded = (await render()).find((o) => o.kind === 'Deployment');
+    expect(selectorOf(deployments[0])).toEqual(selectorOf(unsharded));
+    expect(selectorOf(deployments[1])).toMatchObject({ 'integration.b2b.dev/shard': 'a' });
+    expect(deployments[1]!.spec.template.metadata?.labels).toMatchObject({
+      'integration.b2b.dev/shard': 'a',
+    });
+    for (const d of deployments) expect(operatorDeploymentProblems(d)).toEqual([]);
+    // Several watched namespaces: a Role and RoleBinding in each, no ClusterRole for Secrets.
+    const roles = objects.filter(
+      (o) => o.kind === 'Role' && o.metadata.name === `${release}-b2b-certificate-operator`,
+    );
+    expect(roles.map((r) => r.metadata.namespace)).toEqual(['edi', 'as2']);
+    expect(
+      objects.some(
+        (o) =>
+          o.kind === 'ClusterRole' && o.metadata.name === `${release}-b2b-certificate-operator`,
+      ),
+    ).toBe(false);
+    expect(await refusal('--set', 'shards={A_B}')).toMatch(/shards/);
   });
 
   it('helm template | kubectl apply --server-side --dry-run=server', async () => {

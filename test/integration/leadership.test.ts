@@ -70,7 +70,7 @@ describe('a leader that loses its lease', () => {
       log: createLogger('debug', {}, (l) => logs.push(l)),
       metrics: new Metrics(),
       settings: {
-        watchNamespace: ns,
+        watchNamespaces: [ns],
         concurrency: 2,
         recheckIntervalMs: 3_600_000,
         allowedVaultHosts: [],

@@ -31,7 +31,7 @@ describe('API server outage', () => {
       log: createLogger('debug', {}, (l) => logs.push(l)),
       metrics: new Metrics(),
       settings: {
-        watchNamespace: ns,
+        watchNamespaces: [ns],
         concurrency: 2,
         recheckIntervalMs: 3_600_000,
         allowedVaultHosts: [],

@@ -1,4 +1,5 @@
-// An HTTPS proxy in front of the real API server that HOLDS the requests a predicate picks:
+// An HTTPS proxy in front of the real API server that records every request and HOLDS the
+// requests a predicate picks:
 // they are neither forwarded nor answered until release() (or until the client gives up);
 // everything else, watch streams included, passes through. TLS is terminated with the tests'
 // own CA and opened again to the API server as the kubeconfig's user (its client
@@ -35,6 +36,8 @@ export class HoldingApiProxy {
   hold: (r: HeldRequest) => boolean = () => false;
   /** Requests being held now. */
   readonly held: HeldRequest[] = [];
+  /** Every request that came through, with when (an audit of what a process did). */
+  readonly seen: (HeldRequest & { at: number })[] = [];
   private readonly tls = testCa('api-hold-proxy');
   private readonly upstream: ReturnType<typeof kubeconfigFields>;
   private readonly sockets = new Set<Socket>();
@@ -80,6 +83,7 @@ export class HoldingApiProxy {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const seen = { method: req.method ?? 'GET', path: req.url ?? '/' };
+    this.seen.push({ ...seen, at: Date.now() });
     if (this.hold(seen)) {
       this.held.push(seen);
       const gaveUp = new Promise<void>((resolve) => res.on('close', resolve));

@@ -37,7 +37,7 @@ export async function startOperator(
     log,
     metrics,
     settings: {
-      watchNamespace: namespace,
+      watchNamespaces: [namespace],
       concurrency: 4,
       recheckIntervalMs: 3_600_000,
       allowedVaultHosts: [],

@@ -55,3 +55,26 @@ limit (without one there is nothing to stay under: V8's default), the young gene
 {{- div (mul (trimSuffix "Mi" . | int) 2) 3 -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The pod labels a Deployment selects: the shard's label too on a shard's pods. The first
+Deployment's selector stays as it always was (a selector cannot change on upgrade). */}}
+{{- define "b2b.podSelectorLabels" -}}
+{{ include "b2b.selectorLabels" .root }}
+{{- with .shard }}
+integration.b2b.dev/shard: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* The sharding flags of one Deployment: a shard's own label and Lease, or for the first
+Deployment every object no shard takes. */}}
+{{- define "b2b.shardArgs" -}}
+{{- $shards := .root.Values.shards | default list -}}
+{{- if .shard -}}
+- --watch-label-selector=integration.b2b.dev/shard={{ .shard }}
+- --leader-election-id={{ include "b2b.fullname" .root }}-shard-{{ .shard }}
+{{- else if $shards -}}
+- --watch-label-selector=integration.b2b.dev/shard notin ({{ join "," $shards }})
+{{- else -}}
+[]
+{{- end -}}
+{{- end -}}

@@ -6,8 +6,10 @@ import { createLogger } from '../../../src/operator/log.ts';
 describe('parseConfig', () => {
   it('has the defaults of API.md', () => {
     expect(parseConfig([], {})).toMatchObject({
-      watchNamespace: '',
+      watchNamespaces: [],
+      watchLabelSelector: '',
       leaderElect: false,
+      leaderElectionId: 'b2b-certificate-operator',
       concurrency: 4,
       recheckIntervalMs: 3_600_000,
       allowedVaultHosts: [],
@@ -29,10 +31,37 @@ describe('parseConfig', () => {
     expect(c).toMatchObject({
       leaderElect: true,
       concurrency: 8,
-      watchNamespace: 'b2b',
+      watchNamespaces: ['b2b'],
       recheckIntervalMs: 90_000,
       allowedVaultHosts: ['localhost:8443', 'kv.local'],
     });
+  });
+
+  it('takes a list of namespaces, and a label selector that gives the shard a Lease of its own', () => {
+    const a = parseConfig(
+      ['--watch-namespace', 'edi, as2', '--watch-label-selector=integration.b2b.dev/shard=a'],
+      {},
+    );
+    expect(a.watchNamespaces).toEqual(['edi', 'as2']);
+    expect(a.watchLabelSelector).toBe('integration.b2b.dev/shard=a');
+    expect(a.leaderElectionId).toMatch(
+      /^b2b-certificate-operator-integration\.b2b\.dev-shard-a-[0-9a-f]{8}$/,
+    );
+    const notA = parseConfig(['--watch-label-selector=integration.b2b.dev/shard!=a'], {});
+    expect(notA.leaderElectionId).not.toBe(a.leaderElectionId);
+    // A Lease name given explicitly is kept as written.
+    const named = parseConfig(
+      ['--watch-label-selector=integration.b2b.dev/shard=a', '--leader-election-id=shard-a'],
+      {},
+    );
+    expect(named.leaderElectionId).toBe('shard-a');
+  });
+
+  it.each([
+    ['--watch-label-selector=shard in a', /--watch-label-selector: cannot read "shard in a"/],
+    ['--watch-namespace=b2b,Not_A_Namespace', /"Not_A_Namespace" is not a namespace name/],
+  ])('refuses %s, saying why', (arg, message) => {
+    expect(() => parseConfig([arg], {})).toThrow(message);
   });
 
   it.each([['--concurrency=0'], ['--recheck-interval=soon'], ['--log-level=loud'], ['--nope']])(
