@@ -8,7 +8,7 @@
 // --concurrent C, this operator with its defaults, this operator with --concurrency C. Prints a
 // markdown table of time to all Ready, API requests and writes per object, idle and peak RSS
 // and CPU seconds, with ratios.
-//   node bench/peer.ts [--count 1000] [--concurrency 4] [--defaults-only]
+//   node bench/peer.ts [--count 1000] [--concurrency 4] [--defaults-only] [--eso-args="FLAGS"]
 // ESO_BIN: the ESO binary (default: what hack/build-eso.sh prints; it builds once, cached).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,10 +31,13 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     /** Only ESO's defaults against this operator's defaults (the long runs). */
     'defaults-only': { type: 'boolean', default: false },
+    /** More flags for every ESO run, e.g. "--client-qps=1000 --client-burst=2000". */
+    'eso-args': { type: 'string', default: '' },
   },
 });
 const N = Number(values.count);
 const C = Number(values.concurrency);
+const ESO_ARGS = values['eso-args'].split(/\s+/).filter(Boolean);
 const PER_ACCOUNT = 1000; // the Standard quota
 const OUR_DEFAULT = 4; // src/operator/config.ts: --concurrency
 const ESO_DEFAULT = 1; // ESO: --concurrent
@@ -237,6 +240,7 @@ async function startEso(env: Env, ns: string, concurrency: number | undefined): 
       '--enable-push-secret-reconciler=false',
       '--enable-cluster-push-secret-reconciler=false',
       '--loglevel=error',
+      ...ESO_ARGS,
     ],
     // The admin: the operator user's RBAC covers this operator's resources, not ESO's.
     { ...process.env, KUBECONFIG: env.vars.KUBECONFIG },
@@ -520,7 +524,8 @@ async function main() {
       lines.push(`| ${[m.name, ...cells, ...rs].join(' | ')} |`);
     }
     console.log(
-      `${N} objects, bench client concurrency ${C}, started ${startedAt}; ESO ${esoBin} as the admin ` +
+      `${N} objects, bench client concurrency ${C}, started ${startedAt}; ESO ${esoBin}` +
+        `${ESO_ARGS.length ? ` (with ${ESO_ARGS.join(' ')})` : ''} as the admin ` +
         `(KUBECONFIG; the operator user's RBAC covers this operator's resources only), its ` +
         `SecretStore authenticating as the operator user (client certificate); this operator: ` +
         `src/main.ts as the operator user, NODE_OPTIONS \`${nodeOptions || '(none)'}\`\n`,
