@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NPM_STAMP := node_modules/.package-lock.json
 TESTENV_DIR ?= $(CURDIR)/.testenv
 
-.PHONY: help deps tools lint typecheck unit integration test test-k8s-versions testenv testenv-down install run demo bench bench-vault bench-keyvault-polling bench-shards chaos gen mutation
+.PHONY: help deps tools lint typecheck unit integration test test-k8s-versions testenv testenv-down install run demo bench bench-vault bench-keyvault-polling bench-shards bench-peer chaos gen mutation
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -75,6 +75,10 @@ bench-keyvault-polling: tools ## Certificates sharing Key Vault certificate sour
 
 bench-shards: tools ## 20,000 certificates on one process, then on two shards (--watch-label-selector): time and peak RSS (docs/benchmarks.md)
 	node_modules/.bin/node bench/shards.ts
+
+bench-peer: tools ## this operator side by side with External Secrets Operator v0.16.2 (built once, cached), 1,000 objects each: time, requests, RSS, CPU (BENCH_PEER_ARGS="--count 10000 --defaults-only"; docs/benchmarks.md)
+	hack/build-eso.sh >/dev/null
+	node_modules/.bin/node bench/peer.ts $(BENCH_PEER_ARGS)
 
 chaos: tools ## 1,000 certificates through operator kills, API server/etcd restarts and vault outages, then checked; prints a report (docs/reliability.md)
 	node_modules/.bin/node chaos/run.ts $(CHAOS_ARGS)
