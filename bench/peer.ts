@@ -252,7 +252,7 @@ async function startOurs(env: Env, ns: string, concurrency: number | undefined):
   return spawnAndWait(
     join(root, 'node_modules/.bin/node'),
     (port) => [
-      join(root, 'src/main.ts'),
+      join(root, 'dist/main.js'), // as the image runs it (npm run build)
       '--kubeconfig',
       env.vars.B2B_OPERATOR_KUBECONFIG!,
       '--watch-namespace',
@@ -423,6 +423,9 @@ async function main() {
     .map((l) => l.toFixed(1))
     .join(' ');
   const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
   execFileSync(join(root, 'hack/testenv.sh'), ['up'], {
     env: testenv,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -528,7 +531,7 @@ async function main() {
         `${ESO_ARGS.length ? ` (with ${ESO_ARGS.join(' ')})` : ''} as the admin ` +
         `(KUBECONFIG; the operator user's RBAC covers this operator's resources only), its ` +
         `SecretStore authenticating as the operator user (client certificate); this operator: ` +
-        `src/main.ts as the operator user, NODE_OPTIONS \`${nodeOptions || '(none)'}\`\n`,
+        `dist/main.js (compiled, as the image) as the operator user, NODE_OPTIONS \`${nodeOptions || '(none)'}\`\n`,
     );
     console.log(lines.join('\n'));
     console.log(

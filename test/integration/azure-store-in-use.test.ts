@@ -278,6 +278,39 @@ describe('azure store: which agreements use each certificate, and in-use protect
     }, 'the new entry used by the agreement');
   });
 
+  it('keeps the old Azure certificate of a move to another integration account while an agreement uses it, then removes it', async () => {
+    const others = arm.addAccount(SUB, RG, 'others-ia', 'Standard');
+    await createAccount(admin, ns, 'others', { store: azureStore('others-ia') });
+    await waitForCondition(admin, ns, 'others', 'Ready', 'True');
+    arm.putAgreement(partners, 'moved-as2', arm.as2Agreement({ send: { signing: 'travelling' } }));
+    await readyIn('partners', 'travelling');
+    await new Promise((r) => setTimeout(r, 2_500)); // past a list from before the agreement
+    await admin.patch(certPath('travelling'), { spec: { integrationAccount: { name: 'others' } } });
+    const both = await eventually(async () => {
+      const c = await getCertificate(admin, ns, 'travelling');
+      return c?.status?.store?.ref?.toLowerCase().includes('/others-ia/') &&
+        condition(c, 'PreviousEntryInUse')?.status === 'True'
+        ? c
+        : undefined;
+    }, 'the entry in the other account recorded and the old one kept');
+    expect(condition(both, 'Ready')?.status).toBe('True');
+    expect(condition(both, 'PreviousEntryInUse')?.message).toContain('moved-as2');
+    expect(azureCert('travelling')).toBeDefined();
+    expect(azureCert('travelling', others)).toBeDefined();
+
+    arm.deleteAgreement(partners, 'moved-as2');
+    await eventually(
+      async () => {
+        const c = await getCertificate(admin, ns, 'travelling');
+        return !c?.status?.store?.kept && !condition(c, 'PreviousEntryInUse') ? c : undefined;
+      },
+      'the old entry removed once no agreement uses it',
+      (RECHECK_S + 10) * 1000,
+    );
+    expect(azureCert('travelling')).toBeUndefined();
+    expect(azureCert('travelling', others)).toBeDefined();
+  });
+
   it('leaves a Retain Certificate in use alone: deleted at once, its Azure certificate kept', async () => {
     await readyIn('partners', 'kept', { deletionPolicy: 'Retain' });
     await admin.delete(certPath('kept'));
