@@ -4,7 +4,12 @@
 // agreements name none. A Delete Certificate in use keeps its Azure certificate until no
 // agreement uses it; agreements that cannot be read make the delete wait.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateResource, FINALIZER, type Certificate } from '../../src/api/types.ts';
+import {
+  CertificateResource,
+  FINALIZER,
+  IntegrationAccountResource,
+  type Certificate,
+} from '../../src/api/types.ts';
 import { resourcePath, type KubeClient } from '../../src/kube/client.ts';
 import { ArmTestServer } from '../support/arm-server.ts';
 import { startOperatorProcess, type OperatorProcess } from '../support/azure-operator.ts';
@@ -278,27 +283,40 @@ describe('azure store: which agreements use each certificate, and in-use protect
     }, 'the new entry used by the agreement');
   });
 
-  it('keeps the old Azure certificate of a move to another integration account while an agreement uses it, then removes it', async () => {
-    const others = arm.addAccount(SUB, RG, 'others-ia', 'Standard');
-    await createAccount(admin, ns, 'others', { store: azureStore('others-ia') });
-    await waitForCondition(admin, ns, 'others', 'Ready', 'True');
-    arm.putAgreement(partners, 'moved-as2', arm.as2Agreement({ send: { signing: 'travelling' } }));
-    await readyIn('partners', 'travelling');
+  it('keeps the old Azure certificate when its IntegrationAccount moves to another integration account while an agreement uses it, then removes it', async () => {
+    const from = arm.addAccount(SUB, RG, 'mover-ia', 'Standard');
+    const to = arm.addAccount(SUB, RG, 'others-ia', 'Standard');
+    const accountReady = () =>
+      eventually(async () => {
+        const a = await admin.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
+          resourcePath(IntegrationAccountResource, { namespace: ns, name: 'mover' }),
+        );
+        return (
+          a.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') || undefined
+        );
+      }, 'IntegrationAccount mover Ready');
+    await createAccount(admin, ns, 'mover', { store: azureStore('mover-ia') });
+    await accountReady();
+    arm.putAgreement(from, 'moved-as2', arm.as2Agreement({ send: { signing: 'travelling' } }));
+    await readyIn('mover', 'travelling');
     await new Promise((r) => setTimeout(r, 2_500)); // past a list from before the agreement
-    await admin.patch(certPath('travelling'), { spec: { integrationAccount: { name: 'others' } } });
+    // The account's store now names another integration account: its certificates move.
+    await admin.patch(resourcePath(IntegrationAccountResource, { namespace: ns, name: 'mover' }), {
+      spec: { store: azureStore('others-ia') },
+    });
     const both = await eventually(async () => {
       const c = await getCertificate(admin, ns, 'travelling');
       return c?.status?.store?.ref?.toLowerCase().includes('/others-ia/') &&
         condition(c, 'PreviousEntryInUse')?.status === 'True'
         ? c
         : undefined;
-    }, 'the entry in the other account recorded and the old one kept');
+    }, 'the entry in the other integration account recorded and the old one kept');
     expect(condition(both, 'Ready')?.status).toBe('True');
     expect(condition(both, 'PreviousEntryInUse')?.message).toContain('moved-as2');
-    expect(azureCert('travelling')).toBeDefined();
-    expect(azureCert('travelling', others)).toBeDefined();
+    expect(azureCert('travelling', from)).toBeDefined();
+    expect(azureCert('travelling', to)).toBeDefined();
 
-    arm.deleteAgreement(partners, 'moved-as2');
+    arm.deleteAgreement(from, 'moved-as2');
     await eventually(
       async () => {
         const c = await getCertificate(admin, ns, 'travelling');
@@ -307,8 +325,8 @@ describe('azure store: which agreements use each certificate, and in-use protect
       'the old entry removed once no agreement uses it',
       (RECHECK_S + 10) * 1000,
     );
-    expect(azureCert('travelling')).toBeUndefined();
-    expect(azureCert('travelling', others)).toBeDefined();
+    expect(azureCert('travelling', from)).toBeUndefined();
+    expect(azureCert('travelling', to)).toBeDefined();
   });
 
   it('leaves a Retain Certificate in use alone: deleted at once, its Azure certificate kept', async () => {
