@@ -350,7 +350,7 @@ export class Operator {
       // the account was relabelled to another shard does nothing here.
       reconcile: (key) => {
         const account = this.accounts.get(key);
-        return account && !matchesLabels(shard, account.metadata.labels)
+        return account && !this.ownsAccount(account)
           ? Promise.resolve(undefined)
           : accountReconciler.reconcile(key);
       },
@@ -376,6 +376,11 @@ export class Operator {
       `${c.metadata.namespace}/${secretNameFor(c.metadata.name)}`,
     ]);
     this.wireHandlers();
+  }
+
+  /** A shard writes the status of the accounts its selector matches, no other. */
+  private ownsAccount(account: IntegrationAccount | undefined): boolean {
+    return account !== undefined && matchesLabels(this.shard, account.metadata.labels);
   }
 
   certificatesOf(namespace: string, account: string): Certificate[] {
@@ -404,11 +409,8 @@ export class Operator {
       for (const c of this.certificatesOf(namespace, account))
         certs.enqueue(objectKey(c), accountChangeLane(c));
     };
-    // A shard writes the status of the accounts its selector matches, no other.
-    const ownsAccount = (a: IntegrationAccount | undefined) =>
-      a !== undefined && matchesLabels(this.shard, a.metadata.labels);
     const countChanged = (c: Certificate) => {
-      if (ownsAccount(this.accounts.get(accountKeyOf(c))))
+      if (this.ownsAccount(this.accounts.get(accountKeyOf(c))))
         accounts.enqueueDebounced(
           accountKeyOf(c),
           ACCOUNT_STATUS_DELAY_MS,
@@ -465,11 +467,11 @@ export class Operator {
     });
     this.accounts.on({
       added: (a) => {
-        if (ownsAccount(a)) accounts.enqueue(objectKey(a));
+        if (this.ownsAccount(a)) accounts.enqueue(objectKey(a));
         enqueueCertificatesOf(a.metadata.namespace, a.metadata.name);
       },
       updated: (old, a) => {
-        if (!ownsAccount(a)) {
+        if (!this.ownsAccount(a)) {
           // Relabelled away: its new shard writes its status from now on.
         } else if (onlyStatusChanged(old, a))
           accounts.enqueueUnlessBackingOff(objectKey(a), 'urgent');

@@ -116,7 +116,9 @@ export class AzureKeyOperations implements KeyOperations, CertificateOperations 
 
   constructor(options: AzureKeyOperationsOptions) {
     const { metrics } = options;
-    this.keys = new KeyClient(options.vaultUrl, options.credential, {
+    // The keys and certificates APIs share the credential, the request counting and the
+    // challenge handling; retries are the operator's own.
+    const clientOptions = {
       disableChallengeResourceVerification: options.disableChallengeResourceVerification,
       retryOptions: { maxRetries: 0 },
       additionalPolicies: [
@@ -124,23 +126,12 @@ export class AzureKeyOperations implements KeyOperations, CertificateOperations 
           policy: requestCountingPolicy((operation, code) =>
             metrics?.keyVaultRequests.inc({ operation, code }),
           ),
-          position: 'perRetry',
+          position: 'perRetry' as const,
         },
       ],
-    });
-    // The same credential, policies and challenge handling for the certificates API.
-    this.certificates = new CertificateClient(options.vaultUrl, options.credential, {
-      disableChallengeResourceVerification: options.disableChallengeResourceVerification,
-      retryOptions: { maxRetries: 0 },
-      additionalPolicies: [
-        {
-          policy: requestCountingPolicy((operation, code) =>
-            metrics?.keyVaultRequests.inc({ operation, code }),
-          ),
-          position: 'perRetry',
-        },
-      ],
-    });
+    };
+    this.keys = new KeyClient(options.vaultUrl, options.credential, clientOptions);
+    this.certificates = new CertificateClient(options.vaultUrl, options.credential, clientOptions);
     this.limit = new Semaphore(options.maxInFlight ?? 8);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_VAULT_TIMEOUT_MS;
     this.now = options.now ?? Date.now;
