@@ -23,7 +23,15 @@ import { silentLogger } from '../src/operator/log.ts';
 import { Informer } from '../src/runtime/informer.ts';
 import { buildCertificate, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
-import { installCrds, operatorNodeOptions, pool, procMiB, readEnv, root } from './support.ts';
+import {
+  imageEnv,
+  installCrds,
+  operatorNodeOptions,
+  pool,
+  procMiB,
+  readEnv,
+  root,
+} from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -262,7 +270,7 @@ async function startOurs(env: Env, ns: string, concurrency: number | undefined):
       '--health-probe-bind-address=127.0.0.1:0',
       '--log-level=warn',
     ],
-    { ...process.env, NODE_OPTIONS: env.nodeOptions },
+    { ...process.env, ...imageEnv(), NODE_OPTIONS: env.nodeOptions },
     'b2b_kube_api_requests_total',
   );
 }
@@ -531,7 +539,10 @@ async function main() {
         `${ESO_ARGS.length ? ` (with ${ESO_ARGS.join(' ')})` : ''} as the admin ` +
         `(KUBECONFIG; the operator user's RBAC covers this operator's resources only), its ` +
         `SecretStore authenticating as the operator user (client certificate); this operator: ` +
-        `dist/main.js (compiled, as the image) as the operator user, NODE_OPTIONS \`${nodeOptions || '(none)'}\`\n`,
+        `dist/main.js (compiled, as the image) as the operator user, NODE_OPTIONS \`${nodeOptions || '(none)'}\`, ` +
+        `${Object.entries(imageEnv())
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')} (the image's ENV)\n`,
     );
     console.log(lines.join('\n'));
     console.log(

@@ -22,6 +22,7 @@ import { keyPair } from '../test/support/keys.ts';
 import { silentLogger } from '../src/operator/log.ts';
 import { Informer } from '../src/runtime/informer.ts';
 import {
+  imageEnv,
   installCrds,
   operatorNodeOptions,
   percentile,
@@ -205,6 +206,7 @@ async function startOperator(
       ],
       env: {
         ...process.env,
+        ...imageEnv(),
         NODE_OPTIONS: SNAPSHOT_DIR ? `${nodeOptions} --heapsnapshot-signal=SIGUSR2` : nodeOptions,
       },
       ...(SNAPSHOT_DIR ? { cwd: SNAPSHOT_DIR } : {}),
@@ -425,6 +427,12 @@ async function main() {
     const rows = [
       ['certificates', `${N} (in ${accounts} account(s), concurrency ${CONCURRENCY})`],
       ['operator node flags (deploy/operator)', `\`${nodeOptions || '(none)'}\``],
+      [
+        'operator environment from the image (Dockerfile)',
+        Object.entries(imageEnv())
+          .map(([k, v]) => `\`${k}=${v}\``)
+          .join(' '),
+      ],
       [
         "floor (the contract's): plain client, create + status patch + Secret + Synced event per certificate",
         `${floorSeconds.toFixed(1)} s`,

@@ -18,7 +18,15 @@ import { silentLogger } from '../src/operator/log.ts';
 import { Informer } from '../src/runtime/informer.ts';
 import { buildCertificate, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
-import { installCrds, operatorNodeOptions, pool, procMiB, readEnv, root } from './support.ts';
+import {
+  imageEnv,
+  installCrds,
+  operatorNodeOptions,
+  pool,
+  procMiB,
+  readEnv,
+  root,
+} from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,7 +71,7 @@ function startOperator(kubeconfig: string, namespace: string, selector: string):
     ],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, NODE_OPTIONS: operatorNodeOptions() },
+      env: { ...process.env, ...imageEnv(), NODE_OPTIONS: operatorNodeOptions() },
     },
   );
 }

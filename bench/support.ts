@@ -101,6 +101,18 @@ export function operatorNodeOptions(env: Record<string, string | undefined> = pr
   return [flags, env.OPERATOR_NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
 }
 
+/**
+ * The ENV lines of the Dockerfile's last stage (NODE_ENV, MALLOC_ARENA_MAX), so that the
+ * benchmark's operator process runs with what the image gives it.
+ */
+export function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  return Object.fromEntries(
+    [...lastStage.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]),
+  );
+}
+
 /** A /proc/PID/status field in MiB: VmRSS (now) or VmHWM (peak). */
 export function procMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -1,99 +1,122 @@
 // Prometheus metrics of API.md, in one registry the operator serves on --metrics-bind-address.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, registerProcessMetrics } from './prometheus.ts';
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly certificateExpiration = new Gauge({
-    name: 'b2b_certificate_expiration_timestamp_seconds',
-    help: 'notAfter of the certificate, in seconds since the epoch.',
-    labelNames: ['namespace', 'name', 'integration_account', 'type'],
-    registers: [this.registry],
-  });
-  readonly certificateReady = new Gauge({
-    name: 'b2b_certificate_ready_status',
-    help: 'The Ready condition of the certificate: 1 for the condition label that holds.',
-    labelNames: ['namespace', 'name', 'integration_account', 'condition'],
-    registers: [this.registry],
-  });
-  readonly reconcileTotal = new Counter({
-    name: 'b2b_reconcile_total',
-    help: 'Reconciles by kind and result (success, requeue, error).',
-    labelNames: ['kind', 'result'],
-    registers: [this.registry],
-  });
-  readonly reconcileDuration = new Histogram({
-    name: 'b2b_reconcile_duration_seconds',
-    help: 'Time spent in one reconcile.',
-    labelNames: ['kind'],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
-  readonly keyVaultRequests = new Counter({
-    name: 'b2b_keyvault_requests_total',
-    help: 'Requests to key vaults by operation and response code.',
-    labelNames: ['operation', 'code'],
-    registers: [this.registry],
-  });
-  readonly kubeApiRequests = new Counter({
-    name: 'b2b_kube_api_requests_total',
-    help: 'Requests to the Kubernetes API by method and status code (watches count once).',
-    labelNames: ['method', 'code'],
-    registers: [this.registry],
-  });
-  readonly eventsDropped = new Counter({
-    name: 'b2b_events_dropped_total',
-    help: 'Kubernetes Events dropped unsent because too many were waiting.',
-    registers: [this.registry],
-  });
+  readonly certificateExpiration = new Gauge(
+    {
+      name: 'b2b_certificate_expiration_timestamp_seconds',
+      help: 'notAfter of the certificate, in seconds since the epoch.',
+      labelNames: ['namespace', 'name', 'integration_account', 'type'],
+    },
+    this.registry,
+  );
+  readonly certificateReady = new Gauge(
+    {
+      name: 'b2b_certificate_ready_status',
+      help: 'The Ready condition of the certificate: 1 for the condition label that holds.',
+      labelNames: ['namespace', 'name', 'integration_account', 'condition'],
+    },
+    this.registry,
+  );
+  readonly reconcileTotal = new Counter(
+    {
+      name: 'b2b_reconcile_total',
+      help: 'Reconciles by kind and result (success, requeue, error).',
+      labelNames: ['kind', 'result'],
+    },
+    this.registry,
+  );
+  readonly reconcileDuration = new Histogram(
+    {
+      name: 'b2b_reconcile_duration_seconds',
+      help: 'Time spent in one reconcile.',
+      labelNames: ['kind'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    },
+    this.registry,
+  );
+  readonly keyVaultRequests = new Counter(
+    {
+      name: 'b2b_keyvault_requests_total',
+      help: 'Requests to key vaults by operation and response code.',
+      labelNames: ['operation', 'code'],
+    },
+    this.registry,
+  );
+  readonly kubeApiRequests = new Counter(
+    {
+      name: 'b2b_kube_api_requests_total',
+      help: 'Requests to the Kubernetes API by method and status code (watches count once).',
+      labelNames: ['method', 'code'],
+    },
+    this.registry,
+  );
+  readonly eventsDropped = new Counter(
+    {
+      name: 'b2b_events_dropped_total',
+      help: 'Kubernetes Events dropped unsent because too many were waiting.',
+    },
+    this.registry,
+  );
   /** Each controller's queue, read at scrape time: a delay ending changes it with no call. */
   private readonly queues = new Map<string, () => { depth: number; delayed: number }>();
-  readonly workqueueDepth = new Gauge({
-    name: 'b2b_workqueue_depth',
-    help: 'Keys ready to run and waiting for a worker, by kind (delayed rechecks and retries are b2b_workqueue_delayed).',
-    labelNames: ['kind'],
-    registers: [this.registry],
-    collect: () => this.readQueues('depth'),
-  });
-  readonly workqueueDelayed = new Gauge({
-    name: 'b2b_workqueue_delayed',
-    help: 'Keys waiting for a delay to pass (requeueAfter rechecks, retry backoff), by kind.',
-    labelNames: ['kind'],
-    registers: [this.registry],
-    collect: () => this.readQueues('delayed'),
-  });
-  readonly certificateExpiryWarning = new Gauge({
-    name: 'b2b_certificate_expiry_warning_seconds',
-    help: 'The certificate’s spec.expiryWarning (default 720h), in seconds: the expiry alert fires this long before notAfter.',
-    labelNames: ['namespace', 'name'],
-    registers: [this.registry],
-  });
+  readonly workqueueDepth = new Gauge(
+    {
+      name: 'b2b_workqueue_depth',
+      help: 'Keys ready to run and waiting for a worker, by kind (delayed rechecks and retries are b2b_workqueue_delayed).',
+      labelNames: ['kind'],
+      collect: (gauge) => this.readQueues(gauge, 'depth'),
+    },
+    this.registry,
+  );
+  readonly workqueueDelayed = new Gauge(
+    {
+      name: 'b2b_workqueue_delayed',
+      help: 'Keys waiting for a delay to pass (requeueAfter rechecks, retry backoff), by kind.',
+      labelNames: ['kind'],
+      collect: (gauge) => this.readQueues(gauge, 'delayed'),
+    },
+    this.registry,
+  );
+  readonly certificateExpiryWarning = new Gauge(
+    {
+      name: 'b2b_certificate_expiry_warning_seconds',
+      help: 'The certificate’s spec.expiryWarning (default 720h), in seconds: the expiry alert fires this long before notAfter.',
+      labelNames: ['namespace', 'name'],
+    },
+    this.registry,
+  );
 
-  readonly certificateRollover = new Gauge({
-    name: 'b2b_certificate_rollover_timestamp_seconds',
-    help: 'When a pending Key Vault certificate version (spec.rollover) replaces the synced one; no series when none is pending.',
-    labelNames: ['namespace', 'name'],
-    registers: [this.registry],
-  });
-  readonly certificateInUse = new Gauge({
-    name: 'b2b_certificate_in_use',
-    help: 'Azure store: 1 while any agreement of the integration account uses the certificate (status.azure.usedBy), else 0; no series while that is unknown.',
-    labelNames: ['namespace', 'name'],
-    registers: [this.registry],
-  });
+  readonly certificateRollover = new Gauge(
+    {
+      name: 'b2b_certificate_rollover_timestamp_seconds',
+      help: 'When a pending Key Vault certificate version (spec.rollover) replaces the synced one; no series when none is pending.',
+      labelNames: ['namespace', 'name'],
+    },
+    this.registry,
+  );
+  readonly certificateInUse = new Gauge(
+    {
+      name: 'b2b_certificate_in_use',
+      help: 'Azure store: 1 while any agreement of the integration account uses the certificate (status.azure.usedBy), else 0; no series while that is unknown.',
+      labelNames: ['namespace', 'name'],
+    },
+    this.registry,
+  );
 
   /** The label values last used per certificate, so its series can be removed exactly. */
   private readonly certificateLabels = new Map<string, { account: string; type: string }>();
 
-  constructor(defaults = false) {
-    if (defaults) collectDefaultMetrics({ register: this.registry });
+  constructor(processMetrics = false) {
+    if (processMetrics) registerProcessMetrics(this.registry);
   }
 
   trackQueue(kind: string, read: () => { depth: number; delayed: number }): void {
     this.queues.set(kind, read);
   }
 
-  private readQueues(which: 'depth' | 'delayed'): void {
-    const gauge = which === 'depth' ? this.workqueueDepth : this.workqueueDelayed;
+  private readQueues(gauge: Gauge, which: 'depth' | 'delayed'): void {
     for (const [kind, read] of this.queues) gauge.set({ kind }, read()[which]);
   }
 

@@ -140,7 +140,7 @@ describe('helm chart', () => {
       (pod.spec.containers[0]!.env ?? []).map((e) => [e.name, e.value]),
     );
     expect(env).toMatchObject({
-      NODE_OPTIONS: '--max-old-space-size=341 --max-semi-space-size=8',
+      NODE_OPTIONS: '--max-old-space-size=341 --max-semi-space-size=1',
       B2B_WATCH_NAMESPACE: 'b2b',
       B2B_ALLOWED_VAULT_HOSTS: 'vault.example:8443,localhost:8443',
       B2B_AZURE_IDENTITY_POLICY: 'serviceAccount',
@@ -306,7 +306,7 @@ describe('helm chart', () => {
     for (const unset of ['resources.limits=null', 'resources.limits.memory=null']) {
       const env = podSpec(await render('--set', unset)).containers[0]!.env ?? [];
       expect(env.find((e) => e.name === 'NODE_OPTIONS')?.value, unset).toBe(
-        '--max-semi-space-size=8',
+        '--max-semi-space-size=1',
       );
     }
   });
@@ -474,7 +474,7 @@ describe('helm chart', () => {
     );
     expect(env).toMatchObject({
       B2B_LOG_LEVEL: 'debug',
-      NODE_OPTIONS: '--max-old-space-size=1365 --max-semi-space-size=8',
+      NODE_OPTIONS: '--max-old-space-size=1365 --max-semi-space-size=1',
     });
     const history = succeeded(await helmRun(['history', release, '-n', namespace, '-o', 'json']));
     expect((JSON.parse(history) as { status: string }[]).map((r) => r.status)).toEqual([

@@ -80,13 +80,15 @@ describe('the image contents (production dependencies + the compiled dist/)', ()
         '--metrics-bind-address=127.0.0.1:0',
         '--health-probe-bind-address=127.0.0.1:0',
       ],
-      // As in the Deployment: production mode, a heap cap, nothing else from the test's env.
+      // As in the image and the Deployment: production mode, two malloc arenas, a heap cap,
+      // nothing else from the test's env.
       {
         cwd: app,
         env: {
           PATH: process.env.PATH,
           NODE_ENV: 'production',
-          NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=8',
+          MALLOC_ARENA_MAX: '2',
+          NODE_OPTIONS: '--max-old-space-size=256 --max-semi-space-size=1',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },

@@ -25,7 +25,7 @@ export async function createNamespace(client: KubeClient, prefix: string): Promi
 
 /** Polls until `probe` returns a value (not undefined) or the timeout passes. */
 export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
+  probe: () => T | undefined | Promise<T | undefined>,
   what: string,
   timeoutMs = 30_000,
   intervalMs = 100,

@@ -37,12 +37,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/* NODE_OPTIONS: the V8 old-space cap at 2/3 of resources.limits.memory when there is a
 limit (without one there is nothing to stay under: V8's default), the young generation at
-2 x 8 MiB always. */}}
+2 x 1 MiB always. */}}
 {{- define "b2b.nodeOptions" -}}
 {{- $limit := dig "limits" "memory" "" (.Values.resources | default dict) | toString -}}
 {{- if $limit -}}
 --max-old-space-size={{ include "b2b.heapMiB" $limit }} {{ end -}}
---max-semi-space-size=8
+--max-semi-space-size=1
 {{- end -}}
 
 {{/* The V8 old-space cap: 2/3 of a memory limit, in MiB. */}}

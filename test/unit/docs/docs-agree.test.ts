@@ -7,6 +7,7 @@ import { Reason } from '../../../src/api/reasons.ts';
 import { envName, flags } from '../../../src/operator/config.ts';
 import { operatorUsage } from '../../../src/operator/config-help.ts';
 import { Metrics } from '../../../src/operator/metrics.ts';
+import { Registry, registerProcessMetrics } from '../../../src/operator/prometheus.ts';
 
 const doc = (name: string) =>
   readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');
@@ -103,8 +104,8 @@ describe('docs/operations.md "Kubernetes versions" backs the chart\'s kubeVersio
 
 describe('the metric lists are the metrics the operator registers', () => {
   const registered = new Metrics().registry
-    .getMetricsAsArray()
-    .map((m) => ({ name: m.name, labels: (m as unknown as { labelNames: string[] }).labelNames }));
+    .describe()
+    .map((m) => ({ name: m.name, labels: m.labelNames }));
 
   it('docs/API.md names each with its labels, and no other b2b_ metric', () => {
     const text = section(doc('API.md'), 'Metrics');
@@ -112,6 +113,15 @@ describe('the metric lists are the metrics the operator registers', () => {
       expect(text).toContain(labels.length ? `\`${name}{${labels.join(',')}}` : `\`${name}\``);
     const named = new Set(text.match(/\bb2b_[a-z_]+/g));
     expect([...named].sort()).toEqual(registered.map((m) => m.name).sort());
+  });
+
+  it('docs/API.md names each process series the operator exports', () => {
+    const registry = new Registry();
+    registerProcessMetrics(registry);
+    const text = section(doc('API.md'), 'Metrics');
+    const named = registry.describe().map((m) => m.name);
+    expect(named.length).toBeGreaterThan(5);
+    for (const name of named) expect(text, name).toContain(`\`${name}\``);
   });
 
   it('docs/operations.md names each, and no other b2b_ metric', () => {
