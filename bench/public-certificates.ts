@@ -22,6 +22,8 @@ import { keyPair } from '../test/support/keys.ts';
 import { silentLogger } from '../src/operator/log.ts';
 import { Informer } from '../src/runtime/informer.ts';
 import {
+  controlPlaneCpu,
+  cpuSeconds,
   imageEnv,
   installCrds,
   operatorNodeOptions,
@@ -224,6 +226,21 @@ async function startOperator(
   }
 }
 
+/** CPU seconds per process between two readings. */
+function cpuSince(before: Record<string, number>, after: Record<string, number>) {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, seconds]) => [name, seconds - (before[name] ?? 0)]),
+  );
+}
+
+/** "kube-apiserver 40.1, etcd 9.2, …; busy 1.62 of 2 cores". */
+function cpuRow(cpu: Record<string, number>, wallSeconds: number, cores: number): string {
+  const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+  return `${Object.entries(cpu)
+    .map(([name, s]) => `${name} ${s.toFixed(1)}`)
+    .join(', ')}; busy ${(total / wallSeconds).toFixed(2)} of ${cores} cores`;
+}
+
 /** Least-squares slope of y over x. */
 function slope(points: [number, number][]): number {
   const n = points.length;
@@ -289,7 +306,9 @@ async function main() {
     // compare (the first of them measured 2x the second without this).
     await floor(admin, 'bench-warm-up', true, Math.min(N, 500));
 
+    const floorCpuBefore = controlPlaneCpu(dir);
     const floorSeconds = await floor(admin, 'bench-floor', true);
+    const floorCpu = cpuSince(floorCpuBefore, controlPlaneCpu(dir));
     console.error(
       `floor: ${N} creates + status patches + Secret writes + Synced events in ${floorSeconds.toFixed(1)} s`,
     );
@@ -342,6 +361,7 @@ async function main() {
     const sampler = setInterval(() => curve.push([ready.size, procMiB(pid, 'VmRSS')]), 250);
 
     const accounts = Math.ceil(N / PER_ACCOUNT);
+    const convergeCpuBefore = { ...controlPlaneCpu(dir), operator: cpuSeconds(pid) };
     const started = performance.now();
     for (let a = 0; a < accounts; a++) {
       await admin.create(resourcePath(IntegrationAccountResource, { namespace: NS }), {
@@ -357,6 +377,10 @@ async function main() {
     const appliedSeconds = (performance.now() - started) / 1000;
     await untilReady(N);
     const readySeconds = (performance.now() - started) / 1000;
+    const convergeCpu = cpuSince(convergeCpuBefore, {
+      ...controlPlaneCpu(dir),
+      operator: cpuSeconds(pid),
+    });
     await sleep(3000); // the accounts' delayed count updates
     clearInterval(sampler);
     const converged = (await scrape(operator.port)).requests;
@@ -424,6 +448,7 @@ async function main() {
       const at = curve.find(([x]) => x >= f * N);
       return `${Math.round(f * N)}: ${at ? at[1].toFixed(0) : '?'}`;
     });
+    const cores = cpus().length;
     const rows = [
       ['certificates', `${N} (in ${accounts} account(s), concurrency ${CONCURRENCY})`],
       ['operator node flags (deploy/operator)', `\`${nodeOptions || '(none)'}\``],
@@ -445,6 +470,14 @@ async function main() {
       ['operator: all Ready, from the first create', `${readySeconds.toFixed(1)} s`],
       ["ratio operator / contract's floor", `${(readySeconds / floorSeconds).toFixed(2)}`],
       ['ratio operator / floor without the event', `${(readySeconds / floor3Seconds).toFixed(2)}`],
+      [
+        `CPU seconds in the contract's floor run (${floorSeconds.toFixed(1)} s on ${cores} cores)`,
+        cpuRow(floorCpu, floorSeconds, cores),
+      ],
+      [
+        `CPU seconds, first create to all Ready (${readySeconds.toFixed(1)} s on ${cores} cores)`,
+        cpuRow(convergeCpu, readySeconds, cores),
+      ],
       [
         'operator API requests per certificate (all / writes)',
         `${(requests / N).toFixed(2)} / ${(writes / N).toFixed(2)}`,

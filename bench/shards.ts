@@ -48,12 +48,6 @@ const certificatePem = pem(
   }),
 );
 
-/** CPU seconds (user + system) of a process so far. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
-}
-
 function startOperator(kubeconfig: string, namespace: string, selector: string): ChildProcess {
   return spawn(
     join(root, 'node_modules/.bin/node'),

@@ -113,6 +113,34 @@ export function imageEnv(): Record<string, string> {
   );
 }
 
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** utime + stime of a process so far, in seconds. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After "pid (comm) ": state is field 3 of proc(5); utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/**
+ * CPU seconds of the test environment's control plane (from its pid files) and of this
+ * process, so far: where a run's time went on cores they all share.
+ */
+export function controlPlaneCpu(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of ['kube-apiserver', 'etcd', 'kube-controller-manager']) {
+    try {
+      out[name] = cpuSeconds(Number(readFileSync(join(dir, `${name}.pid`), 'utf8').trim()));
+    } catch {
+      // not running in this environment
+    }
+  }
+  const self = process.cpuUsage();
+  out.benchmark = (self.user + self.system) / 1e6;
+  return out;
+}
+
 /** A /proc/PID/status field in MiB: VmRSS (now) or VmHWM (peak). */
 export function procMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
