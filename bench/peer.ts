@@ -24,6 +24,7 @@ import { Informer } from '../src/runtime/informer.ts';
 import { buildCertificate, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
 import {
+  cpuSeconds,
   imageEnv,
   installCrds,
   operatorNodeOptions,

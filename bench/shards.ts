@@ -4,7 +4,7 @@
 // time from the first create to all Ready, and each process's peak RSS and CPU seconds.
 //   node_modules/.bin/node bench/shards.ts [--count 20000] [--shards 2] [--concurrency 4]
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,7 @@ import { Informer } from '../src/runtime/informer.ts';
 import { buildCertificate, pem } from '../test/support/der-builder.ts';
 import { keyPair } from '../test/support/keys.ts';
 import {
+  cpuSeconds,
   imageEnv,
   installCrds,
   operatorNodeOptions,

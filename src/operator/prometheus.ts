@@ -118,9 +118,10 @@ abstract class Scalar<Self extends Scalar<Self>> extends Metric {
     this.collect?.(this as unknown as Self);
   }
 
+  /** The series now, as copies. */
   get(): { values: Sample[] } {
     this.collectNow();
-    return { values: [...this.series.values()] };
+    return { values: [...this.series.values()].map((s) => ({ ...s })) };
   }
 
   protected *lines(): Generator<string> {
