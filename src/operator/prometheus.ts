@@ -22,6 +22,9 @@ export class Registry {
   private readonly registered: Metric[] = [];
 
   register(metric: Metric): void {
+    // two metrics of one name would be one broken family in the text
+    if (this.registered.some((m) => m.name === metric.name))
+      throw new Error(`metric ${metric.name} is registered twice`);
     this.registered.push(metric);
   }
 
@@ -38,11 +41,16 @@ export class Registry {
   /**
    * The /metrics body in pieces of about `size` characters, made as they are read: 10,000
    * certificates are 60,000 lines (7 MiB), which as one string and its Buffer were the
-   * operator's peak memory whenever Prometheus scraped it.
+   * operator's peak memory whenever Prometheus scraped it. The collectors run now, before the
+   * first piece: one that throws fails the call, not a response already begun.
    */
-  *chunks(size = 64 * 1024): Generator<string> {
+  chunks(size = 64 * 1024): Generator<string> {
     // every value first, then the text: one collector may set several metrics (CPU time)
     for (const m of this.registered) m.collectNow();
+    return this.pieces(size);
+  }
+
+  private *pieces(size: number): Generator<string> {
     let pending = '';
     for (const metric of this.registered)
       for (const line of metric.exposition()) {
@@ -101,6 +109,9 @@ abstract class Scalar<Self extends Scalar<Self>> extends Metric {
   constructor(options: Options & { collect?: (self: Self) => void }, registry: Registry) {
     super(options, registry);
     this.collect = options.collect;
+    // A metric without labels exists from the start (0), as client libraries do: rate() and
+    // increase() need the sample before the first event.
+    if (!this.labelNames.length && !this.collect) this.add({}, 0, true);
   }
 
   protected add(labels: Labels, by: number, replace: boolean): void {
@@ -125,8 +136,10 @@ abstract class Scalar<Self extends Scalar<Self>> extends Metric {
   }
 
   protected *lines(): Generator<string> {
-    for (const s of this.series.values())
-      yield `${this.name}${this.labelText(s.labels)} ${formatValue(s.value)}\n`;
+    // a copy: reconciles run between pieces, and a series removed and set again would
+    // otherwise be written twice, or a certificate's Ready series half old, half new
+    const now = [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
+    for (const s of now) yield `${this.name}${this.labelText(s.labels)} ${formatValue(s.value)}\n`;
   }
 
   /** A copy holding only the declared labels, so callers may reuse their object. */
@@ -181,7 +194,8 @@ export class Histogram extends Metric {
   }
 
   protected *lines(): Generator<string> {
-    for (const s of this.series.values()) {
+    const now = [...this.series.values()].map((s) => ({ ...s, counts: [...s.counts] }));
+    for (const s of now) {
       let cumulative = 0;
       for (const [i, upper] of this.buckets.entries()) {
         cumulative += s.counts[i]!;

@@ -24,9 +24,17 @@ export function metricsServer(metrics: Metrics): Server {
       res.writeHead(404).end();
       return;
     }
+    let chunks: Generator<string>;
+    try {
+      chunks = metrics.registry.chunks();
+    } catch {
+      res.writeHead(500).end();
+      return;
+    }
     res.writeHead(200, { 'content-type': metrics.registry.contentType });
-    // piece by piece, as the socket takes them: the whole text at 10,000 certificates is 7 MiB
-    pipeline(Readable.from(metrics.registry.chunks()), res, () => {});
+    // piece by piece, as the socket takes them (the whole text at 10,000 certificates is 7 MiB);
+    // an error here is the scraper going away mid-response, nothing to answer
+    pipeline(Readable.from(chunks, { highWaterMark: 1 }), res, () => {});
   });
 }
 

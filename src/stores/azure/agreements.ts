@@ -45,11 +45,9 @@ export function usageIndex(agreements: readonly ListedAgreement[]): UsageIndex {
     const key = certificate.toLowerCase();
     index.set(key, [...(index.get(key) ?? []), use]);
   };
-  // code-unit order, not localeCompare: that would load ICU's collation data (3 MiB of RSS)
-  const nameOf = (a: ListedAgreement) => a.name ?? '';
-  const sorted = [...agreements].sort((a, b) =>
-    nameOf(a) < nameOf(b) ? -1 : nameOf(a) > nameOf(b) ? 1 : 0,
-  );
+  // localeCompare (ICU's order) as before: this order is what status.azure.usedBy shows, and
+  // Azure agreement names may mix case; a new order would rewrite those statuses on upgrade
+  const sorted = [...agreements].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''));
   for (const agreement of sorted) {
     const as2 = agreement.content?.aS2;
     if (!as2) continue;

@@ -116,12 +116,62 @@ describe('Registry.metrics()', () => {
     );
     expect(value('process_open_fds')).toBeGreaterThan(2);
     expect(value('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
-    expect(text).toContain(`nodejs_version_info{version="${process.version}",major="24"`);
+    const major = process.versions.node.split('.')[0]!;
+    expect(text).toContain(`nodejs_version_info{version="${process.version}",major="${major}"`);
     expect(text).toContain('# TYPE process_cpu_seconds_total counter\n');
   });
 });
 
+describe('Registry.register', () => {
+  it('refuses a second metric of the same name', () => {
+    const registry = new Registry();
+    new Gauge({ name: 'x_one', help: 'a' }, registry);
+    expect(() => new Counter({ name: 'x_one', help: 'b' }, registry)).toThrow(
+      'metric x_one is registered twice',
+    );
+  });
+});
+
+describe('a metric without labels', () => {
+  it('is 0 from the start, so that rate() sees the first increase', () => {
+    const registry = new Registry();
+    const dropped = new Counter({ name: 'x_dropped_total', help: 'd' }, registry);
+    expect(registry.metrics()).toContain('\nx_dropped_total 0\n');
+    dropped.inc();
+    expect(registry.metrics()).toContain('\nx_dropped_total 1\n');
+  });
+});
+
 describe('Registry.chunks()', () => {
+  it('writes each series once and as it was, even when reconciles change them between pieces', () => {
+    const registry = new Registry();
+    const gauge = new Gauge({ name: 'x_ready', help: 'r', labelNames: ['name'] }, registry);
+    for (let i = 0; i < 2_000; i++) gauge.set({ name: `c-${i}` }, 1);
+    const pieces = registry.chunks(1024);
+    const first = pieces.next().value as string;
+    gauge.remove({ name: 'c-1999' }); // deleted and created again: last in the map now
+    gauge.set({ name: 'c-1999' }, 1);
+    gauge.set({ name: 'c-1998' }, 0);
+    const text = first + [...pieces].join('');
+    expect(text.match(/^x_ready\{name="c-1999"\}/gm)).toHaveLength(1);
+    expect(text).toContain('x_ready{name="c-1998"} 1\n');
+  });
+
+  it('runs the collectors before the first piece: one that throws fails the call', () => {
+    const registry = new Registry();
+    new Gauge(
+      {
+        name: 'x_broken',
+        help: 'b',
+        collect: () => {
+          throw new Error('unreadable');
+        },
+      },
+      registry,
+    );
+    expect(() => registry.chunks()).toThrow('unreadable');
+  });
+
   it('cuts the text into pieces of about the size asked for, that join to the whole', () => {
     const registry = new Registry();
     const gauge = new Gauge({ name: 'x_ready', help: 'r', labelNames: ['name'] }, registry);
@@ -141,6 +191,26 @@ describe('Registry.chunks()', () => {
 });
 
 describe('metricsServer', () => {
+  it('answers 500 when a value cannot be read, and serves again once it can', async () => {
+    const metrics = new Metrics();
+    let broken = true;
+    metrics.trackQueue('Certificate', () => {
+      if (broken) throw new Error('unreadable');
+      return { depth: 0, delayed: 0 };
+    });
+    const server = metricsServer(metrics);
+    const port = await listen(server, '127.0.0.1:0');
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(500);
+      broken = false;
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('b2b_workqueue_depth{kind="Certificate"} 0\n');
+    } finally {
+      server.close();
+    }
+  });
+
   it('streams the whole text of many series to a client, and 404s other paths', async () => {
     const metrics = new Metrics();
     for (let i = 0; i < 10_000; i++)
@@ -157,6 +227,7 @@ describe('metricsServer', () => {
       const body = await response.text();
       expect(body).toBe(metrics.registry.metrics());
       expect(body.match(/^b2b_certificate_ready_status\{/gm)).toHaveLength(30_000);
+      expect(response.status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
     } finally {
       server.close();
