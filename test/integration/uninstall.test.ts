@@ -294,7 +294,7 @@ describe('uninstalling keeps every store entry (a control plane of its own)', ()
       );
     for (const name of ['kube', `az-${ns}`])
       expect(waiting.includes(`${ns}/${name}`) || released(name), name).toBe(true);
-    expect(waiting.filter((k) => k.startsWith(`${ns}/`)).length).toBeGreaterThan(0);
+    expect(waiting.length).toBeGreaterThan(0); // the helm test's wait: no operator runs for them
     for (const key of waiting) {
       const [namespace = '', name = ''] = key.split('/');
       await kubectl(
