@@ -77,6 +77,11 @@ abstract class Metric {
     registry.register(this);
   }
 
+  /** A copy holding only the declared labels, so callers may reuse their object. */
+  protected ownLabels(labels: Labels): Labels {
+    return Object.fromEntries(this.labelNames.map((n) => [n, labels[n] ?? '']));
+  }
+
   /** One key per label combination: the values in labelNames order. */
   protected key(labels: Labels): string {
     return this.labelNames.map((n) => labels[n] ?? '').join('\u0000');
@@ -118,7 +123,7 @@ abstract class Scalar<Self extends Scalar<Self>> extends Metric {
     const key = this.key(labels);
     const sample = this.series.get(key);
     if (sample) sample.value = replace ? by : sample.value + by;
-    else this.series.set(key, { labels: this.own(labels), value: by });
+    else this.series.set(key, { labels: this.ownLabels(labels), value: by });
   }
 
   remove(labels: Labels): void {
@@ -132,19 +137,18 @@ abstract class Scalar<Self extends Scalar<Self>> extends Metric {
   /** The series now, as copies. */
   get(): { values: Sample[] } {
     this.collectNow();
-    return { values: [...this.series.values()].map((s) => ({ ...s })) };
+    return { values: this.snapshot() };
   }
 
   protected *lines(): Generator<string> {
     // a copy: reconciles run between pieces, and a series removed and set again would
     // otherwise be written twice, or a certificate's Ready series half old, half new
-    const now = [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
-    for (const s of now) yield `${this.name}${this.labelText(s.labels)} ${formatValue(s.value)}\n`;
+    for (const s of this.snapshot())
+      yield `${this.name}${this.labelText(s.labels)} ${formatValue(s.value)}\n`;
   }
 
-  /** A copy holding only the declared labels, so callers may reuse their object. */
-  private own(labels: Labels): Labels {
-    return Object.fromEntries(this.labelNames.map((n) => [n, labels[n] ?? '']));
+  private snapshot(): Sample[] {
+    return [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
   }
 }
 
@@ -183,7 +187,7 @@ export class Histogram extends Metric {
     const key = this.key(labels);
     let series = this.series.get(key);
     if (!series) {
-      const own = Object.fromEntries(this.labelNames.map((n) => [n, labels[n] ?? '']));
+      const own = this.ownLabels(labels);
       series = { labels: own, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, series);
     }
